@@ -1,0 +1,36 @@
+# Thin wrapper over CMake. `make` builds build/zload; `make check` runs everything from a fresh machine.
+BUILD     ?= build
+ASANBUILD ?= build-asan
+JOBS      ?= $(shell nproc)
+
+.PHONY: all deps demo check unit integration bench clean
+
+all:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@bash scripts/deps.sh
+
+demo: all
+	@bash examples/demo.sh
+
+# Installs dependencies, builds with -Werror, runs unit tests under ASan/UBSan, then integration tests.
+check: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZL_WERROR=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	$(MAKE) unit integration
+
+unit:
+	cmake -S . -B $(ASANBUILD) -DCMAKE_BUILD_TYPE=Debug -DZL_WERROR=ON -DZL_SANITIZE=ON >/dev/null
+	cmake --build $(ASANBUILD) -j $(JOBS)
+	cd $(ASANBUILD) && ctest --output-on-failure
+
+integration: all
+	bash tests/integration/run.sh
+
+bench: all
+	bash bench/events.sh
+
+clean:
+	rm -rf $(BUILD) $(ASANBUILD)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of zload from Debian packages. Idempotent.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config
+  libsqlite3-dev sqlite3
+  libjansson-dev libpcre2-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libpq-dev postgresql postgresql-client
+  libssl-dev zlib1g-dev libzstd-dev libbz2-dev
+  libcmocka-dev
+  gzip zstd bzip2 python3 procps
+  hyperfine
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && { echo "deps: all ${#pkgs[@]} packages present"; exit 0; }
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,232 @@
+#include "cli/cli.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const zl_opt zl_global_opts[] = {
+	{ "state", 0, "URL", "state store (env ZLOAD_STATE; default sqlite:$XDG_STATE_HOME/zload/state.db)" },
+	{ "store", 0, "URL", "object store, dir:PATH (env ZLOAD_STORE)" },
+	{ "log-format", 0, "text|json", "log line format (default text)" },
+	{ "verbose", 'v', NULL, "log debug messages" },
+	{ 0 }
+};
+
+enum { G_STATE, G_STORE, G_LOGFMT, G_VERBOSE, G_COUNT };
+
+static void print_opts(FILE *f, const zl_opt *opts)
+{
+	for (const zl_opt *o = opts; o && o->name; o++) {
+		char left[64];
+		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+		         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+		         o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-30s %s\n", o->short_name ? left : left + 2, o->help);
+	}
+}
+
+void zl_cli_usage(FILE *f, const char *prog, const zl_cmd *cmd)
+{
+	fprintf(f, "usage: %s%s%s%s\n\n%s\n", prog, cmd->opts ? " [options]" : "", cmd->args ? " " : "",
+	        cmd->args ? cmd->args : "", cmd->summary);
+	if (cmd->opts && cmd->opts[0].name) {
+		fprintf(f, "\noptions:\n");
+		print_opts(f, cmd->opts);
+	}
+	fprintf(f, "\nglobal options:\n");
+	print_opts(f, zl_global_opts);
+	fprintf(f, "  %-30s %s\n", "-h, --help", "show this help");
+}
+
+int zl_cli_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", prog);
+	return ZL_EXIT_USAGE;
+}
+
+int zl_cli_fail(const zl_err *err)
+{
+	fprintf(stderr, "zload: %s\n", err->msg);
+	return ZL_EXIT_FAIL;
+}
+
+/* Finds an option by long name (len chars) or short letter; returns its index or -1. */
+static int find_opt(const zl_opt *opts, const char *name, size_t len, char letter)
+{
+	for (int i = 0; opts && opts[i].name; i++)
+		if (letter ? opts[i].short_name == letter
+		           : strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+static void apply_globals(zl_cli *cli, const char **g)
+{
+	if (g[G_STATE])
+		cli->state_url = g[G_STATE];
+	if (g[G_STORE])
+		cli->store_url = g[G_STORE];
+}
+
+int zl_cli_parse(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, const char **vals, int *npos)
+{
+	const char *g[G_COUNT] = { 0 };
+	int pos = 0, only_pos = 0;
+	for (int i = 0; cmd->opts && cmd->opts[i].name; i++)
+		vals[i] = NULL;
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+			argv[pos++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			zl_cli_usage(stdout, cli->prog, cmd);
+			return -1;
+		}
+		const char *name = a[1] == '-' ? a + 2 : a + 1;
+		char letter = a[1] == '-' ? 0 : a[1];
+		if (!letter && !*name)
+			return zl_cli_usage_error(cli->prog, "bad option \"%s\"", a);
+		if (letter && a[2])
+			return zl_cli_usage_error(cli->prog, "bad option \"%s\"", a);
+		const char *eq = letter ? NULL : strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const zl_opt *table = cmd->opts;
+		const char **out = vals;
+		int k = find_opt(table, name, len, letter);
+		if (k < 0) {
+			table = zl_global_opts;
+			out = g;
+			k = find_opt(table, name, len, letter);
+		}
+		if (k < 0)
+			return zl_cli_usage_error(cli->prog, "unknown option \"%s\"", a);
+		if (!table[k].arg) {
+			if (eq)
+				return zl_cli_usage_error(cli->prog, "option --%s takes no value", table[k].name);
+			out[k] = "1";
+		} else if (eq) {
+			out[k] = eq + 1;
+		} else if (i + 1 < argc) {
+			out[k] = argv[++i];
+		} else {
+			return zl_cli_usage_error(cli->prog, "option --%s needs a value (%s)", table[k].name,
+			                          table[k].arg);
+		}
+	}
+	*npos = pos;
+	apply_globals(cli, g);
+	if (g[G_LOGFMT] && strcmp(g[G_LOGFMT], "json") && strcmp(g[G_LOGFMT], "text"))
+		return zl_cli_usage_error(cli->prog, "--log-format must be text or json, not \"%s\"", g[G_LOGFMT]);
+	if (g[G_LOGFMT] || g[G_VERBOSE]) {
+		static int json, verbose;
+		json = json || (g[G_LOGFMT] && strcmp(g[G_LOGFMT], "json") == 0);
+		verbose = verbose || g[G_VERBOSE];
+		zl_log_setup(verbose ? ZL_DEBUG : ZL_INFO, json);
+	}
+	return 0;
+}
+
+int zl_cli_dispatch(zl_cli *cli, const char *family, const zl_cmd *table, int argc, char **argv)
+{
+	char prog[128];
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	if (sub && (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0))
+		sub = NULL;
+	for (const zl_cmd *c = table; sub && c->name; c++)
+		if (strcmp(c->name, sub) == 0) {
+			snprintf(prog, sizeof prog, "zload %s %s", family, c->name);
+			cli->prog = prog;
+			return c->run(cli, argc - 1, argv + 1);
+		}
+	FILE *f = argc > 1 && !sub ? stdout : stderr;
+	if (argc > 1 && sub)
+		fprintf(stderr, "zload %s: unknown command \"%s\"\n\n", family, sub);
+	fprintf(f, "usage: zload %s COMMAND [options]\n\ncommands:\n", family);
+	for (const zl_cmd *c = table; c->name; c++) {
+		char left[96];
+		snprintf(left, sizeof left, "%s %s", c->name, c->args ? c->args : "");
+		fprintf(f, "  %-34s %s\n", left, c->summary);
+	}
+	fprintf(f, "\nRun 'zload %s COMMAND --help' for a command's options.\n", family);
+	return f == stdout ? ZL_EXIT_OK : ZL_EXIT_USAGE;
+}
+
+int zl_cli_open_state(zl_cli *cli, zl_state **st, zl_err *err)
+{
+	return zl_state_open(cli->state_url, st, err);
+}
+
+int zl_cli_open_store(zl_cli *cli, zl_store **store, int required, zl_err *err)
+{
+	*store = NULL;
+	if (!cli->store_url || !*cli->store_url)
+		return required ? zl_err_set(err, ZL_EINVAL, "no object store: give --store dir:PATH or set ZLOAD_STORE")
+		                : 0;
+	return zl_store_open(cli->store_url, store, err);
+}
+
+int zl_cli_open_engine(zl_cli *cli, zl_engine *e, zl_store **store, zl_err *err)
+{
+	int rc = zl_cli_open_store(cli, store, 0, err);
+	if (rc == 0 && (rc = zl_engine_open(e, cli->state_url, *store, err))) {
+		zl_store_close(*store);
+		*store = NULL;
+	}
+	return rc;
+}
+
+int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	*out = NULL;
+	if (!f)
+		return zl_err_set(err, ZL_EIO, "%s: %s", path, strerror(errno));
+	zl_buf b;
+	zl_buf_init(&b, cap);
+	char chunk[65536];
+	size_t n;
+	int rc = 0;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (zl_buf_add(&b, chunk, n)) {
+			rc = zl_err_set(err, ZL_EINVAL, "%s: larger than %zu bytes", path, cap);
+			break;
+		}
+	if (rc == 0 && ferror(f))
+		rc = zl_err_set(err, ZL_EIO, "%s: read error", path);
+	if (f != stdin)
+		fclose(f);
+	if (rc) {
+		zl_buf_release(&b);
+		return rc;
+	}
+	*len = b.len;
+	*out = zl_buf_take(&b);
+	return 0;
+}
+
+int zl_cli_load_and_report(zl_engine *e, const char *batch_id)
+{
+	zl_load_summary sum;
+	zl_err err;
+	if (zl_engine_load(e, batch_id, &sum, &err))
+		return zl_cli_fail(&err);
+	printf("loaded batch=%s status=%s rows=%lld%s%s\n", batch_id,
+	       sum.status == ZL_BATCH_LOCKED ? "retry" : zl_batch_status_name(sum.status),
+	       (long long)sum.rows, sum.error[0] ? " error=" : "", sum.error);
+	fflush(stdout);
+	return sum.status == ZL_BATCH_COMPLETE ? ZL_EXIT_OK : ZL_EXIT_FAIL;
+}

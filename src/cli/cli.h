@@ -1,0 +1,73 @@
+/* Command-line plumbing shared by the commands: global options, option tables, output helpers.
+ * Commands return exit codes: 0 ok, 1 operation failed, 2 usage error. */
+#ifndef ZL_CLI_H
+#define ZL_CLI_H
+
+#include <stdio.h>
+
+#include "core/engine.h"
+#include "util/err.h"
+
+enum { ZL_EXIT_OK = 0, ZL_EXIT_FAIL = 1, ZL_EXIT_USAGE = 2 };
+
+typedef struct zl_cli {
+	const char *state_url;   /* --state, $ZLOAD_STATE, or the default */
+	const char *store_url;   /* --store, $ZLOAD_STORE, or NULL */
+	const char *prog;        /* "zload batches list", for messages */
+} zl_cli;
+
+/* One option of a command; a table ends with { 0 }. */
+typedef struct zl_opt {
+	const char *name;      /* long name without "--" */
+	char short_name;       /* or 0 */
+	const char *arg;       /* argument placeholder, NULL for a flag */
+	const char *help;
+} zl_opt;
+
+/* One command of a family; a table ends with { 0 }. */
+typedef struct zl_cmd {
+	const char *name;
+	int (*run)(zl_cli *cli, int argc, char **argv);
+	const char *args;      /* positional arguments, for usage */
+	const char *summary;
+	const zl_opt *opts;    /* for help; NULL when none */
+} zl_cmd;
+
+/* The options every command accepts (--state, --store, --log-format, -v). */
+extern const zl_opt zl_global_opts[];
+
+/* Parses argv (argv[0] is the command name) against opts and the global options. vals[i] is
+ * set to the argument of opts[i] ("1" for a flag), NULL when absent; positional arguments are
+ * moved to the front of argv and *npos set. Prints the error and returns ZL_EXIT_USAGE on bad
+ * usage; on --help prints help and returns -1. Returns 0 otherwise. */
+int zl_cli_parse(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, const char **vals, int *npos);
+/* Prints usage of one command to f. */
+void zl_cli_usage(FILE *f, const char *prog, const zl_cmd *cmd);
+/* Runs the command of a family named by argv[0] (argv[0] is the family name). */
+int zl_cli_dispatch(zl_cli *cli, const char *family, const zl_cmd *table, int argc, char **argv);
+/* Prints "zload: message" to stderr and returns ZL_EXIT_FAIL. */
+int zl_cli_fail(const zl_err *err);
+int zl_cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens the state store (and, when needed, the object store) for a command. */
+int zl_cli_open_state(zl_cli *cli, zl_state **st, zl_err *err);
+int zl_cli_open_store(zl_cli *cli, zl_store **store, int required, zl_err *err);
+/* Opens an engine with the state and store of the command line. */
+int zl_cli_open_engine(zl_cli *cli, zl_engine *e, zl_store **store, zl_err *err);
+
+/* Reads a whole file ("-" for stdin) up to cap bytes. Caller frees. */
+int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err);
+/* Loads a locked batch and prints "loaded batch=ID status=S rows=N" (+ error). Returns the exit code. */
+int zl_cli_load_and_report(zl_engine *e, const char *batch_id);
+
+/* Command families and commands, one file each in cli/. */
+int zl_cmd_config(zl_cli *cli, int argc, char **argv);
+int zl_cmd_batches(zl_cli *cli, int argc, char **argv);
+int zl_cmd_files(zl_cli *cli, int argc, char **argv);
+int zl_cmd_event(zl_cli *cli, int argc, char **argv);
+int zl_cmd_flush(zl_cli *cli, int argc, char **argv);
+int zl_cmd_serve(zl_cli *cli, int argc, char **argv);
+
+extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[];
+
+#endif

@@ -1,0 +1,345 @@
+/* zload batches list|show|reprocess|unlock|delete */
+#include "cli/cli.h"
+#include "util/timeutil.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_list(zl_cli *cli, int argc, char **argv);
+static int cmd_show(zl_cli *cli, int argc, char **argv);
+static int cmd_reprocess(zl_cli *cli, int argc, char **argv);
+static int cmd_unlock(zl_cli *cli, int argc, char **argv);
+static int cmd_delete(zl_cli *cli, int argc, char **argv);
+
+enum { L_STATUS, L_PREFIX, L_SINCE, L_UNTIL, L_JSON, L_LIMIT };
+static const zl_opt list_opts[] = {
+	{ "status", 0, "STATUS", "only batches in this status: open, locked, complete or error" },
+	{ "prefix", 0, "PREFIX", "only batches of this s3Prefix" },
+	{ "since", 0, "TIME", "created at or after TIME (ISO-8601 or Unix seconds)" },
+	{ "until", 0, "TIME", "created at or before TIME" },
+	{ "json", 0, NULL, "print a JSON array" },
+	{ "limit", 0, "N", "at most N batches, newest first" },
+	{ 0 }
+};
+static const zl_opt show_opts[] = { { "json", 0, NULL, "print JSON" }, { 0 } };
+enum { D_STATUS, D_UNTIL, D_YES };
+static const zl_opt delete_opts[] = {
+	{ "status", 0, "STATUS", "complete or error (required)" },
+	{ "until", 0, "TIME", "only batches created at or before TIME" },
+	{ "yes", 'y', NULL, "delete; without it, only list what would be deleted" },
+	{ 0 }
+};
+
+static const zl_cmd batch_cmds[] = {
+	{ "list", cmd_list, NULL, "list batches, newest first", list_opts },
+	{ "show", cmd_show, "ID", "files, per-target status, rows, SQL, errors and timings of a batch", show_opts },
+	{ "reprocess", cmd_reprocess, "ID", "load a complete or error batch again (targets whose ledger has it are skipped)", NULL },
+	{ "unlock", cmd_unlock, "ID", "return a locked batch to open", NULL },
+	{ "delete", cmd_delete, NULL, "delete finished batches (dry run without --yes)", delete_opts },
+	{ 0 }
+};
+
+static const zl_cmd *find_cmd(const char *name)
+{
+	for (const zl_cmd *c = batch_cmds; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* Parses a command's options; returns -1 to go on, or an exit code. */
+static int parse(zl_cli *cli, const char *name, int argc, char **argv, const char **vals, int want)
+{
+	const zl_cmd *cmd = find_cmd(name);
+	int npos, rc = zl_cli_parse(cli, cmd, argc, argv, vals, &npos);
+	if (rc)
+		return rc < 0 ? ZL_EXIT_OK : rc;
+	if (npos != want)
+		return zl_cli_usage_error(cli->prog, "expected %s", cmd->args ? cmd->args : "no arguments");
+	return -1;
+}
+
+static int parse_time(zl_cli *cli, const char *opt, const char *s, int64_t *ms)
+{
+	if (!s)
+		return 0;
+	if (zl_time_parse(s, ms) != 0)
+		return zl_cli_usage_error(cli->prog, "--%s: \"%s\" is not an ISO-8601 time or Unix seconds", opt, s);
+	return 0;
+}
+
+static int parse_status(zl_cli *cli, const char *s, unsigned allowed, unsigned *mask)
+{
+	zl_batch_status st;
+	if (!s)
+		return 0;
+	if (zl_batch_status_parse(s, &st) != 0 || !(allowed & ZL_STATUS_BIT(st)))
+		return zl_cli_usage_error(cli->prog, "--status: \"%s\" is not one of %s", s,
+		                          allowed == ZL_STATUS_ALL ? "open, locked, complete, error" : "complete, error");
+	*mask = ZL_STATUS_BIT(st);
+	return 0;
+}
+
+static json_t *time_json(int64_t ms)
+{
+	char buf[40];
+	return ms ? json_string(zl_time_format(ms, buf, sizeof buf)) : json_null();
+}
+
+static json_t *batch_json(const zl_batch *b)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "id", b->id, "prefix", b->prefix, "status",
+	                      zl_batch_status_name(b->status), "files", (json_int_t)b->file_count,
+	                      "bytes", (json_int_t)b->bytes, "attempts", b->attempts);
+	json_object_set_new(o, "created", time_json(b->created_at));
+	json_object_set_new(o, "firstFileAt", time_json(b->first_at));
+	json_object_set_new(o, "lockedAt", time_json(b->locked_at));
+	json_object_set_new(o, "finishedAt", time_json(b->finished_at));
+	json_object_set_new(o, "updated", time_json(b->updated_at));
+	if (b->status == ZL_BATCH_LOCKED) {
+		json_object_set_new(o, b->owner ? "leaseUntil" : "retryAt", time_json(b->lease_until));
+		json_object_set_new(o, "owner", b->owner ? json_string(b->owner) : json_null());
+	}
+	json_object_set_new(o, "error", b->error ? json_string(b->error) : json_null());
+	return o;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", s);
+	free(s);
+}
+
+static int cmd_list(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[6];
+	zl_batch_filter f = { 0 };
+	int rc = parse(cli, "list", argc, argv, vals, 0);
+	if (rc >= 0)
+		return rc;
+	if (parse_status(cli, vals[L_STATUS], ZL_STATUS_ALL, &f.status_mask) ||
+	    parse_time(cli, "since", vals[L_SINCE], &f.since) || parse_time(cli, "until", vals[L_UNTIL], &f.until))
+		return ZL_EXIT_USAGE;
+	if (vals[L_LIMIT]) {
+		char *end;
+		long n = strtol(vals[L_LIMIT], &end, 10);
+		if (*end || n <= 0)
+			return zl_cli_usage_error(cli->prog, "--limit: expected a positive number");
+		f.limit = (size_t)n;
+	}
+	f.prefix = vals[L_PREFIX];
+	zl_err err;
+	zl_state *st = NULL;
+	zl_batch *v = NULL;
+	size_t n = 0;
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->batch_list(st, &f, &v, &n, &err)) {
+		rc = zl_cli_fail(&err);
+		goto out;
+	}
+	if (vals[L_JSON]) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, batch_json(&v[i]));
+		print_json(arr);
+		json_decref(arr);
+	} else {
+		printf("%-36s  %-8s  %-24s  %5s  %10s  %-24s  %s\n", "ID", "STATUS", "CREATED", "FILES", "BYTES",
+		       "PREFIX", "ATTEMPTS");
+		for (size_t i = 0; i < n; i++) {
+			char t[40];
+			printf("%-36s  %-8s  %-24s  %5lld  %10lld  %-24s  %d\n", v[i].id, zl_batch_status_name(v[i].status),
+			       zl_time_format(v[i].created_at, t, sizeof t), (long long)v[i].file_count,
+			       (long long)v[i].bytes, v[i].prefix, v[i].attempts);
+		}
+	}
+	rc = ZL_EXIT_OK;
+out:
+	zl_batch_list_free(v, n);
+	zl_state_close(st);
+	return rc;
+}
+
+static void print_show(const zl_batch *b, json_t *result)
+{
+	char t[40];
+	printf("batch     %s\nprefix    %s\nstatus    %s\nfiles     %lld (%lld bytes)\nattempts  %d\n", b->id,
+	       b->prefix, zl_batch_status_name(b->status), (long long)b->file_count, (long long)b->bytes,
+	       b->attempts);
+	printf("created   %s\n", zl_time_format(b->created_at, t, sizeof t));
+	if (b->locked_at)
+		printf("locked    %s%s%s\n", zl_time_format(b->locked_at, t, sizeof t), b->owner ? " by " : "",
+		       b->owner ? b->owner : "");
+	if (b->status == ZL_BATCH_LOCKED)
+		printf("%s %s\n", b->owner ? "lease     until" : "retry     at", zl_time_format(b->lease_until, t, sizeof t));
+	if (b->finished_at)
+		printf("finished  %s\n", zl_time_format(b->finished_at, t, sizeof t));
+	if (b->error)
+		printf("error     %s\n", b->error);
+	printf("\nFILES\n");
+	for (size_t i = 0; i < b->nfiles; i++)
+		printf("  %s/%s  %lld bytes  received %s\n", b->files[i].bucket, b->files[i].key,
+		       (long long)b->files[i].size, zl_time_format(b->files[i].received_at, t, sizeof t));
+	json_t *targets = json_object_get(result, "targets");
+	if (!json_array_size(targets))
+		return;
+	printf("\nTARGETS (attempt %lld, %lld ms)\n", (long long)json_integer_value(json_object_get(result, "attempt")),
+	       (long long)json_integer_value(json_object_get(result, "ms")));
+	size_t i, j;
+	json_t *tg, *x;
+	json_array_foreach(targets, i, tg) {
+		printf("  %s (%s): %s, %lld rows, %lld ms\n", json_string_value(json_object_get(tg, "name")),
+		       json_string_value(json_object_get(tg, "type")), json_string_value(json_object_get(tg, "status")),
+		       (long long)json_integer_value(json_object_get(tg, "rows")),
+		       (long long)json_integer_value(json_object_get(tg, "ms")));
+		if (json_object_get(tg, "note"))
+			printf("    note: %s\n", json_string_value(json_object_get(tg, "note")));
+		if (json_object_get(tg, "error"))
+			printf("    error: %s\n", json_string_value(json_object_get(tg, "error")));
+		json_array_foreach(json_object_get(tg, "objects"), j, x)
+			printf("    %s: %lld rows\n", json_string_value(json_object_get(x, "key")),
+			       (long long)json_integer_value(json_object_get(x, "rows")));
+		json_array_foreach(json_object_get(tg, "statements"), j, x)
+			printf("    sql> %s\n", json_string_value(x));
+	}
+}
+
+static int cmd_show(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	int rc = parse(cli, "show", argc, argv, vals, 1);
+	if (rc >= 0)
+		return rc;
+	zl_err err;
+	zl_state *st = NULL;
+	zl_batch b = { 0 };
+	json_t *result = NULL;
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->batch_get(st, argv[0], &b, &err)) {
+		rc = zl_cli_fail(&err);
+		goto out;
+	}
+	result = b.result ? json_loads(b.result, JSON_PRESERVE_ORDER, NULL) : NULL;
+	if (vals[0]) {
+		json_t *o = batch_json(&b);
+		json_t *files = json_array();
+		char t[40];
+		for (size_t i = 0; i < b.nfiles; i++)
+			json_array_append_new(files, json_pack("{s:s, s:s, s:I, s:s}", "bucket", b.files[i].bucket, "key",
+			                                       b.files[i].key, "size", (json_int_t)b.files[i].size, "received",
+			                                       zl_time_format(b.files[i].received_at, t, sizeof t)));
+		json_object_set_new(o, "fileList", files);
+		json_object_set(o, "result", result ? result : json_null());
+		print_json(o);
+		json_decref(o);
+	} else {
+		print_show(&b, result);
+	}
+	rc = ZL_EXIT_OK;
+out:
+	json_decref(result);
+	zl_batch_release(&b);
+	zl_state_close(st);
+	return rc;
+}
+
+static int cmd_reprocess(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	int rc = parse(cli, "reprocess", argc, argv, vals, 1);
+	if (rc >= 0)
+		return rc;
+	zl_err err;
+	zl_engine e;
+	zl_store *store = NULL;
+	zl_batch b = { 0 };
+	if (zl_cli_open_engine(cli, &e, &store, &err))
+		return zl_cli_fail(&err);
+	rc = ZL_EXIT_FAIL;
+	if (e.st->ops->batch_get(e.st, argv[0], &b, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	if (b.status != ZL_BATCH_COMPLETE && b.status != ZL_BATCH_ERROR) {
+		fprintf(stderr, "zload: batch %s is %s: only complete or error batches can be reprocessed\n", b.id,
+		        zl_batch_status_name(b.status));
+		goto out;
+	}
+	if (zl_engine_lock(&e, b.id, b.prefix, ZL_LOCK_FINISHED, zl_now_ms(), &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	rc = zl_cli_load_and_report(&e, b.id);
+out:
+	zl_batch_release(&b);
+	zl_engine_close(&e);
+	zl_store_close(store);
+	return rc;
+}
+
+static int cmd_unlock(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	int rc = parse(cli, "unlock", argc, argv, vals, 1);
+	if (rc >= 0)
+		return rc;
+	zl_err err;
+	zl_state *st = NULL;
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->batch_unlock(st, argv[0], zl_now_ms(), &err)) {
+		rc = zl_cli_fail(&err);
+	} else {
+		printf("unlocked batch %s: it is open again\n", argv[0]);
+		rc = ZL_EXIT_OK;
+	}
+	zl_state_close(st);
+	return rc;
+}
+
+static int cmd_delete(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[3];
+	zl_batch_filter f = { 0 };
+	int rc = parse(cli, "delete", argc, argv, vals, 0);
+	if (rc >= 0)
+		return rc;
+	if (!vals[D_STATUS])
+		return zl_cli_usage_error(cli->prog, "--status complete|error is required");
+	if (parse_status(cli, vals[D_STATUS], ZL_STATUS_BIT(ZL_BATCH_COMPLETE) | ZL_STATUS_BIT(ZL_BATCH_ERROR),
+	                 &f.status_mask) ||
+	    parse_time(cli, "until", vals[D_UNTIL], &f.until))
+		return ZL_EXIT_USAGE;
+	zl_err err;
+	zl_state *st = NULL;
+	zl_batch *v = NULL;
+	size_t n = 0, deleted = 0;
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->batch_list(st, &f, &v, &n, &err)) {
+		rc = zl_cli_fail(&err);
+		goto out;
+	}
+	rc = ZL_EXIT_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (!vals[D_YES]) {
+			printf("would delete %s %s %s\n", v[i].id, zl_batch_status_name(v[i].status), v[i].prefix);
+			continue;
+		}
+		if (st->ops->batch_delete(st, v[i].id, &err)) {
+			rc = zl_cli_fail(&err);
+			continue;
+		}
+		printf("deleted %s %s %s\n", v[i].id, zl_batch_status_name(v[i].status), v[i].prefix);
+		deleted++;
+	}
+	if (vals[D_YES])
+		printf("%zu batch%s deleted\n", deleted, deleted == 1 ? "" : "es");
+	else
+		printf("%zu batch%s would be deleted; run again with --yes to delete\n", n, n == 1 ? "" : "es");
+out:
+	zl_batch_list_free(v, n);
+	zl_state_close(st);
+	return rc;
+}
+
+int zl_cmd_batches(zl_cli *cli, int argc, char **argv)
+{
+	return zl_cli_dispatch(cli, "batches", batch_cmds, argc, argv);
+}

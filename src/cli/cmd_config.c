@@ -1,0 +1,247 @@
+/* zload config put|get|list|delete|add-target */
+#include "cli/cli.h"
+#include "core/config.h"
+#include "util/buf.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_CAP (4u << 20)
+
+static const zl_opt list_opts[] = { { "json", 0, NULL, "print a JSON array" }, { 0 } };
+
+/* Parses and validates text, then stores it under its s3Prefix. */
+static int store_config(zl_state *st, const char *source, const char *text, zl_err *err)
+{
+	zl_config *c = NULL;
+	char *json = NULL;
+	int rc = zl_config_parse(text, &c, err);
+	if (rc) {
+		zl_err_prefix(err, "%s", source);
+		goto out;
+	}
+	json = json_dumps(c->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if ((rc = st->ops->config_put(st, c->prefix, json, err)))
+		goto out;
+	printf("stored configuration for %s (%zu target%s)\n", c->prefix, c->ntargets, c->ntargets == 1 ? "" : "s");
+out:
+	free(json);
+	zl_config_free(c);
+	return rc;
+}
+
+static int cmd_put(zl_cli *cli, int argc, char **argv);
+static int cmd_get(zl_cli *cli, int argc, char **argv);
+static int cmd_list(zl_cli *cli, int argc, char **argv);
+static int cmd_delete(zl_cli *cli, int argc, char **argv);
+static int cmd_add_target(zl_cli *cli, int argc, char **argv);
+
+static const zl_cmd config_cmds[] = {
+	{ "put", cmd_put, "FILE|-", "validate and store a configuration (replaces the one with the same s3Prefix)", NULL },
+	{ "get", cmd_get, "PREFIX", "print a configuration as JSON, secrets masked", NULL },
+	{ "list", cmd_list, NULL, "list the configurations", list_opts },
+	{ "delete", cmd_delete, "PREFIX", "delete a configuration", NULL },
+	{ "add-target", cmd_add_target, "PREFIX FILE|-", "add one target (a JSON object) to a configuration", NULL },
+	{ 0 }
+};
+
+/* Parses options and checks the positional count; returns -1 to go on, else an exit code. */
+static int parse(zl_cli *cli, const char *name, int argc, char **argv, const char **vals, int want)
+{
+	const zl_cmd *cmd = NULL;
+	for (const zl_cmd *c = config_cmds; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			cmd = c;
+	int npos, rc = zl_cli_parse(cli, cmd, argc, argv, vals, &npos);
+	if (rc)
+		return rc < 0 ? ZL_EXIT_OK : rc;
+	if (npos != want)
+		return zl_cli_usage_error(cli->prog, "expected %s", cmd->args ? cmd->args : "no arguments");
+	return -1;
+}
+
+static int cmd_put(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	zl_err err;
+	zl_state *st = NULL;
+	char *text = NULL;
+	size_t len;
+	int rc = parse(cli, "put", argc, argv, vals, 1);
+	if (rc >= 0)
+		return rc;
+	rc = ZL_EXIT_FAIL;
+	if (zl_cli_read_file(argv[0], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err) ||
+	    store_config(st, argv[0], text, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	rc = ZL_EXIT_OK;
+out:
+	free(text);
+	zl_state_close(st);
+	return rc;
+}
+
+static int cmd_get(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	zl_err err;
+	zl_state *st = NULL;
+	char *json = NULL, *masked = NULL;
+	zl_config *c = NULL;
+	int rc = parse(cli, "get", argc, argv, vals, 1);
+	if (rc >= 0)
+		return rc;
+	rc = ZL_EXIT_FAIL;
+	const char *prefix = argv[0];
+	while (*prefix == '/')
+		prefix++;
+	char *trimmed = strdup(prefix);
+	for (size_t n = strlen(trimmed); n && trimmed[n - 1] == '/';)
+		trimmed[--n] = '\0';
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->config_get(st, trimmed, &json, &err) ||
+	    zl_config_parse(json, &c, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	masked = zl_config_dump_masked(c);
+	printf("%s\n", masked);
+	rc = ZL_EXIT_OK;
+out:
+	free(trimmed);
+	free(json);
+	free(masked);
+	zl_config_free(c);
+	zl_state_close(st);
+	return rc;
+}
+
+static int cmd_list(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	zl_err err;
+	zl_state *st = NULL;
+	zl_strvec prefixes, jsons;
+	zl_strvec_init(&prefixes);
+	zl_strvec_init(&jsons);
+	int rc = parse(cli, "list", argc, argv, vals, 0);
+	if (rc >= 0)
+		return rc;
+	rc = ZL_EXIT_FAIL;
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->config_list(st, &prefixes, &jsons, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	json_t *arr = vals[0] ? json_array() : NULL;
+	if (!arr)
+		printf("%-40s %-8s %-10s %-10s %s\n", "PREFIX", "TARGETS", "BATCHSIZE", "TIMEOUT", "FILTER");
+	for (size_t i = 0; i < jsons.n; i++) {
+		json_t *j = json_loads(jsons.v[i], 0, NULL);
+		zl_config *c = NULL;
+		zl_err cerr;
+		if (j && zl_config_from_json(j, &c, &cerr) == 0) {
+			if (arr) {
+				char *m = zl_config_dump_masked(c);
+				json_array_append_new(arr, json_loads(m, JSON_PRESERVE_ORDER, NULL));
+				free(m);
+			} else {
+				const char *re = json_string_value(json_object_get(c->json, "filenameFilterRegex"));
+				printf("%-40s %-8zu %-10lld %-10lld %s\n", c->prefix, c->ntargets, (long long)c->batch_size,
+				       (long long)(c->batch_timeout_ms / 1000), re ? re : "-");
+			}
+		} else if (!arr) {
+			printf("%-40s (invalid: %s)\n", prefixes.v[i], j ? cerr.msg : "not JSON");
+		}
+		zl_config_free(c);
+		json_decref(j);
+	}
+	if (arr) {
+		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+		json_decref(arr);
+	}
+	rc = ZL_EXIT_OK;
+out:
+	zl_strvec_release(&prefixes);
+	zl_strvec_release(&jsons);
+	zl_state_close(st);
+	return rc;
+}
+
+static int cmd_delete(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	zl_err err;
+	zl_state *st = NULL;
+	int rc = parse(cli, "delete", argc, argv, vals, 1);
+	if (rc >= 0)
+		return rc;
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->config_delete(st, argv[0], &err)) {
+		rc = zl_cli_fail(&err);
+	} else {
+		printf("deleted configuration for %s\n", argv[0]);
+		rc = ZL_EXIT_OK;
+	}
+	zl_state_close(st);
+	return rc;
+}
+
+static int cmd_add_target(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	zl_err err;
+	zl_state *st = NULL;
+	char *text = NULL, *stored = NULL, *merged = NULL;
+	json_t *conf = NULL, *target = NULL;
+	size_t len;
+	int rc = parse(cli, "add-target", argc, argv, vals, 2);
+	if (rc >= 0)
+		return rc;
+	rc = ZL_EXIT_FAIL;
+	json_error_t je;
+	if (zl_cli_read_file(argv[1], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err) ||
+	    st->ops->config_get(st, argv[0], &stored, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	if (!(target = json_loads(text, JSON_REJECT_DUPLICATES, &je))) {
+		fprintf(stderr, "zload: %s: line %d, column %d: %s\n", argv[1], je.line, je.column, je.text);
+		goto out;
+	}
+	conf = json_loads(stored, JSON_PRESERVE_ORDER, NULL);
+	json_t *targets = json_object_get(conf, "targets");
+	if (!targets)
+		targets = json_object_get(conf, "loadClusters");
+	json_array_append(targets, target);
+	merged = json_dumps(conf, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (store_config(st, argv[1], merged, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	rc = ZL_EXIT_OK;
+out:
+	free(text);
+	free(stored);
+	free(merged);
+	json_decref(conf);
+	json_decref(target);
+	zl_state_close(st);
+	return rc;
+}
+
+int zl_cmd_config(zl_cli *cli, int argc, char **argv)
+{
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		zl_cli_dispatch(cli, "config", config_cmds, argc, argv);
+		zl_buf b;
+		zl_buf_init(&b, 0);
+		zl_config_help(&b);
+		printf("\n%s", zl_buf_str(&b));
+		zl_buf_release(&b);
+		return ZL_EXIT_OK;
+	}
+	return zl_cli_dispatch(cli, "config", config_cmds, argc, argv);
+}

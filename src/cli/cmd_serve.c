@@ -1,0 +1,263 @@
+/* zload serve: the daemon. The main thread takes events (directory watcher) and runs the
+ * sweeper every second; a pool of workers loads the batches it locks. */
+#include "cli/cli.h"
+#include "intake/watch_dir.h"
+#include "store/store_dir.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+enum { S_WORKERS, S_IDLE, S_NO_WATCH };
+const zl_opt zl_serve_opts[] = {
+	{ "workers", 0, "N", "batches loaded at once (default 4)" },
+	{ "exit-when-idle", 0, "SECONDS", "exit 0 once nothing is pending for SECONDS" },
+	{ "no-watch", 0, NULL, "do not watch the dir: store; only sweep and load" },
+	{ 0 }
+};
+
+static const zl_cmd serve_cmd = { "serve", zl_cmd_serve, NULL,
+	"Run the loader: watch the dir: store for complete files (and scan it at start-up), run the\n"
+	"sweeper every second (due batches, expired leases, retries), and load batches with a pool of\n"
+	"workers. SIGTERM or SIGINT: stop taking events, finish in-flight batches, exit 0.", zl_serve_opts };
+
+typedef struct serve {
+	zl_cli *cli;
+	zl_store *store;
+	zl_engine intake;        /* the main thread's engine */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	zl_strvec queue;         /* locked batch ids waiting for a worker */
+	size_t head;
+	int busy;                /* workers loading now */
+	int stopping;
+} serve;
+
+static void enqueue(serve *s, const char *id)
+{
+	pthread_mutex_lock(&s->mu);
+	zl_strvec_push(&s->queue, id);
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *worker(void *arg)
+{
+	serve *s = arg;
+	zl_engine e;
+	zl_err err;
+	if (zl_engine_open(&e, s->cli->state_url, s->store, &err)) {
+		ZL_LOG(ZL_ERROR, "worker cannot open the state store", ZL_S("error", err.msg));
+		return NULL;
+	}
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->stopping && s->head == s->queue.n)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stopping)
+			break;
+		char *id = s->queue.v[s->head];
+		s->queue.v[s->head++] = NULL;
+		s->busy++;
+		pthread_mutex_unlock(&s->mu);
+
+		/* The batch is locked by the intake engine's owner id: load it under that id. */
+		memcpy(e.owner, s->intake.owner, sizeof e.owner);
+		zl_load_summary sum;
+		if (zl_engine_reload(&e, &err) || zl_engine_load(&e, id, &sum, &err))
+			ZL_LOG(ZL_ERROR, "load failed", ZL_S("batch", id), ZL_S("error", err.msg));
+		free(id);
+
+		pthread_mutex_lock(&s->mu);
+		s->busy--;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	zl_engine_close(&e);
+	return NULL;
+}
+
+static void ingest_one(serve *s, const char *bucket, const char *key, int quiet_duplicates)
+{
+	zl_err err;
+	zl_object obj = { 0 };
+	if (s->store->ops->head(s->store, bucket, key, &obj, &err)) {
+		ZL_LOG(ZL_WARN, "cannot read new object", ZL_S("bucket", bucket), ZL_S("key", key), ZL_S("error", err.msg));
+		return;
+	}
+	int64_t now = zl_now_ms();
+	zl_ingest_result res;
+	if (zl_engine_ingest(&s->intake, &obj, now, &res, &err)) {
+		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", bucket), ZL_S("key", key), ZL_S("error", err.msg));
+	} else if (res.outcome == ZL_INGEST_QUEUED) {
+		ZL_LOG(ZL_INFO, "file queued", ZL_S("batch", res.batch_id), ZL_S("prefix", res.config->prefix),
+		       ZL_S("bucket", bucket), ZL_S("key", key));
+		if (res.due && zl_engine_lock(&s->intake, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, &err) == 0)
+			enqueue(s, res.batch_id);
+	} else if (res.outcome != ZL_INGEST_DUPLICATE || !quiet_duplicates) {
+		ZL_LOG(ZL_DEBUG, "file not queued", ZL_S("outcome", zl_ingest_outcome_name(res.outcome)),
+		       ZL_S("bucket", bucket), ZL_S("key", key));
+	}
+	zl_object_release(&obj);
+}
+
+static void on_file(void *ud, const char *bucket, const char *key)
+{
+	ingest_one(ud, bucket, key, 0);
+}
+
+static int on_listed(void *ud, const zl_object *obj)
+{
+	ingest_one(ud, obj->bucket, obj->key, 1);
+	return 0;
+}
+
+/* The sweeper's tick: reload configurations, lock due batches and hand them to workers. */
+static void sweep(serve *s)
+{
+	zl_err err;
+	zl_strvec locked;
+	zl_strvec_init(&locked);
+	if (zl_engine_reload(&s->intake, &err) || zl_engine_sweep(&s->intake, zl_now_ms(), &locked, &err))
+		ZL_LOG(ZL_WARN, "sweep failed", ZL_S("error", err.msg));
+	for (size_t i = 0; i < locked.n; i++)
+		enqueue(s, locked.v[i]);
+	zl_strvec_release(&locked);
+}
+
+static int idle_now(serve *s)
+{
+	int64_t pending;
+	zl_err err;
+	pthread_mutex_lock(&s->mu);
+	int local = s->busy || s->head < s->queue.n;
+	pthread_mutex_unlock(&s->mu);
+	return !local && zl_engine_pending(&s->intake, &pending, &err) == 0 && pending == 0;
+}
+
+/* Queued batches no worker started: give them back (locked -> open). */
+static void release_queued(serve *s)
+{
+	zl_err err;
+	for (size_t i = s->head; i < s->queue.n; i++) {
+		if (s->intake.st->ops->batch_unlock(s->intake.st, s->queue.v[i], zl_now_ms(), &err) == 0)
+			ZL_LOG(ZL_INFO, "batch released at shutdown", ZL_S("batch", s->queue.v[i]));
+	}
+}
+
+static int parse_positive(zl_cli *cli, const char *opt, const char *v, long *out)
+{
+	char *end;
+	*out = strtol(v, &end, 10);
+	if (*end || *out < 0 || (*out == 0 && strcmp(opt, "workers") == 0))
+		return zl_cli_usage_error(cli->prog, "--%s: \"%s\" is not a valid number", opt, v);
+	return 0;
+}
+
+int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[3];
+	int npos, rc = zl_cli_parse(cli, &serve_cmd, argc, argv, vals, &npos);
+	if (rc)
+		return rc < 0 ? ZL_EXIT_OK : rc;
+	if (npos)
+		return zl_cli_usage_error(cli->prog, "takes no arguments");
+	long workers = 4, idle_secs = -1;
+	if ((vals[S_WORKERS] && parse_positive(cli, "workers", vals[S_WORKERS], &workers)) ||
+	    (vals[S_IDLE] && parse_positive(cli, "exit-when-idle", vals[S_IDLE], &idle_secs)))
+		return ZL_EXIT_USAGE;
+
+	serve s = { .cli = cli };
+	zl_err err;
+	zl_watch_dir *watch = NULL;
+	pthread_t *threads = NULL;
+	long started = 0;
+	int sfd = -1, engine_open = 0;
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	zl_strvec_init(&s.queue);
+	rc = ZL_EXIT_FAIL;
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL); /* before any thread, so all inherit it */
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	if (zl_cli_open_engine(cli, &s.intake, &s.store, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	engine_open = 1;
+	const char *root = zl_store_dir_root(s.store);
+	if (root && !vals[S_NO_WATCH] && zl_watch_dir_open(root, on_file, &s, &watch, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	threads = calloc((size_t)workers, sizeof *threads);
+	for (started = 0; threads && started < workers; started++)
+		if (pthread_create(&threads[started], NULL, worker, &s) != 0)
+			break;
+	ZL_LOG(ZL_INFO, "serving", ZL_S("state", cli->state_url), ZL_S("store", cli->store_url ? cli->store_url : "none"),
+	       ZL_I("workers", started), ZL_I("configurations", (long long)s.intake.nconfigs));
+	/* Files that landed while no loader ran: the claim skips those already recorded. */
+	if (watch && s.store->ops->list(s.store, NULL, NULL, on_listed, &s, &err))
+		ZL_LOG(ZL_WARN, "start-up scan failed", ZL_S("error", err.msg));
+
+	int64_t next_sweep = 0, idle_since = 0;
+	for (;;) {
+		int64_t now = zl_mono_ms();
+		if (now >= next_sweep) {
+			sweep(&s);
+			next_sweep = now + 1000;
+			if (idle_secs >= 0) {
+				if (!idle_now(&s))
+					idle_since = 0;
+				else if (!idle_since)
+					idle_since = now;
+				else if (now - idle_since >= idle_secs * 1000) {
+					ZL_LOG(ZL_INFO, "idle: exiting", ZL_I("idle_secs", idle_secs));
+					break;
+				}
+			}
+		}
+		struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = watch ? zl_watch_dir_fd(watch) : -1, .events = POLLIN } };
+		int timeout = (int)(next_sweep - zl_mono_ms());
+		if (poll(fds, 2, timeout < 0 ? 0 : timeout) < 0)
+			continue;
+		if (fds[0].revents & POLLIN) {
+			ZL_LOG(ZL_INFO, "signal received: finishing in-flight batches", ZL_S("pid", ""));
+			break;
+		}
+		if ((fds[1].revents & POLLIN) && zl_watch_dir_dispatch(watch, &err))
+			ZL_LOG(ZL_WARN, "watcher failed", ZL_S("error", err.msg));
+	}
+	rc = ZL_EXIT_OK;
+out:
+	pthread_mutex_lock(&s.mu);
+	s.stopping = 1;
+	pthread_cond_broadcast(&s.cv);
+	pthread_mutex_unlock(&s.mu);
+	for (long i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (engine_open) {
+		release_queued(&s);
+		zl_engine_close(&s.intake);
+	}
+	free(threads);
+	zl_watch_dir_close(watch);
+	zl_store_close(s.store);
+	zl_strvec_release(&s.queue);
+	if (sfd >= 0)
+		close(sfd);
+	pthread_mutex_destroy(&s.mu);
+	pthread_cond_destroy(&s.cv);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/* S3 event notifications: parsing {"Records":[...]} into objects. The caller owns the records. */
+#ifndef ZL_EVENT_H
+#define ZL_EVENT_H
+
+#include <stddef.h>
+
+#include "core/model.h"
+#include "util/err.h"
+
+typedef enum {
+	ZL_REC_CREATED = 0, /* an ObjectCreated:* record: obj is filled */
+	ZL_REC_IGNORED,     /* another event kind (ObjectRemoved:*, s3:TestEvent): skip quietly */
+	ZL_REC_MALFORMED,   /* error says what is wrong; the other records still count */
+} zl_rec_kind;
+
+typedef struct zl_event_record {
+	zl_rec_kind kind;
+	char *event_name;   /* "ObjectCreated:Put", or NULL */
+	zl_object obj;
+	char error[256];
+} zl_event_record;
+
+/* Parses one event body. ZL_EINVAL for a body that is not JSON or has no Records array
+ * (message says which, with line and column for JSON errors). */
+int zl_event_parse(const char *text, size_t len, zl_event_record **recs, size_t *n, zl_err *err);
+void zl_event_records_free(zl_event_record *recs, size_t n);
+/* Decodes an S3 event key: "%XX" escapes and "+" as space. Caller frees; NULL on bad escape. */
+char *zl_url_decode_key(const char *s);
+
+#endif

@@ -1,0 +1,334 @@
+/* Steps 5-6 of the protocol: load one locked batch into every target, then record the outcome. */
+#include "core/engine.h"
+#include "core/policy.h"
+#include "target/target.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* One target's part of one attempt. */
+typedef struct target_run {
+	zl_store *store;
+	const zl_config *cfg;
+	const zl_target_cfg *tc;
+	const zl_batch *b;
+	char name[64];
+	int rc;
+	zl_err err;
+	int skipped;         /* the ledger already held the batch */
+	int64_t rows;
+	int64_t *obj_rows;   /* per file of the batch, -1 when not loaded */
+	json_t *statements;  /* what ran, in order */
+	int64_t ms;
+} target_run;
+
+static int load_object(target_run *r, zl_target *t, size_t i)
+{
+	const zl_file_rec *f = &r->b->files[i];
+	zl_reader *raw = NULL, *rd = NULL;
+	int64_t rows = 0;
+	int rc = r->store ? r->store->ops->open_reader(r->store, f->bucket, f->key, &raw, &r->err)
+	                  : zl_err_set(&r->err, ZL_EINVAL, "no object store configured");
+	if (rc)
+		goto out;
+	char name[2048];
+	snprintf(name, sizeof name, "%s/%s", f->bucket, f->key);
+	if ((rc = zl_decompress_open(raw, r->cfg->format.compression, name, &rd, &r->err)))
+		goto out;
+	json_array_append_new(r->statements, json_sprintf("load %s", name));
+	if ((rc = t->ops->copy(t, name, rd, &r->cfg->format, &rows, &r->err)))
+		goto out;
+	r->obj_rows[i] = rows;
+	r->rows += rows;
+out:
+	zl_reader_close(rd);
+	return rc;
+}
+
+static int run_sql(target_run *r, zl_target *t, const char *what, const char *sql)
+{
+	if (!sql)
+		return 0;
+	json_array_append_new(r->statements, json_string(sql));
+	int rc = t->ops->exec(t, sql, &r->err);
+	return rc ? zl_err_prefix(&r->err, "%s", what) : 0;
+}
+
+static void *run_target(void *arg)
+{
+	target_run *r = arg;
+	zl_target *t = NULL;
+	int in_txn = 0, has = 0;
+	int64_t t0 = zl_mono_ms();
+	const zl_target_ops *ops = r->tc->ops;
+	int rc = ops->connect(r->tc->json, &t, &r->err);
+	if (rc)
+		goto out;
+	if ((rc = ops->begin(t, &r->err)))
+		goto out;
+	in_txn = 1;
+	/* Inside the transaction, so two loaders racing for one batch cannot both load it. */
+	if ((rc = ops->ledger_has(t, r->b->id, &has, &r->err)))
+		goto out;
+	if (has) {
+		r->skipped = 1;
+		goto out;
+	}
+	if ((rc = run_sql(r, t, "preLoadStatement", r->tc->pre_sql)))
+		goto out;
+	for (size_t i = 0; i < r->b->nfiles; i++)
+		if ((rc = load_object(r, t, i)))
+			goto out;
+	if ((rc = ops->ledger_insert(t, r->b->id, r->b->prefix, &r->err)))
+		goto out;
+	if ((rc = run_sql(r, t, "postLoadStatement", r->tc->post_sql)))
+		goto out;
+	if ((rc = ops->commit(t, &r->err)))
+		goto out;
+	in_txn = 0;
+out:
+	if (in_txn)
+		ops->rollback(t);
+	if (t)
+		ops->close(t);
+	r->rc = rc;
+	r->ms = zl_mono_ms() - t0;
+	if (rc)
+		r->rows = 0; /* rolled back */
+	return NULL;
+}
+
+/* Renews the lease every third of its length until stopped. */
+typedef struct renewer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop, lost, started;
+	const char *state_url, *batch_id, *owner;
+	int64_t lease_ms;
+} renewer;
+
+static void *renew_loop(void *arg)
+{
+	renewer *rn = arg;
+	zl_state *st = NULL;
+	zl_err err;
+	pthread_mutex_lock(&rn->mu);
+	while (!rn->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t wake = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + rn->lease_ms / 3;
+		ts.tv_sec = wake / 1000;
+		ts.tv_nsec = (wake % 1000) * 1000000;
+		pthread_cond_timedwait(&rn->cv, &rn->mu, &ts);
+		if (rn->stop)
+			break;
+		pthread_mutex_unlock(&rn->mu);
+		int rc = st ? 0 : zl_state_open(rn->state_url, &st, &err);
+		if (rc == 0)
+			rc = st->ops->batch_renew(st, rn->batch_id, rn->owner, zl_now_ms() + rn->lease_ms, &err);
+		pthread_mutex_lock(&rn->mu);
+		if (rc == ZL_ELOST) {
+			rn->lost = 1;
+			ZL_LOG(ZL_WARN, "lease lost while loading", ZL_S("batch", rn->batch_id));
+			break;
+		}
+		if (rc)
+			ZL_LOG(ZL_WARN, "lease renewal failed", ZL_S("batch", rn->batch_id), ZL_S("error", err.msg));
+	}
+	pthread_mutex_unlock(&rn->mu);
+	zl_state_close(st);
+	return NULL;
+}
+
+static void renewer_start(renewer *rn)
+{
+	pthread_mutex_init(&rn->mu, NULL);
+	pthread_cond_init(&rn->cv, NULL);
+	rn->started = pthread_create(&rn->th, NULL, renew_loop, rn) == 0;
+}
+
+static void renewer_stop(renewer *rn)
+{
+	pthread_mutex_lock(&rn->mu);
+	rn->stop = 1;
+	pthread_cond_signal(&rn->cv);
+	pthread_mutex_unlock(&rn->mu);
+	if (rn->started)
+		pthread_join(rn->th, NULL);
+	pthread_mutex_destroy(&rn->mu);
+	pthread_cond_destroy(&rn->cv);
+}
+
+static json_t *target_result(const target_run *r)
+{
+	const char *status = r->skipped ? "complete" : r->rc == 0 ? "complete"
+	                   : r->rc == ZL_ETRANSIENT ? "retry" : "error";
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", r->name, "type", r->tc->ops->type,
+	                      "status", status, "rows", (json_int_t)r->rows, "ms", (json_int_t)r->ms);
+	if (r->skipped)
+		json_object_set_new(o, "note", json_string("batch already in the target's ledger: not loaded again"));
+	json_t *objs = json_array();
+	for (size_t i = 0; i < r->b->nfiles; i++)
+		if (r->obj_rows[i] >= 0)
+			json_array_append_new(objs, json_pack("{s:s, s:I}", "key", r->b->files[i].key,
+			                                      "rows", (json_int_t)(r->rc ? 0 : r->obj_rows[i])));
+	json_object_set_new(o, "objects", objs);
+	json_object_set(o, "statements", r->statements);
+	if (r->rc)
+		json_object_set_new(o, "error", json_string(r->err.msg));
+	return o;
+}
+
+static int finish(zl_engine *e, const zl_batch *b, zl_batch_status status, int64_t retry_at,
+                  json_t *result, const char *error, zl_err *err)
+{
+	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	int rc = e->st->ops->batch_finish(e->st, b->id, e->owner, status, zl_now_ms(), retry_at, text,
+	                                  error && *error ? error : NULL, err);
+	free(text);
+	return rc;
+}
+
+int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_err *err)
+{
+	zl_batch b = { 0 };
+	target_run *runs = NULL;
+	json_t *result = NULL;
+	renewer rn = { 0 };
+	const zl_config *c = NULL;
+	size_t nruns = 0;
+	int64_t t0 = zl_mono_ms();
+	memset(sum, 0, sizeof *sum);
+	int rc = e->st->ops->batch_get(e->st, batch_id, &b, err);
+	if (rc)
+		goto out;
+	if (b.status != ZL_BATCH_LOCKED || !b.owner || strcmp(b.owner, e->owner) != 0) {
+		rc = zl_err_set(err, ZL_ELOST, "batch \"%s\" is not locked by this loader", batch_id);
+		goto out;
+	}
+	c = zl_engine_config(e, b.prefix);
+	if (!c) {
+		sum->status = ZL_BATCH_ERROR;
+		snprintf(sum->error, sizeof sum->error, "no configuration for prefix \"%s\"", b.prefix);
+		rc = finish(e, &b, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		goto log;
+	}
+	if (b.attempts > c->max_attempts) {
+		sum->status = ZL_BATCH_ERROR;
+		snprintf(sum->error, sizeof sum->error,
+		         "gave up after %d attempts (maxAttempts %d): the loader's lease expired each time; last error: %s",
+		         b.attempts - 1, c->max_attempts, b.error ? b.error : "none");
+		rc = finish(e, &b, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		goto log;
+	}
+	ZL_LOG(ZL_INFO, "loading batch", ZL_S("batch", b.id), ZL_S("prefix", b.prefix),
+	       ZL_I("files", (long long)b.nfiles), ZL_I("targets", (long long)c->ntargets), ZL_I("attempt", b.attempts));
+
+	rn.state_url = e->state_url;
+	rn.batch_id = b.id;
+	rn.owner = e->owner;
+	rn.lease_ms = c->lease_ms;
+	renewer_start(&rn);
+
+	runs = calloc(c->ntargets, sizeof *runs);
+	if (!runs) {
+		renewer_stop(&rn);
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	nruns = c->ntargets;
+	for (size_t i = 0; i < c->ntargets; i++) {
+		target_run *r = &runs[i];
+		r->store = e->store;
+		r->cfg = c;
+		r->tc = &c->targets[i];
+		r->b = &b;
+		r->statements = json_array();
+		r->obj_rows = malloc((b.nfiles + 1) * sizeof *r->obj_rows);
+		for (size_t j = 0; r->obj_rows && j < b.nfiles; j++)
+			r->obj_rows[j] = -1;
+		if (r->tc->name)
+			snprintf(r->name, sizeof r->name, "%s", r->tc->name);
+		else
+			snprintf(r->name, sizeof r->name, "target-%zu", i + 1);
+	}
+	/* Targets load in parallel, each in its own connection and transaction. */
+	pthread_t *threads = c->ntargets > 1 ? calloc(c->ntargets, sizeof *threads) : NULL;
+	int *spawned = threads ? calloc(c->ntargets, sizeof *spawned) : NULL;
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (!runs[i].obj_rows)
+			runs[i].rc = zl_err_set(&runs[i].err, ZL_ENOMEM, "out of memory");
+		else if (!spawned || pthread_create(&threads[i], NULL, run_target, &runs[i]) != 0)
+			run_target(&runs[i]);
+		else
+			spawned[i] = 1;
+	for (size_t i = 0; spawned && i < c->ntargets; i++)
+		if (spawned[i])
+			pthread_join(threads[i], NULL);
+	free(threads);
+	free(spawned);
+	renewer_stop(&rn);
+
+	int transient = 0, permanent = 0;
+	zl_buf errors;
+	zl_buf_init(&errors, sizeof sum->error - 1);
+	result = json_pack("{s:i, s:o}", "attempt", b.attempts, "targets", json_array());
+	for (size_t i = 0; i < c->ntargets; i++) {
+		target_run *r = &runs[i];
+		json_array_append_new(json_object_get(result, "targets"), target_result(r));
+		sum->rows += r->rows;
+		if (r->rc == 0)
+			continue;
+		if (r->rc == ZL_ETRANSIENT)
+			transient++;
+		else
+			permanent++;
+		zl_buf_printf(&errors, "%starget %s: %s", errors.len ? "; " : "", r->name, r->err.msg);
+	}
+	snprintf(sum->error, sizeof sum->error, "%s", zl_buf_str(&errors));
+	zl_buf_release(&errors);
+	json_object_set_new(result, "ms", json_integer(zl_mono_ms() - t0));
+
+	if (!transient && !permanent) {
+		sum->status = ZL_BATCH_COMPLETE;
+	} else if (!permanent && b.attempts < c->max_attempts) {
+		uint32_t rnd = 0;
+		if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+			rnd = (uint32_t)t0;
+		sum->status = ZL_BATCH_LOCKED;
+		sum->retry_at = zl_now_ms() + zl_retry_delay_ms(b.attempts, rnd);
+	} else {
+		sum->status = ZL_BATCH_ERROR;
+	}
+	if (rn.lost) {
+		rc = zl_err_set(err, ZL_ELOST, "batch \"%s\": lease lost while loading; another loader owns it", b.id);
+		goto out;
+	}
+	rc = finish(e, &b, sum->status, sum->retry_at, result, sum->error, err);
+log:
+	if (rc == 0) {
+		if (sum->status == ZL_BATCH_COMPLETE)
+			ZL_LOG(ZL_INFO, "batch complete", ZL_S("batch", b.id), ZL_S("prefix", b.prefix), ZL_I("rows", sum->rows),
+			       ZL_I("attempt", b.attempts), ZL_I("ms", zl_mono_ms() - t0));
+		else
+			ZL_LOG(ZL_WARN, sum->status == ZL_BATCH_LOCKED ? "batch will be retried" : "batch failed",
+			       ZL_S("batch", b.id), ZL_S("prefix", b.prefix), ZL_I("attempt", b.attempts),
+			       ZL_I("ms", zl_mono_ms() - t0), ZL_S("error", sum->error));
+	}
+out:
+	for (size_t i = 0; i < nruns; i++) {
+		free(runs[i].obj_rows);
+		json_decref(runs[i].statements);
+	}
+	free(runs);
+	json_decref(result);
+	zl_batch_release(&b);
+	return rc;
+}

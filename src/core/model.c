@@ -1,0 +1,65 @@
+#include "core/model.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void zl_object_release(zl_object *o)
+{
+	if (!o)
+		return;
+	free(o->bucket);
+	free(o->key);
+	free(o->etag);
+	memset(o, 0, sizeof *o);
+}
+
+static const char *const status_names[ZL_BATCH_NSTATUS] = { "open", "locked", "complete", "error" };
+
+const char *zl_batch_status_name(zl_batch_status s)
+{
+	return (unsigned)s < ZL_BATCH_NSTATUS ? status_names[s] : "?";
+}
+
+int zl_batch_status_parse(const char *name, zl_batch_status *s)
+{
+	for (int i = 0; i < ZL_BATCH_NSTATUS; i++)
+		if (name && strcmp(name, status_names[i]) == 0) {
+			*s = (zl_batch_status)i;
+			return 0;
+		}
+	return ZL_EINVAL;
+}
+
+void zl_file_rec_release(zl_file_rec *f)
+{
+	if (!f)
+		return;
+	free(f->file_id);
+	free(f->bucket);
+	free(f->key);
+	free(f->etag);
+	free(f->prefix);
+	memset(f, 0, sizeof *f);
+}
+
+void zl_batch_release(zl_batch *b)
+{
+	if (!b)
+		return;
+	free(b->prefix);
+	free(b->owner);
+	free(b->result);
+	free(b->error);
+	for (size_t i = 0; i < b->nfiles; i++)
+		zl_file_rec_release(&b->files[i]);
+	free(b->files);
+	memset(b, 0, sizeof *b);
+}
+
+void zl_batch_list_free(zl_batch *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		zl_batch_release(&v[i]);
+	free(v);
+}

@@ -1,0 +1,74 @@
+/* The records zload keeps: objects, file records and batches. Structs own their strings; _release frees them. */
+#ifndef ZL_MODEL_H
+#define ZL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/uuid.h"
+
+/* An object in a store. */
+typedef struct zl_object {
+	char *bucket;
+	char *key;
+	int64_t size;  /* -1 when unknown */
+	char *etag;    /* NULL when unknown */
+} zl_object;
+
+void zl_object_release(zl_object *o);
+
+typedef enum {
+	ZL_BATCH_OPEN = 0,
+	ZL_BATCH_LOCKED,
+	ZL_BATCH_COMPLETE,
+	ZL_BATCH_ERROR,
+	ZL_BATCH_NSTATUS
+} zl_batch_status;
+
+#define ZL_STATUS_BIT(s) (1u << (s))
+#define ZL_STATUS_ALL 0xfu
+
+const char *zl_batch_status_name(zl_batch_status s);
+/* Returns 0 and sets *s, or ZL_EINVAL for an unknown name. */
+int zl_batch_status_parse(const char *name, zl_batch_status *s);
+
+/* The file record: one per claimed object (its identity is file_id). */
+typedef struct zl_file_rec {
+	char *file_id;        /* "bucket/key" or "bucket/key@etag" */
+	char *bucket;
+	char *key;
+	char *etag;           /* may be NULL */
+	char *prefix;         /* the configuration it was routed to */
+	int64_t size;
+	int64_t received_at;  /* ms */
+	char batch_id[ZL_UUID_LEN];
+	/* Filled by state->file_get from the batch, "" when the batch was deleted. */
+	char batch_status[16];
+} zl_file_rec;
+
+void zl_file_rec_release(zl_file_rec *f);
+
+typedef struct zl_batch {
+	char id[ZL_UUID_LEN];
+	char *prefix;
+	zl_batch_status status;
+	int64_t created_at;   /* ms; all times are Unix ms, 0 when not set */
+	int64_t first_at;     /* arrival of the first file */
+	int64_t updated_at;
+	int64_t locked_at;
+	int64_t finished_at;
+	int64_t lease_until;  /* locked: lease expiry, or when a retry is due */
+	int64_t file_count;
+	int64_t bytes;
+	int attempts;         /* load attempts started */
+	char *owner;          /* loader holding the lease, NULL when none */
+	char *result;         /* JSON text of per-target results, NULL before the first attempt */
+	char *error;          /* summary of the last failure, NULL when none */
+	zl_file_rec *files;   /* filled by state->batch_get only, in arrival order */
+	size_t nfiles;
+} zl_batch;
+
+void zl_batch_release(zl_batch *b);
+void zl_batch_list_free(zl_batch *v, size_t n);
+
+#endif

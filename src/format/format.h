@@ -1,0 +1,52 @@
+/* File formats: the format model, streaming decompression and a row parser (CSV, JSON lines).
+ * Readers and row parsers are owned by the caller and freed by their close/free functions. */
+#ifndef ZL_FORMAT_H
+#define ZL_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/reader.h"
+
+typedef enum { ZL_FMT_CSV = 0, ZL_FMT_JSONL } zl_format_type;
+typedef enum { ZL_COMP_AUTO = 0, ZL_COMP_NONE, ZL_COMP_GZIP } zl_compression;
+
+typedef struct zl_format {
+	zl_format_type type;
+	char delimiter;          /* CSV: default ',' */
+	char quote;              /* CSV: default '"' */
+	int header;              /* CSV: first line holds column names */
+	zl_compression compression;
+} zl_format;
+
+void zl_format_defaults(zl_format *f);
+
+/* Wraps inner in a decompressing reader. Takes ownership of inner, even on failure.
+ * ZL_COMP_AUTO decides by name (".gz") or by the gzip magic bytes 1f 8b.
+ * Corrupt input reads as ZL_EINVAL naming the object. */
+int zl_decompress_open(zl_reader *inner, zl_compression comp, const char *name, zl_reader **out,
+                       zl_err *err);
+
+/* One parsed row. Pointers are valid until the next zl_rows_next or zl_rows_free. */
+typedef struct zl_row {
+	size_t n;
+	const char *const *names;  /* JSON lines: each value's key; CSV: NULL */
+	const char *const *values; /* NUL-terminated; NULL for SQL NULL */
+	const size_t *lens;
+	int64_t line;              /* 1-based line where the row starts */
+} zl_row;
+
+typedef struct zl_rows zl_rows;
+
+/* Starts parsing r (not owned; must outlive the parser). name is used in messages.
+ * For CSV with header, reads the header line now. */
+int zl_rows_open(zl_reader *r, const zl_format *fmt, const char *name, zl_rows **out, zl_err *err);
+/* CSV with header: the column names (valid until zl_rows_free). Otherwise n = 0. */
+void zl_rows_header(const zl_rows *rows, const char *const **names, size_t *n);
+/* Returns 1 with *row filled, 0 at end, or a negative code with err set to
+ * "NAME line N: reason" (unterminated quote, invalid JSON, not an object, ...). */
+int zl_rows_next(zl_rows *rows, zl_row *row, zl_err *err);
+void zl_rows_free(zl_rows *rows);
+
+#endif

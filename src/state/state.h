@@ -1,0 +1,96 @@
+/* The state store interface: configurations, file records and batches, chosen by URL scheme.
+ * A zl_state handle is used by one thread at a time; open one per thread. Strings and arrays
+ * returned through out-parameters belong to the caller. */
+#ifndef ZL_STATE_H
+#define ZL_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "util/err.h"
+#include "util/strvec.h"
+
+typedef struct zl_state_ops zl_state_ops;
+
+/* Every backend's handle starts with this. */
+typedef struct zl_state {
+	const zl_state_ops *ops;
+} zl_state;
+
+/* What claim_append did. */
+typedef struct zl_append_result {
+	int duplicate;                /* the file was already claimed: nothing changed */
+	char batch_id[ZL_UUID_LEN];   /* the batch the file is in (for a duplicate: its batch) */
+	int64_t file_count;           /* the batch's totals after the append */
+	int64_t bytes;
+	int64_t first_at;
+} zl_append_result;
+
+/* Which batches batch_lock may take. */
+enum {
+	ZL_LOCK_OPEN = 1,       /* open -> locked (a flush) */
+	ZL_LOCK_EXPIRED = 2,    /* locked with lease_until <= now -> locked (reclaim or retry) */
+	ZL_LOCK_FINISHED = 4,   /* complete or error -> locked (reprocess; attempts restart at 1) */
+};
+
+typedef struct zl_batch_filter {
+	unsigned status_mask;   /* ZL_STATUS_BIT()s; 0 means all */
+	const char *prefix;     /* NULL means all */
+	int64_t since, until;   /* on created_at, inclusive; 0 means unbounded */
+	size_t limit;           /* 0 means no limit */
+} zl_batch_filter;
+
+struct zl_state_ops {
+	const char *scheme; /* "sqlite" for URLs "sqlite:PATH" */
+	/* target is the URL after "scheme:". */
+	int (*open)(const char *target, zl_state **out, zl_err *err);
+	void (*close)(zl_state *st);
+
+	/* Configurations, keyed by s3Prefix; json is the stored JSON text. */
+	int (*config_put)(zl_state *st, const char *prefix, const char *json, zl_err *err);
+	int (*config_get)(zl_state *st, const char *prefix, char **json, zl_err *err); /* ZL_ENOTFOUND */
+	/* Appends every configuration, ordered by prefix, to prefixes and jsons (same index). */
+	int (*config_list)(zl_state *st, zl_strvec *prefixes, zl_strvec *jsons, zl_err *err);
+	int (*config_delete)(zl_state *st, const char *prefix, zl_err *err); /* ZL_ENOTFOUND */
+
+	/* Protocol steps 2 and 3 in one atomic step: insert the file record if file_id is absent,
+	 * and append the object to the prefix's open batch (the newest one, creating it if none).
+	 * A duplicate changes nothing and sets res->duplicate. */
+	int (*claim_append)(zl_state *st, const char *file_id, const char *prefix,
+	                    const zl_object *obj, int64_t now, zl_append_result *res, zl_err *err);
+	int (*file_get)(zl_state *st, const char *file_id, zl_file_rec *out, zl_err *err); /* ZL_ENOTFOUND */
+	int (*file_delete)(zl_state *st, const char *file_id, zl_err *err);               /* ZL_ENOTFOUND */
+
+	/* Atomically: if the batch is in a state allowed by mask, set it locked by owner until
+	 * lease_until, set locked_at = now, attempts += 1 (= 1 for ZL_LOCK_FINISHED).
+	 * ZL_EBUSY if it is not in such a state, ZL_ENOTFOUND if absent. */
+	int (*batch_lock)(zl_state *st, const char *batch_id, unsigned mask, const char *owner,
+	                  int64_t now, int64_t lease_until, zl_err *err);
+	/* Extends the lease if owner still holds it; ZL_ELOST otherwise. */
+	int (*batch_renew)(zl_state *st, const char *batch_id, const char *owner, int64_t lease_until,
+	                   zl_err *err);
+	/* Ends an attempt held by owner (ZL_ELOST if it is not the holder). status COMPLETE or ERROR
+	 * finishes the batch (finished_at = now); status LOCKED schedules a retry: owner cleared,
+	 * lease_until = retry_at. result (JSON) and error (may be NULL) replace the stored ones. */
+	int (*batch_finish)(zl_state *st, const char *batch_id, const char *owner, zl_batch_status status,
+	                    int64_t now, int64_t retry_at, const char *result, const char *error,
+	                    zl_err *err);
+	/* The batch with its files. ZL_ENOTFOUND if absent. */
+	int (*batch_get)(zl_state *st, const char *batch_id, zl_batch *out, zl_err *err);
+	/* Batches matching f (without files), newest created first. *out is a calloc'd array. */
+	int (*batch_list)(zl_state *st, const zl_batch_filter *f, zl_batch **out, size_t *n, zl_err *err);
+	/* locked -> open, owner cleared. ZL_EBUSY if not locked. */
+	int (*batch_unlock)(zl_state *st, const char *batch_id, int64_t now, zl_err *err);
+	/* Deletes a finished (complete or error) batch; its file records stay, so duplicates are
+	 * still recognised. ZL_EBUSY if it is not finished. */
+	int (*batch_delete)(zl_state *st, const char *batch_id, zl_err *err);
+};
+
+/* Opens the backend named by url's scheme ("sqlite:/path/state.db"). */
+int zl_state_open(const char *url, zl_state **out, zl_err *err);
+void zl_state_close(zl_state *st);
+/* The default URL: sqlite:$XDG_STATE_HOME/zload/state.db (or ~/.local/state/...). Caller frees. */
+char *zl_state_default_url(void);
+
+#endif

@@ -1,0 +1,894 @@
+/* The SQLite state backend: one database file in WAL mode. Every change of more than one row,
+ * and every read-then-write, is one BEGIN IMMEDIATE transaction, so processes can share the file. */
+#include "state/state.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 10000
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS configs ("
+	" prefix TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at INTEGER);"
+	"CREATE TABLE IF NOT EXISTS batches ("
+	" id TEXT PRIMARY KEY, prefix TEXT NOT NULL, status TEXT NOT NULL,"
+	" created_at INTEGER, first_at INTEGER, updated_at INTEGER, locked_at INTEGER,"
+	" finished_at INTEGER, lease_until INTEGER,"
+	" file_count INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0, owner TEXT, result TEXT, error TEXT);"
+	"CREATE INDEX IF NOT EXISTS batches_prefix_status ON batches (prefix, status, created_at);"
+	"CREATE INDEX IF NOT EXISTS batches_status_created ON batches (status, created_at);"
+	"CREATE TABLE IF NOT EXISTS files ("
+	" file_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, etag TEXT,"
+	" prefix TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0, received_at INTEGER,"
+	" batch_id TEXT);"
+	"CREATE INDEX IF NOT EXISTS files_batch ON files (batch_id);";
+
+#define BATCH_COLS \
+	"id, prefix, status, created_at, first_at, updated_at, locked_at, finished_at, lease_until," \
+	" file_count, bytes, attempts, owner, result, error"
+#define FILE_COLS "f.file_id, f.bucket, f.key, f.etag, f.prefix, f.size, f.received_at, f.batch_id"
+
+enum {
+	S_BEGIN,
+	S_BEGIN_IMMEDIATE,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_CONFIG_PUT,
+	S_CONFIG_GET,
+	S_CONFIG_LIST,
+	S_CONFIG_DELETE,
+	S_FILE_BATCH,
+	S_FILE_GET,
+	S_FILE_INSERT,
+	S_FILE_DELETE,
+	S_OPEN_BATCH,
+	S_BATCH_INSERT,
+	S_BATCH_APPEND,
+	S_BATCH_TOTALS,
+	S_BATCH_STATE,
+	S_BATCH_GET,
+	S_BATCH_FILES,
+	S_BATCH_LOCK,
+	S_BATCH_RENEW,
+	S_BATCH_FINISH,
+	S_BATCH_UNLOCK,
+	S_BATCH_DELETE,
+	S_COUNT
+};
+
+_Static_assert(S_COUNT <= 64, "statement bitmask is 64 bits");
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN",
+	[S_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	/* configs.updated_at is informational only, so it takes SQLite's clock */
+	[S_CONFIG_PUT] = "INSERT INTO configs (prefix, json, updated_at)"
+	                 " VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
+	                 " ON CONFLICT (prefix) DO UPDATE SET json = excluded.json,"
+	                 " updated_at = excluded.updated_at",
+	[S_CONFIG_GET] = "SELECT json FROM configs WHERE prefix = ?1",
+	[S_CONFIG_LIST] = "SELECT prefix, json FROM configs ORDER BY prefix",
+	[S_CONFIG_DELETE] = "DELETE FROM configs WHERE prefix = ?1",
+	[S_FILE_BATCH] = "SELECT batch_id FROM files WHERE file_id = ?1",
+	[S_FILE_GET] = "SELECT " FILE_COLS ", b.status FROM files f"
+	               " LEFT JOIN batches b ON b.id = f.batch_id WHERE f.file_id = ?1",
+	[S_FILE_INSERT] = "INSERT INTO files (file_id, bucket, key, etag, prefix, size, received_at, batch_id)"
+	                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_FILE_DELETE] = "DELETE FROM files WHERE file_id = ?1",
+	[S_OPEN_BATCH] = "SELECT id, file_count, bytes, first_at FROM batches"
+	                 " WHERE prefix = ?1 AND status = 'open' ORDER BY created_at DESC, id DESC LIMIT 1",
+	[S_BATCH_INSERT] = "INSERT INTO batches (id, prefix, status, created_at, first_at, updated_at)"
+	                   " VALUES (?1, ?2, 'open', ?3, ?3, ?3)",
+	[S_BATCH_APPEND] = "UPDATE batches SET file_count = file_count + 1, bytes = bytes + ?2,"
+	                   " updated_at = ?3 WHERE id = ?1",
+	[S_BATCH_TOTALS] = "SELECT file_count, bytes, first_at FROM batches WHERE id = ?1",
+	[S_BATCH_STATE] = "SELECT status, owner FROM batches WHERE id = ?1",
+	[S_BATCH_GET] = "SELECT " BATCH_COLS " FROM batches WHERE id = ?1",
+	[S_BATCH_FILES] = "SELECT " FILE_COLS " FROM files f WHERE f.batch_id = ?1 ORDER BY f.rowid",
+	/* ?3 now, ?4 lease_until, ?5 the ZL_LOCK_* mask; SET sees the row as it was */
+	[S_BATCH_LOCK] = "UPDATE batches SET status = 'locked', owner = ?2, locked_at = ?3,"
+	                 " lease_until = ?4, updated_at = ?3,"
+	                 " attempts = CASE WHEN status IN ('complete', 'error') THEN 1 ELSE attempts + 1 END,"
+	                 " finished_at = CASE WHEN status IN ('complete', 'error') THEN NULL ELSE finished_at END"
+	                 " WHERE id = ?1 AND ("
+	                 " ((?5 & 1) != 0 AND status = 'open')"
+	                 " OR ((?5 & 2) != 0 AND status = 'locked' AND IFNULL(lease_until, 0) <= ?3)"
+	                 " OR ((?5 & 4) != 0 AND status IN ('complete', 'error')))",
+	[S_BATCH_RENEW] = "UPDATE batches SET lease_until = ?3"
+	                  " WHERE id = ?1 AND status = 'locked' AND owner = ?2",
+	/* ?3 new status, ?4 now, ?5 retry_at, ?6 result, ?7 error */
+	[S_BATCH_FINISH] = "UPDATE batches SET status = ?3, owner = NULL,"
+	                   " finished_at = CASE WHEN ?3 = 'locked' THEN finished_at ELSE ?4 END,"
+	                   " lease_until = CASE WHEN ?3 = 'locked' THEN ?5 ELSE NULL END,"
+	                   " result = ?6, error = ?7, updated_at = ?4"
+	                   " WHERE id = ?1 AND status = 'locked' AND owner = ?2",
+	[S_BATCH_UNLOCK] = "UPDATE batches SET status = 'open', owner = NULL, lease_until = NULL,"
+	                   " updated_at = ?2 WHERE id = ?1 AND status = 'locked'",
+	[S_BATCH_DELETE] = "DELETE FROM batches WHERE id = ?1 AND status IN ('complete', 'error')",
+};
+
+typedef struct sq_state {
+	zl_state base;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+	uint64_t used; /* statements touched by the current operation */
+	long busy_slept_us;
+} sq_state;
+
+extern const zl_state_ops zl_state_sqlite_ops;
+
+/* Maps a failed SQLite call to a zload error; call before resetting the statement. */
+static int fail(sq_state *h, int rc, zl_err *err)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return zl_err_set(err, ZL_ETRANSIENT, "state database is busy: %s", sqlite3_errmsg(h->db));
+	case SQLITE_NOMEM:
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	default:
+		return zl_err_set(err, ZL_ESTATE, "state database: %s", sqlite3_errmsg(h->db));
+	}
+}
+
+/* Checks the result of one or more sqlite3_bind_*() calls joined by ||. */
+static int bound(sq_state *h, int failed, zl_err *err)
+{
+	if (!failed)
+		return 0;
+	int rc = sqlite3_errcode(h->db);
+	return fail(h, rc != SQLITE_OK ? rc : SQLITE_ERROR, err);
+}
+
+static sqlite3_stmt *use(sq_state *h, int i)
+{
+	h->used |= (uint64_t)1 << i;
+	sqlite3_reset(h->stmt[i]);
+	sqlite3_clear_bindings(h->stmt[i]);
+	return h->stmt[i];
+}
+
+/* Returns 1 for a row, 0 when done, or a negative code. */
+static int step_row(sq_state *h, sqlite3_stmt *s, zl_err *err)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(h, rc, err);
+}
+
+static int run(sq_state *h, sqlite3_stmt *s, zl_err *err)
+{
+	int rc = step_row(h, s, err);
+	return rc < 0 ? rc : 0;
+}
+
+static int begin(sq_state *h, int immediate, zl_err *err)
+{
+	return run(h, use(h, immediate ? S_BEGIN_IMMEDIATE : S_BEGIN), err);
+}
+
+static int commit(sq_state *h, zl_err *err) { return run(h, use(h, S_COMMIT), err); }
+
+/* Ends an operation: resets its statements and rolls back a transaction left open. */
+static void op_end(sq_state *h)
+{
+	for (int i = 0; h->used; i++)
+		if (h->used & ((uint64_t)1 << i)) {
+			sqlite3_reset(h->stmt[i]);
+			h->used &= ~((uint64_t)1 << i);
+		}
+	if (!sqlite3_get_autocommit(h->db)) {
+		sqlite3_step(h->stmt[S_ROLLBACK]);
+		sqlite3_reset(h->stmt[S_ROLLBACK]);
+	}
+}
+
+static int bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static int col_dup(sqlite3_stmt *s, int i, char **out, zl_err *err)
+{
+	*out = NULL;
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return 0;
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	if (t)
+		*out = strdup(t);
+	return *out ? 0 : zl_err_set(err, ZL_ENOMEM, "out of memory");
+}
+
+static void copy_id(char dst[ZL_UUID_LEN], const unsigned char *src)
+{
+	snprintf(dst, ZL_UUID_LEN, "%s", src ? (const char *)src : "");
+}
+
+/* Reads a row of BATCH_COLS; on failure b is released. */
+static int read_batch(sqlite3_stmt *s, zl_batch *b, zl_err *err)
+{
+	const char *status = (const char *)sqlite3_column_text(s, 2);
+	int ret = 0;
+
+	memset(b, 0, sizeof *b);
+	copy_id(b->id, sqlite3_column_text(s, 0));
+	if (zl_batch_status_parse(status, &b->status)) {
+		ret = zl_err_set(err, ZL_ESTATE, "batch %s has unknown status \"%s\"", b->id,
+		                 status ? status : "");
+		goto out;
+	}
+	b->created_at = sqlite3_column_int64(s, 3);
+	b->first_at = sqlite3_column_int64(s, 4);
+	b->updated_at = sqlite3_column_int64(s, 5);
+	b->locked_at = sqlite3_column_int64(s, 6);
+	b->finished_at = sqlite3_column_int64(s, 7);
+	b->lease_until = sqlite3_column_int64(s, 8);
+	b->file_count = sqlite3_column_int64(s, 9);
+	b->bytes = sqlite3_column_int64(s, 10);
+	b->attempts = sqlite3_column_int(s, 11);
+	if ((ret = col_dup(s, 1, &b->prefix, err)) || (ret = col_dup(s, 12, &b->owner, err)) ||
+	    (ret = col_dup(s, 13, &b->result, err)) || (ret = col_dup(s, 14, &b->error, err)))
+		goto out;
+out:
+	if (ret)
+		zl_batch_release(b);
+	return ret;
+}
+
+/* Reads a row of FILE_COLS; on failure f is released. */
+static int read_file(sqlite3_stmt *s, zl_file_rec *f, zl_err *err)
+{
+	int ret = 0;
+
+	memset(f, 0, sizeof *f);
+	if ((ret = col_dup(s, 0, &f->file_id, err)) || (ret = col_dup(s, 1, &f->bucket, err)) ||
+	    (ret = col_dup(s, 2, &f->key, err)) || (ret = col_dup(s, 3, &f->etag, err)) ||
+	    (ret = col_dup(s, 4, &f->prefix, err)))
+		goto out;
+	f->size = sqlite3_column_int64(s, 5);
+	f->received_at = sqlite3_column_int64(s, 6);
+	copy_id(f->batch_id, sqlite3_column_text(s, 7));
+out:
+	if (ret)
+		zl_file_rec_release(f);
+	return ret;
+}
+
+/* The error for a conditional batch update that changed nothing: ZL_ENOTFOUND or ZL_EBUSY. */
+static int not_changed(sq_state *h, const char *batch_id, const char *why, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_BATCH_STATE);
+	int ret, row;
+
+	if ((ret = bound(h, bind_str(s, 1, batch_id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) < 0)
+		return row;
+	if (!row)
+		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", batch_id);
+	const char *status = (const char *)sqlite3_column_text(s, 0);
+	const char *owner = (const char *)sqlite3_column_text(s, 1);
+	return zl_err_set(err, ZL_EBUSY, "batch %s is %s%s%s, %s", batch_id, status ? status : "?",
+	                  owner ? " by " : "", owner ? owner : "", why);
+}
+
+/* The ZL_ELOST error for an owner-conditional update that changed nothing. */
+static int lost(sq_state *h, const char *batch_id, const char *owner, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_BATCH_STATE);
+	int ret, row;
+
+	if ((ret = bound(h, bind_str(s, 1, batch_id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) < 0)
+		return row;
+	if (!row)
+		return zl_err_set(err, ZL_ELOST, "%s lost the lease on batch %s: the batch was deleted",
+		                  owner, batch_id);
+	const char *status = (const char *)sqlite3_column_text(s, 0);
+	const char *holder = (const char *)sqlite3_column_text(s, 1);
+	return zl_err_set(err, ZL_ELOST, "%s lost the lease on batch %s: it is %s%s%s", owner, batch_id,
+	                  status ? status : "?", holder ? " by " : "", holder ? holder : "");
+}
+
+static int exec_sql(sq_state *h, const char *sql, zl_err *err)
+{
+	int rc = sqlite3_exec(h->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : fail(h, rc, err);
+}
+
+static int pragma_value(sq_state *h, const char *sql, char *val, size_t len, zl_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret = 0, rc;
+
+	val[0] = '\0';
+	if ((rc = sqlite3_prepare_v2(h->db, sql, -1, &s, NULL)) != SQLITE_OK) {
+		ret = fail(h, rc, err);
+		goto out;
+	}
+	if ((rc = step_row(h, s, err)) < 0) {
+		ret = rc;
+		goto out;
+	}
+	if (rc)
+		snprintf(val, len, "%s", (const char *)sqlite3_column_text(s, 0));
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int setup_schema(sq_state *h, const char *path, zl_err *err)
+{
+	char val[32];
+	int ret;
+
+	if ((ret = pragma_value(h, "PRAGMA journal_mode = WAL", val, sizeof val, err)))
+		goto out;
+	if (strcmp(val, "wal") != 0) {
+		ret = zl_err_set(err, ZL_ESTATE, "state database \"%s\": cannot use WAL mode (journal mode is %s)",
+		                 path, val);
+		goto out;
+	}
+	if ((ret = exec_sql(h, "PRAGMA synchronous = NORMAL", err)) ||
+	    (ret = exec_sql(h, "BEGIN IMMEDIATE", err)) ||
+	    (ret = pragma_value(h, "PRAGMA user_version", val, sizeof val, err)))
+		goto out;
+	if (atoi(val) > SCHEMA_VERSION) {
+		ret = zl_err_set(err, ZL_ESTATE, "state database \"%s\" has schema version %s; this zload knows %d",
+		                 path, val, SCHEMA_VERSION);
+		goto out;
+	}
+	if ((ret = exec_sql(h, schema_sql, err)) ||
+	    (ret = exec_sql(h, "PRAGMA user_version = 1", err)) ||
+	    (ret = exec_sql(h, "COMMIT", err)))
+		goto out;
+out:
+	if (!sqlite3_get_autocommit(h->db))
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+/* SQLite's own handler backs off to 100 ms naps, which starves a writer (the sweeper locking a
+ * batch) competing with a stream of short appends; this one polls every 250 us at most. */
+static int busy_wait(void *arg, int count)
+{
+	sq_state *h = arg;
+	long us = count < 3 ? 50L << count : 250;
+
+	if (count == 0)
+		h->busy_slept_us = 0;
+	if (h->busy_slept_us >= BUSY_TIMEOUT_MS * 1000L)
+		return 0;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
+	nanosleep(&ts, NULL);
+	h->busy_slept_us += us;
+	return 1;
+}
+
+static void sq_close(zl_state *st)
+{
+	sq_state *h = (sq_state *)st;
+	if (!h)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(h->stmt[i]);
+	sqlite3_close(h->db);
+	free(h);
+}
+
+static int sq_open(const char *target, zl_state **out, zl_err *err)
+{
+	sq_state *h = NULL;
+	int ret = 0, rc;
+
+	*out = NULL;
+	if (!target || !*target)
+		return zl_err_set(err, ZL_EINVAL, "state database path is empty");
+	if (!(h = calloc(1, sizeof *h))) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	h->base.ops = &zl_state_sqlite_ops;
+	rc = sqlite3_open_v2(target, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                     NULL);
+	if (rc != SQLITE_OK) {
+		ret = zl_err_set(err, ZL_ESTATE, "cannot open state database \"%s\": %s", target,
+		                 h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_extended_result_codes(h->db, 1);
+	sqlite3_busy_handler(h->db, busy_wait, h);
+	if ((ret = setup_schema(h, target, err)))
+		goto out;
+	for (int i = 0; i < S_COUNT; i++)
+		if ((rc = sqlite3_prepare_v3(h->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &h->stmt[i],
+		                             NULL)) != SQLITE_OK) {
+			ret = fail(h, rc, err);
+			goto out;
+		}
+	*out = &h->base;
+out:
+	if (ret)
+		sq_close(h ? &h->base : NULL);
+	return ret;
+}
+
+static int sq_config_put(zl_state *st, const char *prefix, const char *json, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s;
+	int ret;
+
+	if (!prefix || !json)
+		return zl_err_set(err, ZL_EINVAL, "configuration needs a prefix and JSON text");
+	s = use(h, S_CONFIG_PUT);
+	if ((ret = bound(h, bind_str(s, 1, prefix) || bind_str(s, 2, json), err)))
+		goto out;
+	ret = run(h, s, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_config_get(zl_state *st, const char *prefix, char **json, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_CONFIG_GET);
+	int ret, row;
+
+	*json = NULL;
+	if ((ret = bound(h, bind_str(s, 1, prefix), err)))
+		goto out;
+	if ((row = step_row(h, s, err)) < 0) {
+		ret = row;
+		goto out;
+	}
+	if (!row) {
+		ret = zl_err_set(err, ZL_ENOTFOUND, "no configuration for prefix \"%s\"", prefix);
+		goto out;
+	}
+	ret = col_dup(s, 0, json, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_config_list(zl_state *st, zl_strvec *prefixes, zl_strvec *jsons, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_CONFIG_LIST);
+	size_t np = prefixes->n, nj = jsons->n;
+	int ret = 0, row;
+
+	while ((row = step_row(h, s, err)) == 1) {
+		const char *p = (const char *)sqlite3_column_text(s, 0);
+		const char *j = (const char *)sqlite3_column_text(s, 1);
+		if (zl_strvec_push(prefixes, p ? p : "") || zl_strvec_push(jsons, j ? j : "")) {
+			ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (row < 0)
+		ret = row;
+out:
+	op_end(h);
+	if (ret) {
+		while (prefixes->n > np)
+			free(prefixes->v[--prefixes->n]);
+		while (jsons->n > nj)
+			free(jsons->v[--jsons->n]);
+	}
+	return ret;
+}
+
+static int sq_config_delete(zl_state *st, const char *prefix, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_CONFIG_DELETE);
+	int ret;
+
+	if ((ret = bound(h, bind_str(s, 1, prefix), err)) || (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = zl_err_set(err, ZL_ENOTFOUND, "no configuration for prefix \"%s\"", prefix);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix, const zl_object *obj,
+                           int64_t now, zl_append_result *res, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s;
+	int64_t size = obj && obj->size > 0 ? obj->size : 0;
+	int ret, row;
+
+	memset(res, 0, sizeof *res);
+	if (!file_id || !prefix || !obj || !obj->bucket || !obj->key)
+		return zl_err_set(err, ZL_EINVAL, "claim needs a file id, prefix, bucket and key");
+	if ((ret = begin(h, 1, err)))
+		goto out;
+
+	s = use(h, S_FILE_BATCH);
+	if ((ret = bound(h, bind_str(s, 1, file_id), err)))
+		goto out;
+	if ((row = step_row(h, s, err)) < 0) {
+		ret = row;
+		goto out;
+	}
+	if (row) {
+		res->duplicate = 1;
+		copy_id(res->batch_id, sqlite3_column_text(s, 0));
+		s = use(h, S_BATCH_TOTALS);
+		if ((ret = bound(h, bind_str(s, 1, res->batch_id), err)))
+			goto out;
+		if ((row = step_row(h, s, err)) < 0) {
+			ret = row;
+			goto out;
+		}
+		if (row) {
+			res->file_count = sqlite3_column_int64(s, 0);
+			res->bytes = sqlite3_column_int64(s, 1);
+			res->first_at = sqlite3_column_int64(s, 2);
+		}
+		ret = commit(h, err);
+		goto out;
+	}
+
+	s = use(h, S_OPEN_BATCH);
+	if ((ret = bound(h, bind_str(s, 1, prefix), err)))
+		goto out;
+	if ((row = step_row(h, s, err)) < 0) {
+		ret = row;
+		goto out;
+	}
+	if (row) {
+		copy_id(res->batch_id, sqlite3_column_text(s, 0));
+		res->file_count = sqlite3_column_int64(s, 1);
+		res->bytes = sqlite3_column_int64(s, 2);
+		res->first_at = sqlite3_column_int64(s, 3);
+	} else {
+		zl_uuid_v7(now, res->batch_id);
+		res->first_at = now;
+		s = use(h, S_BATCH_INSERT);
+		if ((ret = bound(h, bind_str(s, 1, res->batch_id) || bind_str(s, 2, prefix) ||
+		                    sqlite3_bind_int64(s, 3, now), err)) ||
+		    (ret = run(h, s, err)))
+			goto out;
+	}
+
+	s = use(h, S_FILE_INSERT);
+	if ((ret = bound(h, bind_str(s, 1, file_id) || bind_str(s, 2, obj->bucket) ||
+	                    bind_str(s, 3, obj->key) || bind_str(s, 4, obj->etag) ||
+	                    bind_str(s, 5, prefix) || sqlite3_bind_int64(s, 6, size) ||
+	                    sqlite3_bind_int64(s, 7, now) || bind_str(s, 8, res->batch_id), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+
+	s = use(h, S_BATCH_APPEND);
+	if ((ret = bound(h, bind_str(s, 1, res->batch_id) || sqlite3_bind_int64(s, 2, size) ||
+	                    sqlite3_bind_int64(s, 3, now), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	res->file_count++;
+	res->bytes += size;
+	ret = commit(h, err);
+out:
+	op_end(h);
+	if (ret)
+		memset(res, 0, sizeof *res);
+	return ret;
+}
+
+static int sq_file_get(zl_state *st, const char *file_id, zl_file_rec *out, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_FILE_GET);
+	int ret, row;
+
+	memset(out, 0, sizeof *out);
+	if ((ret = bound(h, bind_str(s, 1, file_id), err)))
+		goto out;
+	if ((row = step_row(h, s, err)) < 0) {
+		ret = row;
+		goto out;
+	}
+	if (!row) {
+		ret = zl_err_set(err, ZL_ENOTFOUND, "no file record \"%s\"", file_id);
+		goto out;
+	}
+	if ((ret = read_file(s, out, err)))
+		goto out;
+	const char *status = (const char *)sqlite3_column_text(s, 8);
+	snprintf(out->batch_status, sizeof out->batch_status, "%s", status ? status : "");
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_file_delete(zl_state *st, const char *file_id, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_FILE_DELETE);
+	int ret;
+
+	if ((ret = bound(h, bind_str(s, 1, file_id), err)) || (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = zl_err_set(err, ZL_ENOTFOUND, "no file record \"%s\"", file_id);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_batch_lock(zl_state *st, const char *batch_id, unsigned mask, const char *owner, int64_t now,
+                         int64_t lease_until, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_BATCH_LOCK);
+	int ret;
+
+	if (!batch_id || !owner) {
+		ret = zl_err_set(err, ZL_EINVAL, "locking a batch needs a batch id and an owner");
+		goto out;
+	}
+	if ((ret = bound(h, bind_str(s, 1, batch_id) || bind_str(s, 2, owner) ||
+	                    sqlite3_bind_int64(s, 3, now) || sqlite3_bind_int64(s, 4, lease_until) ||
+	                    sqlite3_bind_int64(s, 5, (sqlite3_int64)mask), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = not_changed(h, batch_id, "not lockable", err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_batch_renew(zl_state *st, const char *batch_id, const char *owner, int64_t lease_until,
+                          zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_BATCH_RENEW);
+	int ret;
+
+	if (!batch_id || !owner) {
+		ret = zl_err_set(err, ZL_EINVAL, "renewing a lease needs a batch id and an owner");
+		goto out;
+	}
+	if ((ret = bound(h, bind_str(s, 1, batch_id) || bind_str(s, 2, owner) ||
+	                    sqlite3_bind_int64(s, 3, lease_until), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = lost(h, batch_id, owner, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_batch_finish(zl_state *st, const char *batch_id, const char *owner, zl_batch_status status,
+                           int64_t now, int64_t retry_at, const char *result, const char *error,
+                           zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_BATCH_FINISH);
+	int ret;
+
+	if (!batch_id || !owner) {
+		ret = zl_err_set(err, ZL_EINVAL, "finishing a batch needs a batch id and an owner");
+		goto out;
+	}
+	if (status != ZL_BATCH_COMPLETE && status != ZL_BATCH_ERROR && status != ZL_BATCH_LOCKED) {
+		ret = zl_err_set(err, ZL_EINVAL, "batch %s cannot finish as %s", batch_id,
+		                 zl_batch_status_name(status));
+		goto out;
+	}
+	if ((ret = bound(h, bind_str(s, 1, batch_id) || bind_str(s, 2, owner) ||
+	                    bind_str(s, 3, zl_batch_status_name(status)) || sqlite3_bind_int64(s, 4, now) ||
+	                    sqlite3_bind_int64(s, 5, retry_at) || bind_str(s, 6, result) ||
+	                    bind_str(s, 7, error), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = lost(h, batch_id, owner, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_batch_get(zl_state *st, const char *batch_id, zl_batch *out, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s;
+	size_t alloc = 0;
+	int ret, row;
+
+	memset(out, 0, sizeof *out);
+	if ((ret = begin(h, 0, err)))
+		goto out;
+	s = use(h, S_BATCH_GET);
+	if ((ret = bound(h, bind_str(s, 1, batch_id), err)))
+		goto out;
+	if ((row = step_row(h, s, err)) < 0) {
+		ret = row;
+		goto out;
+	}
+	if (!row) {
+		ret = zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", batch_id);
+		goto out;
+	}
+	if ((ret = read_batch(s, out, err)))
+		goto out;
+
+	s = use(h, S_BATCH_FILES);
+	if ((ret = bound(h, bind_str(s, 1, batch_id), err)))
+		goto out;
+	while ((row = step_row(h, s, err)) == 1) {
+		if (out->nfiles == alloc) {
+			size_t n = alloc ? alloc * 2 : 16;
+			zl_file_rec *p = realloc(out->files, n * sizeof *p);
+			if (!p) {
+				ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+				goto out;
+			}
+			out->files = p;
+			alloc = n;
+		}
+		zl_file_rec *f = &out->files[out->nfiles];
+		if ((ret = read_file(s, f, err)))
+			goto out;
+		snprintf(f->batch_status, sizeof f->batch_status, "%s", zl_batch_status_name(out->status));
+		out->nfiles++;
+	}
+	if (row < 0) {
+		ret = row;
+		goto out;
+	}
+	ret = commit(h, err);
+out:
+	op_end(h);
+	if (ret)
+		zl_batch_release(out);
+	return ret;
+}
+
+static int sq_batch_list(zl_state *st, const zl_batch_filter *f, zl_batch **out, size_t *n, zl_err *err)
+{
+	static const zl_batch_filter all;
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = NULL;
+	zl_batch *v = NULL;
+	size_t nv = 0, alloc = 8;
+	char sql[768];
+	size_t len;
+	int ret = 0, rc, row, p = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!f)
+		f = &all;
+	len = (size_t)snprintf(sql, sizeof sql, "SELECT " BATCH_COLS " FROM batches WHERE 1");
+	if (f->status_mask) {
+		const char *sep = " AND status IN (";
+		for (int i = 0; i < ZL_BATCH_NSTATUS; i++)
+			if (f->status_mask & ZL_STATUS_BIT(i)) {
+				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s'%s'", sep,
+				                        zl_batch_status_name((zl_batch_status)i));
+				sep = ", ";
+			}
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", *sep == ',' ? ")" : " AND 0");
+	}
+	if (f->prefix)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND prefix = ?");
+	if (f->since)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND created_at >= ?");
+	if (f->until)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND created_at <= ?");
+	len += (size_t)snprintf(sql + len, sizeof sql - len, " ORDER BY created_at DESC, id DESC");
+	if (f->limit)
+		snprintf(sql + len, sizeof sql - len, " LIMIT ?");
+
+	if ((rc = sqlite3_prepare_v2(h->db, sql, -1, &s, NULL)) != SQLITE_OK) {
+		ret = fail(h, rc, err);
+		goto out;
+	}
+	if ((f->prefix && bind_str(s, ++p, f->prefix)) || (f->since && sqlite3_bind_int64(s, ++p, f->since)) ||
+	    (f->until && sqlite3_bind_int64(s, ++p, f->until)) ||
+	    (f->limit && sqlite3_bind_int64(s, ++p, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit))) {
+		ret = bound(h, 1, err);
+		goto out;
+	}
+	if (!(v = calloc(alloc, sizeof *v))) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	while ((row = step_row(h, s, err)) == 1) {
+		if (nv == alloc) {
+			zl_batch *q = realloc(v, 2 * alloc * sizeof *q);
+			if (!q) {
+				ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+				goto out;
+			}
+			memset(q + alloc, 0, alloc * sizeof *q);
+			v = q;
+			alloc *= 2;
+		}
+		if ((ret = read_batch(s, &v[nv], err)))
+			goto out;
+		nv++;
+	}
+	if (row < 0) {
+		ret = row;
+		goto out;
+	}
+	*out = v;
+	*n = nv;
+	v = NULL;
+out:
+	sqlite3_finalize(s);
+	zl_batch_list_free(v, nv);
+	return ret;
+}
+
+static int sq_batch_unlock(zl_state *st, const char *batch_id, int64_t now, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_BATCH_UNLOCK);
+	int ret;
+
+	if ((ret = bound(h, bind_str(s, 1, batch_id) || sqlite3_bind_int64(s, 2, now), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = not_changed(h, batch_id, "not locked", err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_batch_delete(zl_state *st, const char *batch_id, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_BATCH_DELETE);
+	int ret;
+
+	if ((ret = bound(h, bind_str(s, 1, batch_id), err)) || (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = not_changed(h, batch_id, "not finished", err);
+out:
+	op_end(h);
+	return ret;
+}
+
+const zl_state_ops zl_state_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.config_put = sq_config_put,
+	.config_get = sq_config_get,
+	.config_list = sq_config_list,
+	.config_delete = sq_config_delete,
+	.claim_append = sq_claim_append,
+	.file_get = sq_file_get,
+	.file_delete = sq_file_delete,
+	.batch_lock = sq_batch_lock,
+	.batch_renew = sq_batch_renew,
+	.batch_finish = sq_batch_finish,
+	.batch_get = sq_batch_get,
+	.batch_list = sq_batch_list,
+	.batch_unlock = sq_batch_unlock,
+	.batch_delete = sq_batch_delete,
+};

@@ -1,0 +1,44 @@
+/* The target registry: the only place that knows every target type. */
+#include "target/target.h"
+
+#include <pthread.h>
+#include <string.h>
+
+extern const zl_target_ops zl_target_sqlite_ops;
+
+static const zl_target_ops *const targets[] = {
+	&zl_target_sqlite_ops,
+};
+
+#define NTARGETS (sizeof targets / sizeof targets[0])
+
+static char type_list[256];
+static pthread_once_t type_list_once = PTHREAD_ONCE_INIT;
+
+const zl_target_ops *zl_target_ops_find(const char *type)
+{
+	for (size_t i = 0; type && i < NTARGETS; i++)
+		if (strcmp(targets[i]->type, type) == 0)
+			return targets[i];
+	return NULL;
+}
+
+static void build_type_list(void)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < NTARGETS; i++) {
+		const char *sep = i ? ", " : "";
+		size_t n = strlen(sep) + strlen(targets[i]->type);
+		if (len + n >= sizeof type_list)
+			break;
+		strcpy(type_list + len, sep);
+		strcat(type_list + len, targets[i]->type);
+		len += n;
+	}
+}
+
+const char *zl_target_types(void)
+{
+	pthread_once(&type_list_once, build_type_list);
+	return type_list;
+}

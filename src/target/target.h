@@ -1,0 +1,46 @@
+/* The target interface: one database table loaded in one transaction per batch, chosen by the
+ * target's "type". A zl_target is one connection, used by one thread. */
+#ifndef ZL_TARGET_H
+#define ZL_TARGET_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/fields.h"
+#include "format/format.h"
+#include "util/err.h"
+#include "util/reader.h"
+
+typedef struct zl_target_ops zl_target_ops;
+
+typedef struct zl_target {
+	const zl_target_ops *ops;
+} zl_target;
+
+/* Errors: ZL_ETRANSIENT when a retry may succeed (cannot connect, database busy/locked),
+ * ZL_ELOAD for anything a retry will not fix (bad row, missing table, SQL error). Messages
+ * name the object and line where there is one. */
+struct zl_target_ops {
+	const char *type;               /* "sqlite" */
+	const zl_field *fields;         /* the target's configuration fields, for validation and help */
+	/* cfg is the target's JSON object, already validated against fields. */
+	int (*connect)(const json_t *cfg, zl_target **out, zl_err *err);
+	void (*close)(zl_target *t);
+	/* Creates the ledger table if missing; sets *has when it holds batch_id. */
+	int (*ledger_has)(zl_target *t, const char *batch_id, int *has, zl_err *err);
+	int (*begin)(zl_target *t, zl_err *err);
+	int (*exec)(zl_target *t, const char *sql, zl_err *err);
+	/* Loads one object's (decompressed) bytes into the target table; adds rows loaded to *rows. */
+	int (*copy)(zl_target *t, const char *object_name, zl_reader *r, const zl_format *fmt,
+	            int64_t *rows, zl_err *err);
+	int (*ledger_insert)(zl_target *t, const char *batch_id, const char *prefix, zl_err *err);
+	int (*commit)(zl_target *t, zl_err *err);
+	void (*rollback)(zl_target *t);
+};
+
+/* The ops for a target type, or NULL. */
+const zl_target_ops *zl_target_ops_find(const char *type);
+/* "sqlite, postgres" — the known types, for messages. */
+const char *zl_target_types(void);
+
+#endif

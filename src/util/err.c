@@ -1,0 +1,50 @@
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int zl_err_set(zl_err *err, int code, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+		err->code = code;
+	}
+	return code;
+}
+
+int zl_err_prefix(zl_err *err, const char *fmt, ...)
+{
+	if (!err)
+		return ZL_EINVAL;
+	char pre[512], old[sizeof err->msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof pre, fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof old);
+	int n = snprintf(err->msg, sizeof err->msg, "%s: ", pre);
+	if (n > 0 && (size_t)n < sizeof err->msg)
+		snprintf(err->msg + n, sizeof err->msg - (size_t)n, "%s", old);
+	return err->code;
+}
+
+void zl_err_clear(zl_err *err)
+{
+	if (err) {
+		err->code = ZL_OK;
+		err->msg[0] = '\0';
+	}
+}
+
+const char *zl_err_name(int code)
+{
+	static const char *const names[] = {
+		"ok", "invalid", "not found", "exists", "busy", "i/o error", "transient",
+		"load failed", "out of memory", "lease lost", "state store error",
+	};
+	int i = -code;
+	return (i >= 0 && i < (int)(sizeof names / sizeof names[0])) ? names[i] : "error";
+}

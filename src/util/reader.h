@@ -1,0 +1,28 @@
+/* A pull stream of bytes: an object's body, possibly decompressed. The opener owns it; close frees it. */
+#ifndef ZL_READER_H
+#define ZL_READER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+typedef struct zl_reader zl_reader;
+struct zl_reader {
+	/* Reads up to n bytes into buf; returns the count, 0 at end, or a negative ZL_E* code with err set. */
+	ssize_t (*read)(zl_reader *r, void *buf, size_t n, zl_err *err);
+	void (*close)(zl_reader *r);
+	const char *name; /* for error messages, e.g. "bucket/key" */
+};
+
+static inline ssize_t zl_reader_read(zl_reader *r, void *buf, size_t n, zl_err *err)
+{
+	return r->read(r, buf, n, err);
+}
+static inline void zl_reader_close(zl_reader *r)
+{
+	if (r)
+		r->close(r);
+}
+
+#endif

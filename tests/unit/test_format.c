@@ -1,0 +1,595 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "format/format.h"
+#include "util/buf.h"
+
+/* A reader over a byte array that returns at most chunk bytes per call. */
+typedef struct mem_reader {
+	zl_reader base;
+	const char *data;
+	size_t len, pos, chunk;
+	int fail;   /* return ZL_EIO instead of data */
+} mem_reader;
+
+static ssize_t mem_read(zl_reader *r, void *buf, size_t n, zl_err *err)
+{
+	mem_reader *m = (mem_reader *)r;
+	if (m->fail)
+		return zl_err_set(err, ZL_EIO, "%s: read failed", r->name);
+	size_t k = m->len - m->pos;
+	if (k > n)
+		k = n;
+	if (k > m->chunk)
+		k = m->chunk;
+	memcpy(buf, m->data + m->pos, k);
+	m->pos += k;
+	return (ssize_t)k;
+}
+
+static void mem_close(zl_reader *r) { free(r); }
+
+static zl_reader *mem_new(const void *data, size_t len, size_t chunk)
+{
+	mem_reader *m = calloc(1, sizeof *m);
+	assert_non_null(m);
+	m->base.read = mem_read;
+	m->base.close = mem_close;
+	m->base.name = "mem";
+	m->data = data;
+	m->len = len;
+	m->chunk = chunk;
+	return &m->base;
+}
+
+/* A reader over a file descriptor. */
+typedef struct fd_reader {
+	zl_reader base;
+	int fd;
+} fd_reader;
+
+static ssize_t fd_read(zl_reader *r, void *buf, size_t n, zl_err *err)
+{
+	ssize_t k = read(((fd_reader *)r)->fd, buf, n);
+	return k < 0 ? zl_err_set(err, ZL_EIO, "%s: read failed", r->name) : k;
+}
+
+static void fd_close(zl_reader *r)
+{
+	close(((fd_reader *)r)->fd);
+	free(r);
+}
+
+static zl_reader *fd_new(const char *path)
+{
+	fd_reader *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	f->fd = open(path, O_RDONLY);
+	assert_true(f->fd >= 0);
+	f->base.read = fd_read;
+	f->base.close = fd_close;
+	f->base.name = path;
+	return &f->base;
+}
+
+static const size_t chunks[] = {1, 3, 7, 1 << 20};
+#define NCHUNKS (sizeof chunks / sizeof chunks[0])
+
+static void render_row(zl_buf *out, const zl_row *row)
+{
+	zl_buf_printf(out, "%lld:", (long long)row->line);
+	for (size_t i = 0; i < row->n; i++) {
+		if (i)
+			zl_buf_addc(out, '|');
+		if (row->names)
+			zl_buf_printf(out, "%s=", row->names[i]);
+		if (row->values[i]) {
+			assert_int_equal(strlen(row->values[i]), row->lens[i]);
+			zl_buf_printf(out, "[%s]", row->values[i]);
+		} else {
+			zl_buf_adds(out, "NULL");
+			assert_int_equal(row->lens[i], 0);
+		}
+	}
+	zl_buf_addc(out, '\n');
+}
+
+/* Parses all of r; renders rows as "LINE:[v]|NULL|...\n" into out. Returns the last status. */
+static int parse_reader(zl_reader *r, const zl_format *fmt, const char *name, zl_buf *out, zl_err *err)
+{
+	zl_rows *rows = NULL;
+	int rc = zl_rows_open(r, fmt, name, &rows, err);
+	if (rc < 0)
+		return rc;
+	const char *const *hdr;
+	size_t nh;
+	zl_rows_header(rows, &hdr, &nh);
+	if (fmt->header) {
+		zl_buf_adds(out, "H:");
+		for (size_t i = 0; i < nh; i++)
+			zl_buf_printf(out, "%s%s", i ? "|" : "", hdr[i]);
+		zl_buf_addc(out, '\n');
+	} else {
+		assert_int_equal(nh, 0);
+	}
+	zl_row row;
+	while ((rc = zl_rows_next(rows, &row, err)) == 1)
+		render_row(out, &row);
+	zl_rows_free(rows);
+	return rc;
+}
+
+static int parse_chunked(const char *data, size_t len, const zl_format *fmt, size_t chunk, zl_buf *out,
+                         zl_err *err)
+{
+	zl_reader *r = mem_new(data, len, chunk);
+	int rc = parse_reader(r, fmt, "t.csv", out, err);
+	zl_reader_close(r);
+	return rc;
+}
+
+/* Asserts that data parses to want with every chunk size. */
+static void expect_rows(const zl_format *fmt, const char *data, const char *want)
+{
+	for (size_t c = 0; c < NCHUNKS; c++) {
+		zl_buf out;
+		zl_err err = {0};
+		zl_buf_init(&out, 0);
+		int rc = parse_chunked(data, strlen(data), fmt, chunks[c], &out, &err);
+		if (rc != 0)
+			fail_msg("chunk %zu: %s", chunks[c], err.msg);
+		assert_string_equal(zl_buf_str(&out), want);
+		zl_buf_release(&out);
+	}
+}
+
+/* Asserts that data fails with message msg with every chunk size. */
+static void expect_error(const zl_format *fmt, const char *data, int code, const char *msg)
+{
+	for (size_t c = 0; c < NCHUNKS; c++) {
+		zl_buf out;
+		zl_err err = {0};
+		zl_buf_init(&out, 0);
+		int rc = parse_chunked(data, strlen(data), fmt, chunks[c], &out, &err);
+		assert_int_equal(rc, code);
+		assert_int_equal(err.code, code);
+		assert_string_equal(err.msg, msg);
+		zl_buf_release(&out);
+	}
+}
+
+static zl_format csv(void)
+{
+	zl_format f;
+	zl_format_defaults(&f);
+	return f;
+}
+
+static zl_format jsonl(void)
+{
+	zl_format f;
+	zl_format_defaults(&f);
+	f.type = ZL_FMT_JSONL;
+	return f;
+}
+
+static void test_defaults(void **state)
+{
+	zl_format f;
+	memset(&f, 0x55, sizeof f);
+	zl_format_defaults(&f);
+	assert_int_equal(f.type, ZL_FMT_CSV);
+	assert_int_equal(f.delimiter, ',');
+	assert_int_equal(f.quote, '"');
+	assert_int_equal(f.header, 0);
+	assert_int_equal(f.compression, ZL_COMP_AUTO);
+}
+
+static void test_csv_simple(void **state)
+{
+	zl_format f = csv();
+	expect_rows(&f, "a,b,c\n1,2,3\n", "1:[a]|[b]|[c]\n2:[1]|[2]|[3]\n");
+	expect_rows(&f, "a,b,c\n1,2,3", "1:[a]|[b]|[c]\n2:[1]|[2]|[3]\n");
+	expect_rows(&f, "x\n", "1:[x]\n");
+	expect_rows(&f, "", "");
+}
+
+static void test_csv_quotes(void **state)
+{
+	zl_format f = csv();
+	expect_rows(&f, "\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",plain\nnext,\"\"\"\",x\"y,z\n",
+	            "1:[a,b]|[say \"hi\"]|[two\nlines]|[plain]\n3:[next]|[\"]|[x\"y]|[z]\n");
+	expect_rows(&f, "\"multi\n\nline\"\n\"end\"", "1:[multi\n\nline]\n4:[end]\n");
+}
+
+static void test_csv_crlf(void **state)
+{
+	zl_format f = csv();
+	expect_rows(&f, "a,b\r\nc,d\r\n", "1:[a]|[b]\n2:[c]|[d]\n");
+	expect_rows(&f, "\"a\",\"b\"\r\n\"q\r\nr\",d\r\ne,f", "1:[a]|[b]\n2:[q\r\nr]|[d]\n4:[e]|[f]\n");
+	expect_rows(&f, "a\r\n\r\n\r\nb\r\n", "1:[a]\n4:[b]\n");
+}
+
+static void test_csv_null_vs_empty(void **state)
+{
+	zl_format f = csv();
+	expect_rows(&f, ",\"\",x\na,\n\"\",\n,", "1:NULL|[]|[x]\n2:[a]|NULL\n3:[]|NULL\n4:NULL|NULL\n");
+}
+
+static void test_csv_custom_delimiter_quote(void **state)
+{
+	zl_format f = csv();
+	f.delimiter = '|';
+	f.quote = '\'';
+	expect_rows(&f, "a|'b|c'|'it''s'|\"q\"\n'x\ny'||z\n",
+	            "1:[a]|[b|c]|[it's]|[\"q\"]\n2:[x\ny]|NULL|[z]\n");
+	f.delimiter = '\t';
+	expect_rows(&f, "a\tb,c\t\n", "1:[a]|[b,c]|NULL\n");
+}
+
+static void test_csv_header(void **state)
+{
+	zl_format f = csv();
+	f.header = 1;
+	expect_rows(&f, "id,\"full name\",score\n1,Ann,3.5\n2,\"Bob, Jr\",\n",
+	            "H:id|full name|score\n2:[1]|[Ann]|[3.5]\n3:[2]|[Bob, Jr]|NULL\n");
+	expect_rows(&f, "", "H:\n");
+	expect_rows(&f, "\n\n", "H:\n");
+	expect_rows(&f, "a,b\n", "H:a|b\n");
+	expect_rows(&f, "\xEF\xBB\xBFid,name\n1,x\n", "H:id|name\n2:[1]|[x]\n");
+}
+
+static void test_csv_blank_lines(void **state)
+{
+	zl_format f = csv();
+	expect_rows(&f, "\n\na,b\n\n\nc,d\n\n", "3:[a]|[b]\n6:[c]|[d]\n");
+}
+
+static void test_csv_errors(void **state)
+{
+	zl_format f = csv();
+	expect_error(&f, "a,b\n\"c\nd,e\n", ZL_EINVAL, "t.csv line 2: unterminated quoted field");
+	expect_error(&f, "a,b\n\n\"x\"y,z\n", ZL_EINVAL, "t.csv line 3: unexpected character after closing quote");
+	expect_error(&f, "\"a\" ,b\n", ZL_EINVAL, "t.csv line 1: unexpected character after closing quote");
+}
+
+static void test_csv_large(void **state)
+{
+	size_t n = 20000;
+	zl_buf in, out;
+	zl_buf_init(&in, 0);
+	zl_buf_init(&out, 0);
+	for (size_t i = 0; i < n; i++)
+		zl_buf_printf(&in, "%zu,\"row %zu\nsecond\",%zu\n", i, i, i * 2);
+	char *big = malloc(200000);
+	memset(big, 'x', 199999);
+	big[199999] = '\0';
+	zl_buf_printf(&in, "last,\"%s\",%s\n", big, big);
+	zl_format f = csv();
+	zl_reader *r = mem_new(in.data, in.len, 5000);
+	zl_rows *rows = NULL;
+	zl_err err = {0};
+	assert_int_equal(zl_rows_open(r, &f, "big.csv", &rows, &err), 0);
+	zl_row row;
+	size_t count = 0;
+	char want[64];
+	while (zl_rows_next(rows, &row, &err) == 1) {
+		if (count < n) {
+			assert_int_equal(row.n, 3);
+			assert_int_equal(row.line, (int64_t)count * 2 + 1);
+			snprintf(want, sizeof want, "row %zu\nsecond", count);
+			assert_string_equal(row.values[1], want);
+			snprintf(want, sizeof want, "%zu", count * 2);
+			assert_string_equal(row.values[2], want);
+		} else {
+			assert_int_equal(row.line, (int64_t)n * 2 + 1);
+			assert_string_equal(row.values[0], "last");
+			assert_int_equal(row.lens[1], 199999);
+			assert_string_equal(row.values[1], big);
+			assert_string_equal(row.values[2], big);
+		}
+		count++;
+	}
+	assert_int_equal(count, n + 1);
+	zl_rows_free(rows);
+	zl_reader_close(r);
+	free(big);
+	zl_buf_release(&in);
+	zl_buf_release(&out);
+}
+
+static void test_jsonl_types(void **state)
+{
+	zl_format f = jsonl();
+	expect_rows(&f,
+	            "{\"s\":\"x y\",\"i\":-42,\"r\":1.5,\"r2\":0.1,\"e\":1e300,\"t\":true,\"f\":false,\"n\":null,"
+	            "\"a\":[1,\"b\"],\"o\":{\"k\":{}},\"u\":\"\\u00e9\\n\"}\n",
+	            "1:s=[x y]|i=[-42]|r=[1.5]|r2=[0.1]|e=[1e+300]|t=[1]|f=[0]|n=NULL|a=[[1,\"b\"]]|"
+	            "o=[{\"k\":{}}]|u=[\xc3\xa9\n]\n");
+	expect_rows(&f, "{}\n{\"big\":9223372036854775807}", "1:\n2:big=[9223372036854775807]\n");
+}
+
+static void test_jsonl_blank_crlf(void **state)
+{
+	zl_format f = jsonl();
+	expect_rows(&f, "\n  \n{\"a\":1}\r\n\t\r\n{\"a\":\"2\"}\r\n\n", "3:a=[1]\n5:a=[2]\n");
+	expect_rows(&f, "{\"a\":1}", "1:a=[1]\n");
+	expect_rows(&f, "  ", "");
+}
+
+static void test_jsonl_errors(void **state)
+{
+	zl_format f = jsonl();
+	expect_error(&f, "{\"a\":1}\n\n{\"a\":\n", ZL_EINVAL,
+	             "t.csv line 3: invalid JSON: unexpected token near end of file");
+	expect_error(&f, "{\"a\":1}\n{\"a\" 2}\n", ZL_EINVAL,
+	             "t.csv line 2: invalid JSON: ':' expected near '2'");
+	expect_error(&f, "{\"a\":1} x\n", ZL_EINVAL, "t.csv line 1: invalid JSON: end of file expected near 'x'");
+	expect_error(&f, "{\"a\":1}\n[1,2]\n", ZL_EINVAL, "t.csv line 2: expected a JSON object");
+	expect_error(&f, "42\n", ZL_EINVAL, "t.csv line 1: expected a JSON object");
+	expect_error(&f, "\"s\"", ZL_EINVAL, "t.csv line 1: expected a JSON object");
+}
+
+static void test_jsonl_long_line(void **state)
+{
+	size_t n = ((size_t)16 << 20) + 10;
+	char *data = malloc(n + 20);
+	memcpy(data, "{}\n{\"a\":\"", 9);
+	memset(data + 9, 'x', n);
+	strcpy(data + 9 + n, "\"}\n");
+	zl_format f = jsonl();
+	zl_buf out;
+	zl_err err = {0};
+	zl_buf_init(&out, 0);
+	assert_int_equal(parse_chunked(data, strlen(data), &f, 1 << 16, &out, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "t.csv line 2: line longer than 16 MiB");
+	assert_string_equal(zl_buf_str(&out), "1:\n");
+	zl_buf_release(&out);
+	free(data);
+}
+
+static void test_csv_long_row(void **state)
+{
+	size_t n = ((size_t)16 << 20) + 10;
+	char *data = malloc(n + 20);
+	memcpy(data, "a\n\"", 3);
+	memset(data + 3, 'x', n);
+	strcpy(data + 3 + n, "\"\n");
+	zl_format f = csv();
+	zl_buf out;
+	zl_err err = {0};
+	zl_buf_init(&out, 0);
+	assert_int_equal(parse_chunked(data, strlen(data), &f, 1 << 16, &out, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "t.csv line 2: row longer than 16 MiB");
+	assert_string_equal(zl_buf_str(&out), "1:[a]\n");
+	zl_buf_release(&out);
+	free(data);
+}
+
+/* gzip-compresses data into a fresh buffer (one member). */
+static unsigned char *gz(const char *data, size_t len, size_t *outlen)
+{
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	size_t cap = deflateBound(&zs, len);
+	unsigned char *out = malloc(cap);
+	zs.next_in = (unsigned char *)data;
+	zs.avail_in = (uInt)len;
+	zs.next_out = out;
+	zs.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	*outlen = zs.total_out;
+	deflateEnd(&zs);
+	return out;
+}
+
+/* Reads all of r (with reads of at most n bytes) into out; returns the last status. */
+static int slurp(zl_reader *r, size_t n, zl_buf *out, zl_err *err)
+{
+	char buf[4096];
+	ssize_t k;
+	while ((k = zl_reader_read(r, buf, n < sizeof buf ? n : sizeof buf, err)) > 0)
+		zl_buf_add(out, buf, (size_t)k);
+	return (int)k;
+}
+
+/* Decompresses data with comp and name; asserts the output is want. */
+static void expect_plain(const void *data, size_t len, zl_compression comp, const char *name,
+                         const char *want, size_t wantlen)
+{
+	for (size_t c = 0; c < NCHUNKS; c++) {
+		zl_reader *r = NULL;
+		zl_err err = {0};
+		zl_buf out;
+		zl_buf_init(&out, 0);
+		assert_int_equal(zl_decompress_open(mem_new(data, len, chunks[c]), comp, name, &r, &err), 0);
+		if (slurp(r, chunks[c] == 1 ? 5 : 4096, &out, &err) != 0)
+			fail_msg("%s", err.msg);
+		assert_int_equal(out.len, wantlen);
+		assert_memory_equal(zl_buf_str(&out), want, wantlen);
+		zl_reader_close(r);
+		zl_buf_release(&out);
+	}
+}
+
+static void expect_gz_error(const void *data, size_t len, zl_compression comp, const char *name,
+                            const char *msg)
+{
+	for (size_t c = 0; c < NCHUNKS; c++) {
+		zl_reader *r = NULL;
+		zl_err err = {0};
+		zl_buf out;
+		zl_buf_init(&out, 0);
+		assert_int_equal(zl_decompress_open(mem_new(data, len, chunks[c]), comp, name, &r, &err), 0);
+		assert_int_equal(slurp(r, 4096, &out, &err), ZL_EINVAL);
+		assert_int_equal(err.code, ZL_EINVAL);
+		assert_string_equal(err.msg, msg);
+		zl_reader_close(r);
+		zl_buf_release(&out);
+	}
+}
+
+static void test_gzip_single(void **state)
+{
+	const char *text = "id,name\n1,alpha\n2,beta\n";
+	size_t n;
+	unsigned char *z = gz(text, strlen(text), &n);
+	expect_plain(z, n, ZL_COMP_GZIP, "a.csv", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_AUTO, "a.csv", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_AUTO, "a.csv.gz", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_NONE, "a.csv.gz", (const char *)z, n);
+	free(z);
+}
+
+static void test_gzip_concatenated(void **state)
+{
+	size_t n1, n2, n3;
+	unsigned char *z1 = gz("first\n", 6, &n1), *z2 = gz("", 0, &n2), *z3 = gz("second\n", 7, &n3);
+	unsigned char *all = malloc(n1 + n2 + n3);
+	memcpy(all, z1, n1);
+	memcpy(all + n1, z2, n2);
+	memcpy(all + n1 + n2, z3, n3);
+	expect_plain(all, n1 + n2 + n3, ZL_COMP_GZIP, "c.gz", "first\nsecond\n", 13);
+	expect_plain(all, n1 + n2 + n3, ZL_COMP_AUTO, "c", "first\nsecond\n", 13);
+	free(all);
+	free(z1);
+	free(z2);
+	free(z3);
+}
+
+static void test_gzip_large(void **state)
+{
+	size_t len = 1 << 20, n;
+	char *text = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		text[i] = (char)('a' + (i * 7919 % 26));
+	unsigned char *z = gz(text, len, &n);
+	zl_reader *r = NULL;
+	zl_err err = {0};
+	zl_buf out;
+	zl_buf_init(&out, 0);
+	assert_int_equal(zl_decompress_open(mem_new(z, n, 1000), ZL_COMP_AUTO, "big", &r, &err), 0);
+	assert_int_equal(slurp(r, 4096, &out, &err), 0);
+	assert_int_equal(out.len, len);
+	assert_memory_equal(out.data, text, len);
+	zl_reader_close(r);
+	zl_buf_release(&out);
+	free(z);
+	free(text);
+}
+
+static void test_auto_plain(void **state)
+{
+	const char *text = "plain text, not gzip\n";
+	expect_plain(text, strlen(text), ZL_COMP_AUTO, "p.csv", text, strlen(text));
+	expect_plain("\x1f", 1, ZL_COMP_AUTO, "one", "\x1f", 1);
+	expect_plain("", 0, ZL_COMP_AUTO, "empty.csv", "", 0);
+	expect_plain("", 0, ZL_COMP_AUTO, "empty.csv.gz", "", 0);
+}
+
+static void test_none_returns_inner(void **state)
+{
+	zl_reader *inner = mem_new("x", 1, 1), *r = NULL;
+	zl_err err = {0};
+	assert_int_equal(zl_decompress_open(inner, ZL_COMP_NONE, "x.gz", &r, &err), 0);
+	assert_ptr_equal(r, inner);
+	zl_reader_close(r);
+}
+
+static void test_gzip_corrupt(void **state)
+{
+	const char *text = "some text that compresses some text that compresses\n";
+	size_t n;
+	unsigned char *z = gz(text, strlen(text), &n);
+	expect_gz_error("not gzip at all", 15, ZL_COMP_GZIP, "b/k.csv", "b/k.csv: corrupt gzip data (incorrect header check)");
+	expect_gz_error("plain,text\n", 11, ZL_COMP_AUTO, "b/k.csv.gz", "b/k.csv.gz: corrupt gzip data (incorrect header check)");
+	z[n - 8] ^= 0xff;
+	expect_gz_error(z, n, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: corrupt gzip data (incorrect data check)");
+	z[n - 8] ^= 0xff;
+	expect_gz_error(z, n - 5, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: truncated gzip data");
+	expect_gz_error(z, 12, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: truncated gzip data");
+	unsigned char *junk = malloc(n + 4);
+	memcpy(junk, z, n);
+	memcpy(junk + n, "junk", 4);
+	expect_gz_error(junk, n + 4, ZL_COMP_GZIP, "j.gz", "j.gz: corrupt gzip data (incorrect header check)");
+	free(junk);
+	free(z);
+}
+
+static void test_decompress_inner_error(void **state)
+{
+	zl_reader *inner = mem_new("abc", 3, 1), *r = (zl_reader *)1;
+	((mem_reader *)inner)->fail = 1;
+	zl_err err = {0};
+	assert_int_equal(zl_decompress_open(inner, ZL_COMP_AUTO, "f.csv", &r, &err), ZL_EIO);
+	assert_null(r);
+	assert_string_equal(err.msg, "mem: read failed");
+}
+
+static void test_gzip_file_rows(void **state)
+{
+	char path[] = "/tmp/zl_test_format_XXXXXX.csv.gz";
+	int fd = mkstemps(path, 7);
+	assert_true(fd >= 0);
+	gzFile g = gzdopen(fd, "wb");
+	assert_non_null(g);
+	gzputs(g, "id,name\n1,\"a\"\"b\"\n");
+	gzclose(g);
+	g = gzopen(path, "ab");
+	gzputs(g, "2,\n\"3\",\"\"\n");
+	gzclose(g);
+
+	zl_format f = csv();
+	f.header = 1;
+	zl_reader *r = NULL;
+	zl_err err = {0};
+	zl_buf out;
+	zl_buf_init(&out, 0);
+	assert_int_equal(zl_decompress_open(fd_new(path), ZL_COMP_AUTO, NULL, &r, &err), 0);
+	assert_int_equal(parse_reader(r, &f, "f.csv.gz", &out, &err), 0);
+	assert_string_equal(zl_buf_str(&out), "H:id|name\n2:[1]|[a\"b]\n3:[2]|NULL\n4:[3]|[]\n");
+	zl_reader_close(r);
+	zl_buf_release(&out);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_csv_simple),
+		cmocka_unit_test(test_csv_quotes),
+		cmocka_unit_test(test_csv_crlf),
+		cmocka_unit_test(test_csv_null_vs_empty),
+		cmocka_unit_test(test_csv_custom_delimiter_quote),
+		cmocka_unit_test(test_csv_header),
+		cmocka_unit_test(test_csv_blank_lines),
+		cmocka_unit_test(test_csv_errors),
+		cmocka_unit_test(test_csv_large),
+		cmocka_unit_test(test_jsonl_types),
+		cmocka_unit_test(test_jsonl_blank_crlf),
+		cmocka_unit_test(test_jsonl_errors),
+		cmocka_unit_test(test_jsonl_long_line),
+		cmocka_unit_test(test_csv_long_row),
+		cmocka_unit_test(test_gzip_single),
+		cmocka_unit_test(test_gzip_concatenated),
+		cmocka_unit_test(test_gzip_large),
+		cmocka_unit_test(test_auto_plain),
+		cmocka_unit_test(test_none_returns_inner),
+		cmocka_unit_test(test_gzip_corrupt),
+		cmocka_unit_test(test_decompress_inner_error),
+		cmocka_unit_test(test_gzip_file_rows),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
