@@ -25,9 +25,14 @@ int zl_err_prefix(zl_err *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
-	int n = snprintf(err->msg, sizeof err->msg, "%s: ", pre);
-	if (n > 0 && (size_t)n < sizeof err->msg)
-		snprintf(err->msg + n, sizeof err->msg - (size_t)n, "%s", old);
+	size_t n = strnlen(pre, sizeof pre);
+	if (n + 2 < sizeof err->msg) { /* "pre: old", cut to fit */
+		memcpy(err->msg, pre, n);
+		memcpy(err->msg + n, ": ", 2);
+		size_t room = sizeof err->msg - n - 3, olen = strnlen(old, room);
+		memcpy(err->msg + n + 2, old, olen);
+		err->msg[n + 2 + olen] = '\0';
+	}
 	return err->code;
 }
 

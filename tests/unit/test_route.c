@@ -94,7 +94,7 @@ static void test_validation(void **state)
 	expect_error("{\"s3Prefix\":\"b/x\",\"targets\":[{\"type\":\"sqlite\",\"path\":\"/x\"}]}",
 	             "targets[0].targetTable: missing required field");
 	expect_error("{\"s3Prefix\":\"b/x\"," T ",\"loadClusters\":[]}", "loadClusters: given together with its alias \"targets\"");
-	expect_error("{\"s3Prefix\":\"b/x\",\n\"batchSize\":}", "line 2, column 13: unexpected token");
+	expect_error("{\"s3Prefix\":\"b/x\",\n\"batchSize\":}", "line 2, column 13: unexpected token near '}'");
 	expect_error("{\"s3Prefix\":\"b/x\",\"batchSize\":0," T "}",
 	             "batchSize: 0 with no batchSizeBytes or batchTimeoutSecs would never load");
 }
