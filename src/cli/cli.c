@@ -21,10 +21,12 @@ static void print_opts(FILE *f, const zl_opt *opts)
 {
 	for (const zl_opt *o = opts; o && o->name; o++) {
 		char left[64];
-		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
-		         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-		         o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-30s %s\n", o->short_name ? left : left + 2, o->help);
+		if (o->short_name)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+			         o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-30s %s\n", left, o->help);
 	}
 }
 

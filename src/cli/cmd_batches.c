@@ -265,7 +265,7 @@ static int cmd_reprocess(zl_cli *cli, int argc, char **argv)
 		        zl_batch_status_name(b.status));
 		goto out;
 	}
-	if (zl_engine_lock(&e, b.id, b.prefix, ZL_LOCK_FINISHED, zl_now_ms(), &err)) {
+	if (zl_engine_lock(&e, b.id, b.prefix, ZL_LOCK_FINISHED, zl_now_ms(), "reprocess", &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}

@@ -85,7 +85,7 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 		if (res.outcome == ZL_INGEST_QUEUED)
 			printf(" batch=%s", res.batch_id);
 		putchar('\n');
-		if (res.due && !no_load && zl_engine_lock(&e, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, &err) == 0)
+		if (res.due && !no_load && zl_engine_lock(&e, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, res.due, &err) == 0)
 			zl_strvec_push(&due, res.batch_id);
 	}
 	fflush(stdout);

@@ -39,7 +39,7 @@ int zl_cmd_flush(zl_cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].file_count == 0)
 			continue;
-		int lrc = zl_engine_lock(&e, v[i].id, prefix, ZL_LOCK_OPEN, zl_now_ms(), &err);
+		int lrc = zl_engine_lock(&e, v[i].id, prefix, ZL_LOCK_OPEN, zl_now_ms(), "flush", &err);
 		if (lrc == ZL_EBUSY)
 			continue; /* a loader took it meanwhile */
 		if (lrc) {

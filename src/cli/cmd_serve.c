@@ -98,7 +98,7 @@ static void ingest_one(serve *s, const char *bucket, const char *key, int quiet_
 	} else if (res.outcome == ZL_INGEST_QUEUED) {
 		ZL_LOG(ZL_INFO, "file queued", ZL_S("batch", res.batch_id), ZL_S("prefix", res.config->prefix),
 		       ZL_S("bucket", bucket), ZL_S("key", key));
-		if (res.due && zl_engine_lock(&s->intake, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, &err) == 0)
+		if (res.due && zl_engine_lock(&s->intake, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, res.due, &err) == 0)
 			enqueue(s, res.batch_id);
 	} else if (res.outcome != ZL_INGEST_DUPLICATE || !quiet_duplicates) {
 		ZL_LOG(ZL_DEBUG, "file not queued", ZL_S("outcome", zl_ingest_outcome_name(res.outcome)),

@@ -137,7 +137,8 @@ int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_
 		goto out;
 	}
 	res->outcome = ZL_INGEST_QUEUED;
-	res->due = zl_batch_due(c, ar.file_count, ar.bytes, ar.first_at, now) != ZL_DUE_NO;
+	zl_due_reason due = zl_batch_due(c, ar.file_count, ar.bytes, ar.first_at, now);
+	res->due = due ? zl_due_reason_name(due) : NULL;
 	ZL_LOG(ZL_DEBUG, "file queued", ZL_S("batch", ar.batch_id), ZL_S("prefix", c->prefix),
 	       ZL_S("file", file_id), ZL_I("files", ar.file_count), ZL_I("bytes", ar.bytes));
 out:
@@ -147,11 +148,15 @@ out:
 }
 
 int zl_engine_lock(zl_engine *e, const char *batch_id, const char *prefix, unsigned mask,
-                   int64_t now, zl_err *err)
+                   int64_t now, const char *reason, zl_err *err)
 {
 	const zl_config *c = zl_engine_config(e, prefix);
 	int64_t lease = c ? c->lease_ms : 60000;
-	return e->st->ops->batch_lock(e->st, batch_id, mask, e->owner, now, now + lease, err);
+	int rc = e->st->ops->batch_lock(e->st, batch_id, mask, e->owner, now, now + lease, err);
+	if (rc == 0)
+		ZL_LOG(ZL_INFO, "batch locked", ZL_S("batch", batch_id), ZL_S("prefix", prefix), ZL_S("reason", reason),
+		       ZL_S("owner", e->owner));
+	return rc;
 }
 
 int zl_engine_sweep(zl_engine *e, int64_t now, zl_strvec *locked, zl_err *err)
@@ -178,15 +183,13 @@ int zl_engine_sweep(zl_engine *e, int64_t now, zl_strvec *locked, zl_err *err)
 		if (!mask)
 			continue;
 		zl_err lerr;
-		int lrc = zl_engine_lock(e, b->id, b->prefix, mask, now, &lerr);
+		int lrc = zl_engine_lock(e, b->id, b->prefix, mask, now, why, &lerr);
 		if (lrc == ZL_EBUSY || lrc == ZL_ENOTFOUND)
 			continue; /* another loader got there first */
 		if (lrc) {
 			rc = zl_err_set(err, lrc, "%s", lerr.msg);
 			break;
 		}
-		ZL_LOG(ZL_INFO, "batch locked", ZL_S("batch", b->id), ZL_S("prefix", b->prefix), ZL_S("reason", why),
-		       ZL_I("files", b->file_count));
 		if ((rc = zl_strvec_push(locked, b->id)))
 			break;
 	}

@@ -34,7 +34,7 @@ typedef struct zl_ingest_result {
 	zl_ingest_outcome outcome;
 	char batch_id[ZL_UUID_LEN];   /* queued or duplicate */
 	const zl_config *config;      /* borrowed; NULL when unrouted */
-	int due;                      /* the append made the batch due (see zl_batch_due) */
+	const char *due;              /* why the append made the batch due ("batchSize", ...), or NULL */
 } zl_ingest_result;
 
 /* What zl_engine_load did with a batch. */
@@ -56,9 +56,9 @@ const zl_config *zl_engine_config(const zl_engine *e, const char *prefix);
 /* Steps 1-3 for one object: route, filter, claim and append. */
 int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_result *res,
                      zl_err *err);
-/* Step 4: locks batch_id for this engine with the lease of its configuration. */
+/* Step 4: locks batch_id for this engine with the lease of its configuration, logging why. */
 int zl_engine_lock(zl_engine *e, const char *batch_id, const char *prefix, unsigned mask,
-                   int64_t now, zl_err *err);
+                   int64_t now, const char *reason, zl_err *err);
 /* The sweeper: locks every open batch that is due and every locked batch whose lease expired
  * (crashed loader or scheduled retry); appends the ids it locked to locked. */
 int zl_engine_sweep(zl_engine *e, int64_t now, zl_strvec *locked, zl_err *err);

@@ -97,13 +97,15 @@ json_t *zl_fields_get(const zl_field *table, const json_t *obj, const char *name
 
 void zl_fields_help(const zl_field *table, zl_buf *out)
 {
+	static const char *const short_names[] = { "string", "string", "integer", "boolean", "char",
+	                                           "string", "object", "array" };
 	for (const zl_field *f = table; f->name; f++) {
 		if (f->alias_of) {
 			zl_buf_printf(out, "  %-22s alias of %s\n", f->name, f->alias_of);
 			continue;
 		}
-		zl_buf_printf(out, "  %-22s %-8s %s%s%s%s\n", f->name,
-		              f->type == ZL_FT_ENUM ? f->choices : type_names[f->type],
+		zl_buf_printf(out, "  %-22s %-12s %s%s%s%s\n", f->name,
+		              f->type == ZL_FT_ENUM ? f->choices : short_names[f->type],
 		              f->required ? "(required) " : "", f->help ? f->help : "",
 		              f->type == ZL_FT_SECRET ? " (masked)" : "", "");
 	}
