@@ -25,11 +25,13 @@ static const zl_field config_fields[] = {
 };
 
 static const zl_field format_fields[] = {
-	{ "type", ZL_FT_ENUM, 0, "csv|jsonl", NULL, "csv (default) or JSON lines" },
-	{ "delimiter", ZL_FT_CHAR, 0, NULL, NULL, "CSV field delimiter (default ,)" },
+	{ "type", ZL_FT_ENUM, 0, "csv|text|jsonl", NULL, "csv (default), text (PostgreSQL text format: tab-delimited, \\N for NULL) or JSON lines" },
+	{ "delimiter", ZL_FT_CHAR, 0, NULL, NULL, "field delimiter (default , for csv, tab for text)" },
 	{ "quote", ZL_FT_CHAR, 0, NULL, NULL, "CSV quote character (default \")" },
-	{ "header", ZL_FT_BOOL, 0, NULL, NULL, "CSV files start with a line of column names" },
-	{ "compression", ZL_FT_ENUM, 0, "auto|none|gzip", NULL, "auto: by extension and magic bytes" },
+	{ "escape", ZL_FT_CHAR, 0, NULL, NULL, "CSV character escaping a quote inside quotes (default: the quote)" },
+	{ "null", ZL_FT_STRING, 0, NULL, NULL, "string read as NULL (default: csv unquoted empty, text \\N)" },
+	{ "header", ZL_FT_BOOL, 0, NULL, NULL, "CSV files start with a line of column names (skipped in every file)" },
+	{ "compression", ZL_FT_ENUM, 0, "auto|none|gzip|zstd|bzip2", NULL, "auto: by extension and magic bytes" },
 	{ 0 }
 };
 
@@ -63,19 +65,29 @@ static int parse_format(const json_t *fmt, zl_format *f, zl_err *err)
 	if (rc)
 		return rc;
 	json_t *v;
+	static const char *const types[] = { "csv", "jsonl", "text" };
+	static const char *const comps[] = { "auto", "none", "gzip", "zstd", "bzip2" };
 	if ((v = json_object_get(fmt, "type")))
-		f->type = strcmp(json_string_value(v), "jsonl") == 0 ? ZL_FMT_JSONL : ZL_FMT_CSV;
+		for (int i = 0; i < 3; i++)
+			if (strcmp(json_string_value(v), types[i]) == 0)
+				f->type = (zl_format_type)i;
+	if (f->type == ZL_FMT_TEXT)
+		f->delimiter = '\t';
 	if ((v = json_object_get(fmt, "delimiter")))
 		f->delimiter = json_string_value(v)[0];
 	if ((v = json_object_get(fmt, "quote")))
 		f->quote = json_string_value(v)[0];
+	f->escape = f->quote;
+	if ((v = json_object_get(fmt, "escape")))
+		f->escape = json_string_value(v)[0];
+	if ((v = json_object_get(fmt, "null")))
+		f->null_string = json_string_value(v);
 	if ((v = json_object_get(fmt, "header")))
 		f->header = json_is_true(v);
-	if ((v = json_object_get(fmt, "compression"))) {
-		const char *s = json_string_value(v);
-		f->compression = strcmp(s, "gzip") == 0 ? ZL_COMP_GZIP
-		               : strcmp(s, "none") == 0 ? ZL_COMP_NONE : ZL_COMP_AUTO;
-	}
+	if ((v = json_object_get(fmt, "compression")))
+		for (int i = 0; i < 5; i++)
+			if (strcmp(json_string_value(v), comps[i]) == 0)
+				f->compression = (zl_compression)i;
 	if (f->type == ZL_FMT_CSV && f->delimiter == f->quote)
 		return zl_err_set(err, ZL_EINVAL, "format.quote: must differ from format.delimiter");
 	return 0;

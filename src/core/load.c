@@ -41,8 +41,10 @@ static int load_object(target_run *r, zl_target *t, size_t i)
 	snprintf(name, sizeof name, "%s/%s", f->bucket, f->key);
 	if ((rc = zl_decompress_open(raw, r->cfg->format.compression, name, &rd, &r->err)))
 		goto out;
-	json_array_append_new(r->statements, json_sprintf("load %s", name));
-	if ((rc = t->ops->copy(t, name, rd, &r->cfg->format, &rows, &r->err)))
+	rc = t->ops->copy(t, name, rd, &r->cfg->format, &rows, &r->err);
+	const char *sql = t->ops->last_sql ? t->ops->last_sql(t) : NULL;
+	json_array_append_new(r->statements, sql ? json_sprintf("%s -- %s", sql, name) : json_sprintf("load %s", name));
+	if (rc)
 		goto out;
 	r->obj_rows[i] = rows;
 	r->rows += rows;
@@ -85,7 +87,13 @@ static void *run_target(void *arg)
 	for (size_t i = 0; i < r->b->nfiles; i++)
 		if ((rc = load_object(r, t, i)))
 			goto out;
-	if ((rc = ops->ledger_insert(t, r->b->id, r->b->prefix, &r->err)))
+	rc = ops->ledger_insert(t, r->b->id, r->b->prefix, &r->err);
+	if (rc == ZL_EEXIST) { /* a loader that lost its lease committed it first */
+		r->skipped = 1;
+		rc = 0;
+		goto out;
+	}
+	if (rc)
 		goto out;
 	if ((rc = run_sql(r, t, "postLoadStatement", r->tc->post_sql)))
 		goto out;
@@ -99,8 +107,11 @@ out:
 		ops->close(t);
 	r->rc = rc;
 	r->ms = zl_mono_ms() - t0;
-	if (rc)
-		r->rows = 0; /* rolled back */
+	if (rc || r->skipped) { /* rolled back: nothing of this attempt stayed */
+		r->rows = 0;
+		for (size_t i = 0; i < r->b->nfiles; i++)
+			r->obj_rows[i] = -1;
+	}
 	return NULL;
 }
 
@@ -178,7 +189,7 @@ static json_t *target_result(const target_run *r)
 	for (size_t i = 0; i < r->b->nfiles; i++)
 		if (r->obj_rows[i] >= 0)
 			json_array_append_new(objs, json_pack("{s:s, s:I}", "key", r->b->files[i].key,
-			                                      "rows", (json_int_t)(r->rc ? 0 : r->obj_rows[i])));
+			                                      "rows", (json_int_t)r->obj_rows[i]));
 	json_object_set_new(o, "objects", objs);
 	json_object_set(o, "statements", r->statements);
 	if (r->rc)

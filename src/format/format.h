@@ -9,21 +9,25 @@
 #include "util/err.h"
 #include "util/reader.h"
 
-typedef enum { ZL_FMT_CSV = 0, ZL_FMT_JSONL } zl_format_type;
-typedef enum { ZL_COMP_AUTO = 0, ZL_COMP_NONE, ZL_COMP_GZIP } zl_compression;
+typedef enum { ZL_FMT_CSV = 0, ZL_FMT_JSONL, ZL_FMT_TEXT } zl_format_type;
+typedef enum { ZL_COMP_AUTO = 0, ZL_COMP_NONE, ZL_COMP_GZIP, ZL_COMP_ZSTD, ZL_COMP_BZIP2 } zl_compression;
 
 typedef struct zl_format {
 	zl_format_type type;
-	char delimiter;          /* CSV: default ',' */
+	char delimiter;          /* CSV: default ','; text: default '\t' */
 	char quote;              /* CSV: default '"' */
-	int header;              /* CSV: first line holds column names */
+	char escape;             /* CSV: escapes a quote inside a quoted field; default: the quote itself */
+	const char *null_string; /* a field equal to this (CSV: unquoted) is NULL; NULL means the
+	                          * default: CSV "" (unquoted empty), text "\N". Borrowed. */
+	int header;              /* CSV: first line holds column names (skipped in every file) */
 	zl_compression compression;
 } zl_format;
 
 void zl_format_defaults(zl_format *f);
 
 /* Wraps inner in a decompressing reader. Takes ownership of inner, even on failure.
- * ZL_COMP_AUTO decides by name (".gz") or by the gzip magic bytes 1f 8b.
+ * ZL_COMP_AUTO decides by name (".gz", ".zst", ".bz2") or by magic bytes (gzip 1f 8b,
+ * zstd 28 b5 2f fd, bzip2 "BZh").
  * Corrupt input reads as ZL_EINVAL naming the object. */
 int zl_decompress_open(zl_reader *inner, zl_compression comp, const char *name, zl_reader **out,
                        zl_err *err);

@@ -4,10 +4,11 @@
 #include <pthread.h>
 #include <string.h>
 
-extern const zl_target_ops zl_target_sqlite_ops;
+extern const zl_target_ops zl_target_sqlite_ops, zl_target_pg_ops;
 
 static const zl_target_ops *const targets[] = {
 	&zl_target_sqlite_ops,
+	&zl_target_pg_ops,
 };
 
 #define NTARGETS (sizeof targets / sizeof targets[0])

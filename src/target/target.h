@@ -33,9 +33,12 @@ struct zl_target_ops {
 	/* Loads one object's (decompressed) bytes into the target table; adds rows loaded to *rows. */
 	int (*copy)(zl_target *t, const char *object_name, zl_reader *r, const zl_format *fmt,
 	            int64_t *rows, zl_err *err);
+	/* ZL_EEXIST when another loader committed the batch meanwhile (the caller rolls back). */
 	int (*ledger_insert)(zl_target *t, const char *batch_id, const char *prefix, zl_err *err);
 	int (*commit)(zl_target *t, zl_err *err);
 	void (*rollback)(zl_target *t);
+	/* Optional: the statement(s) the last copy ran, for the batch record; owned by t. */
+	const char *(*last_sql)(zl_target *t);
 };
 
 /* The ops for a target type, or NULL. */
