@@ -20,8 +20,10 @@ typedef struct zl_event_record {
 	char error[256];
 } zl_event_record;
 
-/* Parses one event body. ZL_EINVAL for a body that is not JSON or has no Records array
- * (message says which, with line and column for JSON errors). */
+/* Parses one event body: S3 notification JSON ({"Records":[...]}), the SNS envelope (its
+ * Message holds the S3 event), SQS message bodies and Lambda's SQS/SNS batches, EventBridge
+ * "Object Created" events and MinIO webhook bodies. s3:TestEvent yields no records.
+ * ZL_EINVAL for a body that is not JSON or none of these (line and column for JSON errors). */
 int zl_event_parse(const char *text, size_t len, zl_event_record **recs, size_t *n, zl_err *err);
 void zl_event_records_free(zl_event_record *recs, size_t n);
 /* Decodes an S3 event key: "%XX" escapes and "+" as space. Caller frees; NULL on bad escape. */

@@ -62,9 +62,12 @@ static void test_test_event_and_empty(void **state)
 	zl_event_record *r;
 	size_t n;
 	zl_err err;
-	/* s3:TestEvent has no Records array: AWS sends it when a notification is set up. */
-	assert_int_equal(parse("{\"Service\":\"Amazon S3\",\"Event\":\"s3:TestEvent\"}", &r, &n, &err), ZL_EINVAL);
-	assert_string_equal(err.msg, "event: no \"Records\" array");
+	/* s3:TestEvent: AWS sends it when a notification is set up; it holds no object. */
+	assert_int_equal(parse("{\"Service\":\"Amazon S3\",\"Event\":\"s3:TestEvent\"}", &r, &n, &err), 0);
+	assert_int_equal(n, 0);
+	zl_event_records_free(r, n);
+	assert_int_equal(parse("{\"hello\":1}", &r, &n, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "event: no \"Records\" array (not an S3, SNS, SQS, EventBridge or MinIO event)");
 	assert_int_equal(parse("{\"Records\":[]}", &r, &n, &err), 0);
 	assert_int_equal(n, 0);
 	zl_event_records_free(r, n);
@@ -86,6 +89,56 @@ static void test_bad_json(void **state)
 	zl_event_records_free(r, n);
 }
 
+#define S3REC(key) "{\\\"eventName\\\":\\\"ObjectCreated:Put\\\",\\\"s3\\\":{\\\"bucket\\\":{\\\"name\\\":\\\"b\\\"},\\\"object\\\":{\\\"key\\\":\\\"" key "\\\"}}}"
+
+static void test_envelopes(void **state)
+{
+	zl_event_record *r;
+	size_t n;
+	zl_err err;
+	/* SNS envelope: Message holds the S3 event as text */
+	assert_int_equal(parse("{\"Type\":\"Notification\",\"Message\":\"{\\\"Records\\\":[" S3REC("a%2Fb+c.csv") "]}\"}",
+	                       &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].obj.key, "a/b c.csv");
+	zl_event_records_free(r, n);
+	/* Lambda SQS batch: each body an SNS envelope or an S3 event; a bad body is one malformed record */
+	assert_int_equal(parse("{\"Records\":[{\"eventSource\":\"aws:sqs\",\"body\":\"{\\\"Records\\\":[" S3REC("x.csv") "]}\"},"
+	                       "{\"eventSource\":\"aws:sqs\",\"body\":\"not json\"}]}", &r, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[0].obj.key, "x.csv");
+	assert_int_equal(r[1].kind, ZL_REC_MALFORMED);
+	assert_string_equal(r[1].error, "Records[1]: event: SQS body is not JSON: '[' or '{' expected near 'not'");
+	zl_event_records_free(r, n);
+	/* Lambda SNS batch */
+	assert_int_equal(parse("{\"Records\":[{\"EventSource\":\"aws:sns\",\"Sns\":{\"Message\":\"{\\\"Records\\\":[" S3REC("y.csv") "]}\"}}]}",
+	                       &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].obj.key, "y.csv");
+	zl_event_records_free(r, n);
+	/* EventBridge: keys are not URL-encoded */
+	assert_int_equal(parse("{\"source\":\"aws.s3\",\"detail-type\":\"Object Created\",\"detail\":{\"bucket\":{\"name\":\"b\"},"
+	                       "\"object\":{\"key\":\"raw/2023-08-08T14:03:40+x.csv\",\"size\":9,\"etag\":\"e1\"}}}", &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].kind, ZL_REC_CREATED);
+	assert_string_equal(r[0].obj.key, "raw/2023-08-08T14:03:40+x.csv");
+	assert_int_equal(r[0].obj.size, 9);
+	assert_string_equal(r[0].obj.etag, "e1");
+	zl_event_records_free(r, n);
+	assert_int_equal(parse("{\"source\":\"aws.s3\",\"detail-type\":\"Object Deleted\",\"detail\":{}}", &r, &n, &err), 0);
+	assert_int_equal(r[0].kind, ZL_REC_IGNORED);
+	zl_event_records_free(r, n);
+	/* MinIO webhook body: "s3:"-prefixed event names */
+	assert_int_equal(parse("{\"EventName\":\"s3:ObjectCreated:Put\",\"Key\":\"b/k.csv\",\"Records\":[{\"eventName\":"
+	                       "\"s3:ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"k.csv\",\"size\":3}}},"
+	                       "{\"eventName\":\"s3:ObjectRemoved:Delete\",\"s3\":{}}]}", &r, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].kind, ZL_REC_CREATED);
+	assert_string_equal(r[0].obj.key, "k.csv");
+	assert_int_equal(r[1].kind, ZL_REC_IGNORED);
+	zl_event_records_free(r, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_test_event_and_empty),
 		cmocka_unit_test(test_bad_json),
+		cmocka_unit_test(test_envelopes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
