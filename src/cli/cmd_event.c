@@ -29,6 +29,16 @@ static int load_all(zl_engine *e, const zl_strvec *ids)
 	return rc;
 }
 
+static void print_record(void *ud, const zl_event_record *r, const zl_ingest_result *res, const char *error)
+{
+	if (!res)
+		return; /* ignored, malformed and failed records are logged */
+	printf("%s %s/%s", zl_ingest_outcome_name(res->outcome), r->obj.bucket, r->obj.key);
+	if (res->outcome == ZL_INGEST_QUEUED)
+		printf(" batch=%s", res->batch_id);
+	putchar('\n');
+}
+
 int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 {
 	const char *vals[1];
@@ -43,15 +53,14 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 	zl_err err;
 	zl_engine e = { 0 };
 	zl_store *store = NULL;
-	zl_event_record *recs = NULL;
 	zl_strvec due;
 	zl_strvec_init(&due);
+	zl_body_summary sum;
 	char *body = NULL;
-	size_t len, n = 0;
+	size_t len;
 	int opened = 0;
 	rc = ZL_EXIT_FAIL;
-	if (zl_cli_read_file(path, EVENT_CAP, &body, &len, &err) || zl_event_parse(body, len, &recs, &n, &err)) {
-		ZL_LOG(ZL_ERROR, "malformed event skipped", ZL_S("source", path), ZL_S("error", err.msg));
+	if (zl_cli_read_file(path, EVENT_CAP, &body, &len, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
@@ -60,35 +69,14 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	opened = 1;
-	rc = ZL_EXIT_OK;
-	for (size_t i = 0; i < n; i++) {
-		zl_event_record *r = &recs[i];
-		if (r->kind == ZL_REC_IGNORED) {
-			ZL_LOG(ZL_DEBUG, "event ignored", ZL_S("event", r->event_name ? r->event_name : ""));
-			continue;
-		}
-		if (r->kind == ZL_REC_MALFORMED) {
-			ZL_LOG(ZL_ERROR, "malformed event record skipped", ZL_S("source", path), ZL_S("error", r->error));
-			rc = ZL_EXIT_FAIL;
-			continue;
-		}
-		zl_ingest_result res;
-		int64_t now = zl_now_ms();
-		if (zl_engine_ingest(&e, &r->obj, now, &res, &err)) {
-			ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
-			       ZL_S("error", err.msg));
-			fprintf(stderr, "zload: %s/%s: %s\n", r->obj.bucket, r->obj.key, err.msg);
-			rc = ZL_EXIT_FAIL;
-			continue;
-		}
-		printf("%s %s/%s", zl_ingest_outcome_name(res.outcome), r->obj.bucket, r->obj.key);
-		if (res.outcome == ZL_INGEST_QUEUED)
-			printf(" batch=%s", res.batch_id);
-		putchar('\n');
-		if (res.due && !no_load && zl_engine_lock(&e, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, res.due, &err) == 0)
-			zl_strvec_push(&due, res.batch_id);
-	}
+	int irc = zl_engine_ingest_body(&e, body, len, no_load ? NULL : &due, print_record, NULL, &sum, &err);
 	fflush(stdout);
+	if (irc == ZL_EINVAL) {
+		ZL_LOG(ZL_ERROR, "malformed event skipped", ZL_S("source", path), ZL_S("error", err.msg));
+		zl_cli_fail(&err);
+		goto out;
+	}
+	rc = irc || sum.malformed ? ZL_EXIT_FAIL : ZL_EXIT_OK;
 	if (no_load)
 		goto out;
 	/* The event lets the sweeper run too: batches due by age, expired leases, retries. */
@@ -100,7 +88,6 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 		rc = ZL_EXIT_FAIL;
 out:
 	zl_strvec_release(&due);
-	zl_event_records_free(recs, n);
 	free(body);
 	if (opened)
 		zl_engine_close(&e);

@@ -2,10 +2,12 @@
  * sweeper every second; a pool of workers loads the batches it locks. */
 #include "cli/cli.h"
 #include "intake/watch_dir.h"
+#include "intake/webhook.h"
 #include "store/store_dir.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
+#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,11 +16,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-enum { S_WORKERS, S_IDLE, S_NO_WATCH };
+enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_WEBHOOK, S_TOKEN, S_MAX_BODY, S_COUNT };
 const zl_opt zl_serve_opts[] = {
 	{ "workers", 0, "N", "batches loaded at once (default 4)" },
 	{ "exit-when-idle", 0, "SECONDS", "exit 0 once nothing is pending for SECONDS" },
 	{ "no-watch", 0, NULL, "do not watch the dir: store; only sweep and load" },
+	{ "webhook", 0, "ADDR:PORT", "take event bodies on POST /events (GET /healthz for probes)" },
+	{ "webhook-token", 0, "TOKEN", "require \"Authorization: Bearer TOKEN\" (env ZLOAD_WEBHOOK_TOKEN)" },
+	{ "webhook-max-body", 0, "BYTES", "larger bodies are refused with 413 (default 1048576)" },
 	{ 0 }
 };
 
@@ -31,6 +36,8 @@ typedef struct serve {
 	zl_cli *cli;
 	zl_store *store;
 	zl_engine intake;        /* the main thread's engine */
+	zl_engine hook;          /* the webhook thread's engine (same owner id) */
+	int64_t hook_reloaded;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	zl_strvec queue;         /* locked batch ids waiting for a worker */
@@ -118,6 +125,36 @@ static int on_listed(void *ud, const zl_object *obj)
 	return 0;
 }
 
+/* POST /events: answers 2xx only once every record is claimed, so a sender that got an error retries. */
+static int on_webhook(void *ud, const char *body, size_t len, zl_buf *reply)
+{
+	serve *s = ud;
+	zl_err err;
+	zl_strvec due;
+	zl_body_summary sum;
+	zl_strvec_init(&due);
+	int64_t now = zl_mono_ms();
+	if (now - s->hook_reloaded >= 1000 && zl_engine_reload(&s->hook, &err) == 0)
+		s->hook_reloaded = now;
+	int rc = zl_engine_ingest_body(&s->hook, body, len, &due, NULL, NULL, &sum, &err);
+	for (size_t i = 0; i < due.n; i++)
+		enqueue(s, due.v[i]);
+	zl_strvec_release(&due);
+	if (rc == ZL_EINVAL) {
+		ZL_LOG(ZL_WARN, "webhook: malformed body refused", ZL_S("error", err.msg));
+		json_t *j = json_pack("{s:s}", "error", err.msg);
+		char *t = json_dumps(j, JSON_COMPACT);
+		zl_buf_adds(reply, t);
+		free(t);
+		json_decref(j);
+		return 400;
+	}
+	zl_buf_printf(reply, "{\"records\":%zu,\"queued\":%zu,\"duplicate\":%zu,\"filtered\":%zu,\"unrouted\":%zu,"
+	              "\"ignored\":%zu,\"malformed\":%zu,\"failed\":%zu}", sum.records, sum.queued, sum.duplicate,
+	              sum.filtered, sum.unrouted, sum.ignored, sum.malformed, sum.failed);
+	return rc ? 503 : 200;
+}
+
 /* The sweeper's tick: reload configurations, lock due batches and hand them to workers. */
 static void sweep(serve *s)
 {
@@ -162,20 +199,26 @@ static int parse_positive(zl_cli *cli, const char *opt, const char *v, long *out
 
 int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 {
-	const char *vals[3];
+	const char *vals[S_COUNT];
 	int npos, rc = zl_cli_parse(cli, &serve_cmd, argc, argv, vals, &npos);
 	if (rc)
 		return rc < 0 ? ZL_EXIT_OK : rc;
 	if (npos)
 		return zl_cli_usage_error(cli->prog, "takes no arguments");
-	long workers = 4, idle_secs = -1;
+	long workers = 4, idle_secs = -1, max_body = 1 << 20;
 	if ((vals[S_WORKERS] && parse_positive(cli, "workers", vals[S_WORKERS], &workers)) ||
-	    (vals[S_IDLE] && parse_positive(cli, "exit-when-idle", vals[S_IDLE], &idle_secs)))
+	    (vals[S_IDLE] && parse_positive(cli, "exit-when-idle", vals[S_IDLE], &idle_secs)) ||
+	    (vals[S_MAX_BODY] && parse_positive(cli, "webhook-max-body", vals[S_MAX_BODY], &max_body)))
 		return ZL_EXIT_USAGE;
+	const char *token = vals[S_TOKEN] ? vals[S_TOKEN] : getenv("ZLOAD_WEBHOOK_TOKEN");
+	if (token && !vals[S_WEBHOOK])
+		return zl_cli_usage_error(cli->prog, "--webhook-token needs --webhook");
 
 	serve s = { .cli = cli };
 	zl_err err;
 	zl_watch_dir *watch = NULL;
+	zl_webhook *hook = NULL;
+	int hook_open = 0;
 	pthread_t *threads = NULL;
 	long started = 0;
 	int sfd = -1, engine_open = 0;
@@ -200,6 +243,20 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	if (root && !vals[S_NO_WATCH] && zl_watch_dir_open(root, on_file, &s, &watch, &err)) {
 		zl_cli_fail(&err);
 		goto out;
+	}
+	if (vals[S_WEBHOOK]) {
+		if (zl_engine_open(&s.hook, cli->state_url, s.store, &err)) {
+			zl_cli_fail(&err);
+			goto out;
+		}
+		hook_open = 1;
+		memcpy(s.hook.owner, s.intake.owner, sizeof s.hook.owner);
+		if (zl_webhook_start(vals[S_WEBHOOK], token, (size_t)max_body, on_webhook, &s, &hook, &err)) {
+			zl_cli_fail(&err);
+			goto out;
+		}
+		ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", vals[S_WEBHOOK]), ZL_I("port", zl_webhook_port(hook)),
+		       ZL_S("auth", token ? "bearer" : "none"));
 	}
 	threads = calloc((size_t)workers, sizeof *threads);
 	for (started = 0; threads && started < workers; started++)
@@ -241,6 +298,9 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	}
 	rc = ZL_EXIT_OK;
 out:
+	zl_webhook_stop(hook); /* no new events; then let workers finish */
+	if (hook_open)
+		zl_engine_close(&s.hook);
 	pthread_mutex_lock(&s.mu);
 	s.stopping = 1;
 	pthread_cond_broadcast(&s.cv);

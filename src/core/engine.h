@@ -69,6 +69,23 @@ int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_
 /* Batches still to be loaded: open ones holding files, and locked ones. */
 int zl_engine_pending(zl_engine *e, int64_t *count, zl_err *err);
 
+/* Counts of what happened to the records of one event body. */
+typedef struct zl_body_summary {
+	size_t records, queued, duplicate, filtered, unrouted, ignored, malformed, failed;
+} zl_body_summary;
+
+/* Called per record of a body: res is NULL for ignored, malformed (error set) and failed records. */
+struct zl_event_record;
+typedef void (*zl_record_cb)(void *ud, const struct zl_event_record *rec, const zl_ingest_result *res,
+                             const char *error);
+
+/* Parses an event body (any form zl_event_parse accepts) and ingests every object record;
+ * locks the batches that became due (unless due is NULL) and appends their ids to due.
+ * ZL_EINVAL when the body itself is malformed (nothing ingested); ZL_ESTATE/ZL_ETRANSIENT
+ * when the state store failed for some record (sum->failed > 0): the sender should retry. */
+int zl_engine_ingest_body(zl_engine *e, const char *body, size_t len, zl_strvec *due, zl_record_cb cb,
+                          void *ud, zl_body_summary *sum, zl_err *err);
+
 /* The identity a configuration gives an object: "bucket/key" or "bucket/key@etag". Caller frees. */
 char *zl_file_id(const zl_config *c, const char *bucket, const char *key, const char *etag);
 

@@ -34,6 +34,9 @@ struct zl_store_ops {
 	            zl_err *err);
 	int (*put)(zl_store *s, const char *bucket, const char *key, const void *data, size_t len,
 	           zl_err *err);
+	/* Rewrites an object onto itself (S3 CopyObject with metadata REPLACE) so that the store
+	 * emits a new object-created event. NULL when the store cannot. */
+	int (*copy_in_place)(zl_store *s, const char *bucket, const char *key, zl_err *err);
 };
 
 int zl_store_open(const char *url, zl_store **out, zl_err *err);
