@@ -16,6 +16,8 @@ static const zl_cmd commands[] = {
 	{ "serve", zl_cmd_serve, NULL, "run the loader daemon: watch, batch and load", zl_serve_opts },
 	{ "event", zl_cmd_event, "[FILE|-]", "process S3 event JSON (default: stdin)", zl_event_opts },
 	{ "flush", zl_cmd_flush, "PREFIX", "load the open batch of a prefix now", zl_flush_opts },
+	{ "backfill", zl_cmd_backfill, "BUCKET[/PREFIX]", "queue every stored object not yet recorded", NULL },
+	{ "trigger", zl_cmd_trigger, "BUCKET/PREFIX", "put a marker object that makes the store emit an event", NULL },
 	{ "batches", zl_cmd_batches, "COMMAND", "list, show, reprocess, unlock and delete batches", NULL },
 	{ "files", zl_cmd_files, "COMMAND", "show and forget file records", NULL },
 	{ 0 }

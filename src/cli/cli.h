@@ -67,6 +67,8 @@ int zl_cmd_files(zl_cli *cli, int argc, char **argv);
 int zl_cmd_event(zl_cli *cli, int argc, char **argv);
 int zl_cmd_flush(zl_cli *cli, int argc, char **argv);
 int zl_cmd_serve(zl_cli *cli, int argc, char **argv);
+int zl_cmd_backfill(zl_cli *cli, int argc, char **argv);
+int zl_cmd_trigger(zl_cli *cli, int argc, char **argv);
 
 extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[];
 

@@ -77,7 +77,6 @@ static int parse_format(const json_t *fmt, zl_format *f, zl_err *err)
 		f->delimiter = json_string_value(v)[0];
 	if ((v = json_object_get(fmt, "quote")))
 		f->quote = json_string_value(v)[0];
-	f->escape = f->quote;
 	if ((v = json_object_get(fmt, "escape")))
 		f->escape = json_string_value(v)[0];
 	if ((v = json_object_get(fmt, "null")))

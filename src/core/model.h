@@ -13,6 +13,7 @@ typedef struct zl_object {
 	char *key;
 	int64_t size;  /* -1 when unknown */
 	char *etag;    /* NULL when unknown */
+	int64_t modified; /* last modification, Unix ms; 0 when unknown */
 } zl_object;
 
 void zl_object_release(zl_object *o);

@@ -8,7 +8,7 @@ void zl_format_defaults(zl_format *f)
 	f->type = ZL_FMT_CSV;
 	f->delimiter = ',';
 	f->quote = '"';
-	f->escape = '"';
+	f->escape = 0; /* same as quote */
 	f->null_string = NULL;
 	f->header = 0;
 	f->compression = ZL_COMP_AUTO;

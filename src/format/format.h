@@ -1,4 +1,5 @@
-/* File formats: the format model, streaming decompression and a row parser (CSV, JSON lines).
+/* File formats: the format model, streaming decompression (gzip, zstd, bzip2) and a row parser
+ * (CSV, PostgreSQL text, JSON lines).
  * Readers and row parsers are owned by the caller and freed by their close/free functions. */
 #ifndef ZL_FORMAT_H
 #define ZL_FORMAT_H
@@ -16,7 +17,7 @@ typedef struct zl_format {
 	zl_format_type type;
 	char delimiter;          /* CSV: default ','; text: default '\t' */
 	char quote;              /* CSV: default '"' */
-	char escape;             /* CSV: escapes a quote inside a quoted field; default: the quote itself */
+	char escape;             /* CSV: escapes a quote inside a quoted field; 0: the quote itself */
 	const char *null_string; /* a field equal to this (CSV: unquoted) is NULL; NULL means the
 	                          * default: CSV "" (unquoted empty), text "\N". Borrowed. */
 	int header;              /* CSV: first line holds column names (skipped in every file) */
@@ -27,7 +28,7 @@ void zl_format_defaults(zl_format *f);
 
 /* Wraps inner in a decompressing reader. Takes ownership of inner, even on failure.
  * ZL_COMP_AUTO decides by name (".gz", ".zst", ".bz2") or by magic bytes (gzip 1f 8b,
- * zstd 28 b5 2f fd, bzip2 "BZh").
+ * zstd 28 b5 2f fd, bzip2 "BZh"); the magic bytes win over a misleading name.
  * Corrupt input reads as ZL_EINVAL naming the object. */
 int zl_decompress_open(zl_reader *inner, zl_compression comp, const char *name, zl_reader **out,
                        zl_err *err);
@@ -49,7 +50,8 @@ int zl_rows_open(zl_reader *r, const zl_format *fmt, const char *name, zl_rows *
 /* CSV with header: the column names (valid until zl_rows_free). Otherwise n = 0. */
 void zl_rows_header(const zl_rows *rows, const char *const **names, size_t *n);
 /* Returns 1 with *row filled, 0 at end, or a negative code with err set to
- * "NAME line N: reason" (unterminated quote, invalid JSON, not an object, ...). */
+ * "NAME line N: reason" (unterminated quote, invalid JSON, not an object, backslash at end
+ * of line, ...). */
 int zl_rows_next(zl_rows *rows, zl_row *row, zl_err *err);
 void zl_rows_free(zl_rows *rows);
 

@@ -1,5 +1,6 @@
 #include "format/format.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 #define ROWS_BUFSZ ((size_t)64 << 10)
 #define ROWS_MAX_LINE ((size_t)16 << 20)
 
-enum { ST_START, ST_UNQUOTED, ST_QUOTED, ST_QUOTE };
+enum { ST_START, ST_UNQUOTED, ST_QUOTED, ST_QUOTE, ST_ESCAPE };
 
 struct zl_rows {
 	zl_reader *r;
@@ -19,6 +20,10 @@ struct zl_rows {
 	char *in;
 	size_t in_len, in_pos;
 	int eof;
+	int ended;          /* text: the end marker \. was read */
+	int in_header;      /* CSV: reading the header line, where no field is NULL */
+	char *null_str;     /* the NULL marker: CSV "" unless set, text "\N" unless set */
+	size_t null_len;
 	int64_t line;       /* physical line of the next unread byte */
 	int skip_lf;        /* the last row ended with CR: a following LF belongs to it */
 	zl_buf data;        /* the current row's field bytes, each NUL-terminated */
@@ -75,7 +80,7 @@ static ssize_t fill(zl_rows *rs, zl_err *err)
 static int row_too_long(zl_rows *rs, int64_t line, zl_err *err)
 {
 	return zl_err_set(err, ZL_EINVAL, "%s line %lld: %s longer than 16 MiB", rs->name,
-	                  (long long)line, rs->fmt.type == ZL_FMT_JSONL ? "line" : "row");
+	                  (long long)line, rs->fmt.type == ZL_FMT_CSV ? "row" : "line");
 }
 
 static int add_bytes(zl_rows *rs, const char *p, size_t n, int64_t line, zl_err *err)
@@ -85,6 +90,7 @@ static int add_bytes(zl_rows *rs, const char *p, size_t n, int64_t line, zl_err 
 	return 0;
 }
 
+/* Starts a field at the end of data; a quoted field is never NULL. */
 static int field_begin(zl_rows *rs, int quoted, zl_err *err)
 {
 	int rc = grow_fields(rs, err);
@@ -97,11 +103,14 @@ static int field_begin(zl_rows *rs, int quoted, zl_err *err)
 
 static int field_end(zl_rows *rs, int64_t line, zl_err *err)
 {
-	size_t off = rs->offs[rs->nf];
+	size_t off = rs->offs[rs->nf], len = rs->data.len - off;
 	int quoted = (int)rs->lens[rs->nf];
-	rs->lens[rs->nf] = rs->data.len - off;
-	if (!quoted && rs->data.len == off)
+	rs->lens[rs->nf] = len;
+	if (!quoted && !rs->in_header && len == rs->null_len &&
+	    (len == 0 || memcmp(rs->data.data + off, rs->null_str, len) == 0)) {
 		rs->offs[rs->nf] = SIZE_MAX;
+		rs->lens[rs->nf] = 0;
+	}
 	rs->nf++;
 	if (zl_buf_addc(&rs->data, '\0') < 0)
 		return row_too_long(rs, line, err);
@@ -122,7 +131,8 @@ static void finish_row(zl_rows *rs, zl_row *row, int64_t line)
 
 static int csv_next(zl_rows *rs, zl_row *row, zl_err *err)
 {
-	const char delim = rs->fmt.delimiter, quote = rs->fmt.quote;
+	const char delim = rs->fmt.delimiter, quote = rs->fmt.quote, esc = rs->fmt.escape;
+	const int esc_own = esc != quote; /* else a quote is escaped by doubling it */
 	int st = ST_START, in_row = 0, rc;
 	int64_t line = rs->line;
 	zl_buf_reset(&rs->data);
@@ -185,7 +195,7 @@ static int csv_next(zl_rows *rs, zl_row *row, zl_err *err)
 			rs->skip_lf = *q == '\r';
 			goto done;
 		case ST_QUOTED:
-			while (q < end && *q != quote) {
+			while (q < end && *q != quote && !(esc_own && *q == esc)) {
 				if (*q == '\n')
 					rs->line++;
 				q++;
@@ -195,12 +205,25 @@ static int csv_next(zl_rows *rs, zl_row *row, zl_err *err)
 			rs->in_pos = (size_t)(q - rs->in);
 			if (q < end) {
 				rs->in_pos++;
-				st = ST_QUOTE;
+				st = *q == quote ? ST_QUOTE : ST_ESCAPE;
 			}
+			continue;
+		case ST_ESCAPE:
+			/* escape + quote or escape is that character; before anything else the escape
+			 * stands for itself and the character is read again as quoted text */
+			st = ST_QUOTED;
+			if (*p != quote && *p != esc) {
+				if ((rc = add_bytes(rs, &esc, 1, line, err)) < 0)
+					return rc;
+				continue;
+			}
+			if ((rc = add_bytes(rs, p, 1, line, err)) < 0)
+				return rc;
+			rs->in_pos++;
 			continue;
 		case ST_QUOTE:
 			rs->in_pos++;
-			if (*p == quote) {
+			if (*p == quote && !esc_own) {
 				if ((rc = add_bytes(rs, p, 1, line, err)) < 0)
 					return rc;
 				st = ST_QUOTED;
@@ -222,7 +245,7 @@ static int csv_next(zl_rows *rs, zl_row *row, zl_err *err)
 	}
 	if (!in_row)
 		return 0;
-	if (st == ST_QUOTED)
+	if (st == ST_QUOTED || st == ST_ESCAPE)
 		return zl_err_set(err, ZL_EINVAL, "%s line %lld: unterminated quoted field", rs->name,
 		                  (long long)line);
 	if (st == ST_START && (rc = field_begin(rs, 0, err)) < 0)
@@ -317,52 +340,160 @@ static int blank(const char *p, size_t n)
 	return 1;
 }
 
+/* Reads the next line without its '\n' into *text and *len (valid until the next read) and its
+ * number into *line. Returns 1, 0 at the end of the input, or a negative code. */
+static int read_line(zl_rows *rs, const char **text, size_t *len, int64_t *line, zl_err *err)
+{
+	int found = 0;
+	zl_buf_reset(&rs->linebuf);
+	*line = rs->line;
+	*text = NULL;
+	*len = 0;
+	while (!found) {
+		if (rs->in_pos == rs->in_len) {
+			ssize_t k = fill(rs, err);
+			if (k < 0)
+				return (int)k;
+			if (k == 0)
+				break;
+		}
+		const char *p = rs->in + rs->in_pos;
+		size_t avail = rs->in_len - rs->in_pos;
+		const char *nl = memchr(p, '\n', avail);
+		size_t n = nl ? (size_t)(nl - p) : avail;
+		rs->in_pos += nl ? n + 1 : n;
+		found = nl != NULL;
+		if (found && rs->linebuf.len == 0) {
+			*text = p;
+			*len = n;
+		} else if (rs->linebuf.len + n > ROWS_MAX_LINE || zl_buf_add(&rs->linebuf, p, n) < 0) {
+			return row_too_long(rs, *line, err);
+		}
+	}
+	if (!*text) {
+		*text = zl_buf_str(&rs->linebuf);
+		*len = rs->linebuf.len;
+	}
+	if (found)
+		rs->line++;
+	else if (*len == 0)
+		return 0;
+	return 1;
+}
+
 static int jsonl_next(zl_rows *rs, zl_row *row, zl_err *err)
 {
+	const char *text;
+	size_t len;
+	int64_t line;
+	int rc;
 	json_decref(rs->obj);
 	rs->obj = NULL;
 	zl_buf_reset(&rs->data);
 	rs->nf = 0;
-	for (;;) {
-		zl_buf_reset(&rs->linebuf);
-		int64_t line = rs->line;
-		const char *text = NULL;
-		size_t len = 0;
-		int found = 0;
-		while (!found) {
-			if (rs->in_pos == rs->in_len) {
-				ssize_t k = fill(rs, err);
-				if (k < 0)
-					return (int)k;
-				if (k == 0)
-					break;
-			}
-			const char *p = rs->in + rs->in_pos;
-			size_t avail = rs->in_len - rs->in_pos;
-			const char *nl = memchr(p, '\n', avail);
-			size_t n = nl ? (size_t)(nl - p) : avail;
-			rs->in_pos += nl ? n + 1 : n;
-			found = nl != NULL;
-			if (found && rs->linebuf.len == 0) {
-				text = p;
-				len = n;
-			} else if (rs->linebuf.len + n > ROWS_MAX_LINE || zl_buf_add(&rs->linebuf, p, n) < 0) {
-				return row_too_long(rs, line, err);
-			}
-		}
-		if (!text) {
-			text = zl_buf_str(&rs->linebuf);
-			len = rs->linebuf.len;
-		}
-		if (found)
-			rs->line++;
-		else if (len == 0)
-			return 0;
+	while ((rc = read_line(rs, &text, &len, &line, err)) == 1)
 		if (!blank(text, len))
 			return json_row(rs, text, len, line, row, err);
-		if (!found)
-			return 0;
+	return rc;
+}
+
+static int hexval(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* Text format: adds the raw field p[0, n) (no unescaped delimiter; no lone trailing backslash),
+ * NULL when it equals the NULL marker, else with its backslash escapes decoded. */
+static int text_field(zl_rows *rs, const char *p, size_t n, int64_t line, zl_err *err)
+{
+	const char *end = p + n;
+	int rc = field_begin(rs, 1, err);
+	if (rc < 0)
+		return rc;
+	if (n == rs->null_len && memcmp(p, rs->null_str, n) == 0) {
+		rs->offs[rs->nf] = SIZE_MAX;
+		rs->lens[rs->nf++] = 0;
+		return 0;
 	}
+	while (p < end) {
+		const char *q = memchr(p, '\\', (size_t)(end - p));
+		if (!q)
+			q = end;
+		if ((rc = add_bytes(rs, p, (size_t)(q - p), line, err)) < 0)
+			return rc;
+		if (q == end)
+			break;
+		q++;
+		char c = *q++;
+		int v;
+		switch (c) {
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'v': c = '\v'; break;
+		case 'x':
+			if (q < end && isxdigit((unsigned char)*q)) {
+				v = hexval(*q++);
+				if (q < end && isxdigit((unsigned char)*q))
+					v = v * 16 + hexval(*q++);
+				c = (char)v;
+			}
+			break;
+		case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+			v = c - '0';
+			for (int i = 0; i < 2 && q < end && *q >= '0' && *q <= '7'; i++)
+				v = v * 8 + (*q++ - '0');
+			c = (char)(v & 0xff);
+			break;
+		default: /* \\, \ + delimiter and any other character stand for that character */
+			break;
+		}
+		if ((rc = add_bytes(rs, &c, 1, line, err)) < 0)
+			return rc;
+		p = q;
+	}
+	return field_end(rs, line, err);
+}
+
+/* PostgreSQL's COPY text format: one row per line, no quoting, backslash escapes. */
+static int text_next(zl_rows *rs, zl_row *row, zl_err *err)
+{
+	const char delim = rs->fmt.delimiter;
+	const char *text;
+	size_t len;
+	int64_t line;
+	int rc;
+	zl_buf_reset(&rs->data);
+	rs->nf = 0;
+	if (rs->ended)
+		return 0;
+	if ((rc = read_line(rs, &text, &len, &line, err)) <= 0)
+		return rc;
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	if (len == 2 && text[0] == '\\' && text[1] == '.') {
+		rs->ended = 1;
+		return 0;
+	}
+	const char *p = text, *end = text + len;
+	for (;;) {
+		const char *f = p;
+		while (p < end && *p != delim) {
+			if (*p == '\\' && ++p == end)
+				return zl_err_set(err, ZL_EINVAL, "%s line %lld: backslash at end of line", rs->name,
+				                  (long long)line);
+			p++;
+		}
+		if ((rc = text_field(rs, f, (size_t)(p - f), line, err)) < 0)
+			return rc;
+		if (p == end)
+			break;
+		p++;
+	}
+	finish_row(rs, row, line);
+	return 1;
 }
 
 static int read_header(zl_rows *rs, zl_err *err)
@@ -400,6 +531,22 @@ int zl_rows_open(zl_reader *r, const zl_format *fmt, const char *name, zl_rows *
 	rs->line = 1;
 	zl_buf_init(&rs->data, ROWS_MAX_LINE);
 	zl_buf_init(&rs->linebuf, ROWS_MAX_LINE);
+	if (fmt->type == ZL_FMT_TEXT && !rs->fmt.delimiter)
+		rs->fmt.delimiter = '\t';
+	if (!rs->fmt.escape)
+		rs->fmt.escape = rs->fmt.quote;
+	if (fmt->type == ZL_FMT_TEXT && (rs->fmt.delimiter == '\n' || rs->fmt.delimiter == '\r' ||
+	                                 strchr("\\.abcdefghijklmnopqrstuvwxyz0123456789", rs->fmt.delimiter))) {
+		rc = zl_err_set(err, ZL_EINVAL, "%s: invalid delimiter for text format", name);
+		goto out;
+	}
+	rs->null_str = strdup(fmt->null_string ? fmt->null_string : fmt->type == ZL_FMT_TEXT ? "\\N" : "");
+	if (!rs->null_str) {
+		rc = zl_err_set(err, ZL_ENOMEM, "%s: out of memory", name);
+		goto out;
+	}
+	rs->null_len = strlen(rs->null_str);
+	rs->fmt.null_string = rs->null_str;
 	while (rs->in_len < 3) {
 		ssize_t k = fill(rs, err);
 		if (k < 0) {
@@ -411,8 +558,11 @@ int zl_rows_open(zl_reader *r, const zl_format *fmt, const char *name, zl_rows *
 	}
 	if (rs->in_len >= 3 && memcmp(rs->in, "\xEF\xBB\xBF", 3) == 0)
 		rs->in_pos = 3;
-	if (fmt->type == ZL_FMT_CSV && fmt->header)
+	if (fmt->type == ZL_FMT_CSV && fmt->header) {
+		rs->in_header = 1;
 		rc = read_header(rs, err);
+		rs->in_header = 0;
+	}
 out:
 	if (rc < 0) {
 		zl_rows_free(rs);
@@ -432,6 +582,8 @@ int zl_rows_next(zl_rows *rows, zl_row *row, zl_err *err)
 {
 	if (rows->fmt.type == ZL_FMT_JSONL)
 		return jsonl_next(rows, row, err);
+	if (rows->fmt.type == ZL_FMT_TEXT)
+		return text_next(rows, row, err);
 	return csv_next(rows, row, err);
 }
 
@@ -450,6 +602,7 @@ void zl_rows_free(zl_rows *rows)
 	free(rows->values);
 	free(rows->names);
 	free(rows->in);
+	free(rows->null_str);
 	free(rows->name);
 	free(rows);
 }

@@ -105,6 +105,7 @@ static int dir_head(zl_store *s, const char *bucket, const char *key, zl_object 
 	out->key = strdup(key);
 	out->etag = strdup(etag);
 	out->size = st.st_size;
+	out->modified = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 	return 0;
 }
 
@@ -213,7 +214,8 @@ static int walk(dir_store *d, const char *bucket, const char *rel, const char *p
 		} else if (S_ISREG(st.st_mode) && (plen == 0 || strncmp(key, prefix, plen) == 0)) {
 			char etag[64];
 			fill_etag(&st, etag, sizeof etag);
-			zl_object obj = { (char *)bucket, key, st.st_size, etag };
+			zl_object obj = { (char *)bucket, key, st.st_size, etag,
+			                  (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 };
 			rc = cb(ud, &obj);
 		}
 	}
@@ -293,6 +295,38 @@ static int dir_put(zl_store *s, const char *bucket, const char *key, const void 
 	return 0;
 }
 
+/* Re-creates the object by renaming a fresh copy over it, so watchers see a complete new file. */
+static int dir_copy_in_place(zl_store *s, const char *bucket, const char *key, zl_err *err)
+{
+	char path[4096], tmp[4200], chunk[65536];
+	int rc = object_path((dir_store *)s, bucket, key, path, sizeof path, err);
+	if (rc)
+		return rc;
+	const char *base = strrchr(path, '/') + 1;
+	snprintf(tmp, sizeof tmp, "%.*s.%s.copy%d", (int)(base - path), path, base, (int)getpid());
+	FILE *in = fopen(path, "rb"), *out = in ? fopen(tmp, "wb") : NULL;
+	if (!in || !out) {
+		rc = zl_err_set(err, errno == ENOENT ? ZL_ENOTFOUND : ZL_EIO, "%s/%s: %s", bucket, key, strerror(errno));
+		goto out;
+	}
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
+		if (fwrite(chunk, 1, n, out) != n)
+			break;
+	int ok = !ferror(in) && fclose(out) == 0;
+	out = NULL;
+	if (!ok || rename(tmp, path) != 0)
+		rc = zl_err_set(err, ZL_EIO, "%s/%s: copy failed: %s", bucket, key, strerror(errno));
+out:
+	if (out)
+		fclose(out);
+	if (in)
+		fclose(in);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
 const zl_store_ops zl_store_dir_ops = {
 	.scheme = "dir",
 	.open = dir_open,
@@ -301,4 +335,5 @@ const zl_store_ops zl_store_dir_ops = {
 	.open_reader = dir_open_reader,
 	.list = dir_list,
 	.put = dir_put,
+	.copy_in_place = dir_copy_in_place,
 };

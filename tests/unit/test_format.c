@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bzlib.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "format/format.h"
 #include "util/buf.h"
@@ -191,6 +193,8 @@ static void test_defaults(void **state)
 	assert_int_equal(f.type, ZL_FMT_CSV);
 	assert_int_equal(f.delimiter, ',');
 	assert_int_equal(f.quote, '"');
+	assert_int_equal(f.escape, 0);
+	assert_null(f.null_string);
 	assert_int_equal(f.header, 0);
 	assert_int_equal(f.compression, ZL_COMP_AUTO);
 }
@@ -231,6 +235,7 @@ static void test_csv_custom_delimiter_quote(void **state)
 	zl_format f = csv();
 	f.delimiter = '|';
 	f.quote = '\'';
+	f.escape = 0; /* 0: the quote escapes itself */
 	expect_rows(&f, "a|'b|c'|'it''s'|\"q\"\n'x\ny'||z\n",
 	            "1:[a]|[b|c]|[it's]|[\"q\"]\n2:[x\ny]|NULL|[z]\n");
 	f.delimiter = '\t';
@@ -376,6 +381,184 @@ static void test_csv_long_row(void **state)
 	free(data);
 }
 
+static zl_format text(void)
+{
+	zl_format f;
+	zl_format_defaults(&f);
+	f.type = ZL_FMT_TEXT;
+	f.delimiter = '\t';
+	return f;
+}
+
+static void test_csv_escape_backslash(void **state)
+{
+	zl_format f = csv();
+	f.escape = '\\';
+	expect_rows(&f, "\"a\\\"b\",\"c\\\\d\",\"e\\f\",x\\\"y,\"\\\"\",\"\\\\\",\"\"\n",
+	            "1:[a\"b]|[c\\d]|[e\\f]|[x\\\"y]|[\"]|[\\]|[]\n");
+	expect_rows(&f, "\"one\\\"\ntwo\",\"a\\\nb\"\nnext\n", "1:[one\"\ntwo]|[a\\\nb]\n4:[next]\n");
+	expect_rows(&f, "\"q\\\"\\\\\\\"\"\r\n\"\\\\\"", "1:[q\"\\\"]\n2:[\\]\n");
+	expect_error(&f, "a\n\"b\\\"\n", ZL_EINVAL, "t.csv line 2: unterminated quoted field");
+	expect_error(&f, "\"b\\", ZL_EINVAL, "t.csv line 1: unterminated quoted field");
+	expect_error(&f, "\"a\"\"b\"\n", ZL_EINVAL, "t.csv line 1: unexpected character after closing quote");
+	f.quote = '\'';
+	f.escape = '"';
+	expect_rows(&f, "'it\"'s','\"\"','\"x'\n", "1:[it's]|[\"]|[\"x]\n");
+}
+
+static void test_csv_escape_zero_is_quote(void **state)
+{
+	zl_format f = csv();
+	f.escape = 0;
+	expect_rows(&f, "\"say \"\"hi\"\"\",\"a\\\"\n", "1:[say \"hi\"]|[a\\]\n");
+}
+
+static void test_csv_null_string(void **state)
+{
+	zl_format f = csv();
+	f.null_string = "NA";
+	expect_rows(&f, "NA,\"NA\",,\"\",NAN,xNA\nNA\n", "1:NULL|[NA]|[]|[]|[NAN]|[xNA]\n2:NULL\n");
+	f.null_string = "\\N";
+	f.escape = '\\';
+	expect_rows(&f, "\\N,\"\\N\",\"\\\\N\",a\n", "1:NULL|[\\N]|[\\N]|[a]\n");
+	f.null_string = "";
+	expect_rows(&f, ",\"\"\n", "1:NULL|[]\n");
+	f.null_string = "NA";
+	f.header = 1;
+	expect_rows(&f, "id,NA,\nNA,1,\n", "H:id|NA|\n2:NULL|[1]|[]\n");
+}
+
+static void test_text_basic(void **state)
+{
+	zl_format f = text();
+	expect_rows(&f, "a\tb\tc\n1\t\\N\t\n", "1:[a]|[b]|[c]\n2:[1]|NULL|[]\n");
+	expect_rows(&f, "x y,z\t\"q\"\n", "1:[x y,z]|[\"q\"]\n");
+	expect_rows(&f, "last\tno newline", "1:[last]|[no newline]\n");
+	expect_rows(&f, "", "");
+	expect_rows(&f, "\n", "1:[]\n");
+	expect_rows(&f, "a\tb\r\n\r\nc\r\n", "1:[a]|[b]\n2:[]\n3:[c]\n");
+	expect_rows(&f, "\t\t\n", "1:[]|[]|[]\n");
+	f.delimiter = 0; /* 0: tab */
+	expect_rows(&f, "a\tb\n", "1:[a]|[b]\n");
+	f.header = 1;    /* no header in text format */
+	zl_buf out;
+	zl_err err = {0};
+	zl_buf_init(&out, 0);
+	assert_int_equal(parse_chunked("h\tx\n1\t2\n", 8, &f, 3, &out, &err), 0);
+	assert_string_equal(zl_buf_str(&out), "H:\n1:[h]|[x]\n2:[1]|[2]\n");
+	zl_buf_release(&out);
+}
+
+static void test_text_escapes(void **state)
+{
+	zl_format f = text();
+	expect_rows(&f, "\\b\\f\\n\\r\\t\\v\\\\\t\\\t|\\a\\q\\.\\N\n",
+	            "1:[\b\f\n\r\t\v\\]|[\t|aq.N]\n");
+	expect_rows(&f, "\\101\\0618\\7\\60\t\\x41\\x4a4\\x7\\xg\\X41\t\\\\N\t\\N\\N\n",
+	            "1:[A18\a0]|[AJ4\axgX41]|[\\N]|[NN]\n");
+	expect_rows(&f, "\\377\\777\\x\\x4A\n", "1:[\xff\xffxJ]\n");
+	f.delimiter = '|';
+	expect_rows(&f, "a\\|b|c\\\\|\\N|d\\\te\n", "1:[a|b]|[c\\]|NULL|[d\te]\n");
+
+	zl_reader *r = mem_new("a\\0b\t\\x00\t\\400\n", 15, 1);
+	zl_rows *rows = NULL;
+	zl_err err = {0};
+	zl_row row;
+	assert_int_equal(zl_rows_open(r, &f, "nul.txt", &rows, &err), 0);
+	assert_int_equal(zl_rows_next(rows, &row, &err), 1);
+	assert_int_equal(row.n, 1);
+	assert_int_equal(row.lens[0], 7);
+	assert_memory_equal(row.values[0], "a\0b\t\0\t\0", 8);
+	zl_rows_free(rows);
+	zl_reader_close(r);
+	f.delimiter = '\t';
+	r = mem_new("a\\0b\t\\x00\t\\400\n", 15, 1);
+	assert_int_equal(zl_rows_open(r, &f, "nul.txt", &rows, &err), 0);
+	assert_int_equal(zl_rows_next(rows, &row, &err), 1);
+	assert_int_equal(row.n, 3);
+	assert_int_equal(row.lens[0], 3);
+	assert_memory_equal(row.values[0], "a\0b", 4);
+	assert_int_equal(row.lens[1], 1);
+	assert_memory_equal(row.values[1], "\0", 2);
+	assert_int_equal(row.lens[2], 1);
+	assert_memory_equal(row.values[2], "\0", 2);
+	assert_int_equal(zl_rows_next(rows, &row, &err), 0);
+	zl_rows_free(rows);
+	zl_reader_close(r);
+}
+
+static void test_text_null_string(void **state)
+{
+	zl_format f = text();
+	f.delimiter = ',';
+	f.null_string = "NA";
+	expect_rows(&f, "NA,\\N,,N\\A,NAN\n", "1:NULL|[N]|[]|[NA]|[NAN]\n");
+	f.null_string = "";
+	expect_rows(&f, ",\\N,x\n\n", "1:NULL|[N]|[x]\n2:NULL\n");
+	f.null_string = "\\\\N";
+	expect_rows(&f, "\\\\N,\\N\n", "1:NULL|[N]\n");
+}
+
+static void test_text_end_marker(void **state)
+{
+	zl_format f = text();
+	expect_rows(&f, "a\tb\n\\.\nignored\t\\\n", "1:[a]|[b]\n");
+	expect_rows(&f, "a\r\n\\.\r\nmore\r\n", "1:[a]\n");
+	expect_rows(&f, "a\n\\.", "1:[a]\n");
+	expect_rows(&f, "\\.\n", "");
+	expect_rows(&f, "\\.x\na\\.\n\\\\.\n \\.\n", "1:[.x]\n2:[a.]\n3:[\\.]\n4:[ .]\n");
+
+	zl_reader *r = mem_new("1\n\\.\n2\n", 7, 1);
+	zl_rows *rows = NULL;
+	zl_err err = {0};
+	zl_row row;
+	assert_int_equal(zl_rows_open(r, &f, "end.txt", &rows, &err), 0);
+	assert_int_equal(zl_rows_next(rows, &row, &err), 1);
+	assert_int_equal(zl_rows_next(rows, &row, &err), 0);
+	assert_int_equal(zl_rows_next(rows, &row, &err), 0);
+	zl_rows_free(rows);
+	zl_reader_close(r);
+}
+
+static void test_text_errors(void **state)
+{
+	zl_format f = text();
+	expect_error(&f, "ok\n\n1\ta\\\n", ZL_EINVAL, "t.csv line 3: backslash at end of line");
+	expect_error(&f, "a\\\\\\", ZL_EINVAL, "t.csv line 1: backslash at end of line");
+	expect_error(&f, "\\\r\n", ZL_EINVAL, "t.csv line 1: backslash at end of line");
+	expect_error(&f, "\\\n\\.\n", ZL_EINVAL, "t.csv line 1: backslash at end of line");
+
+	const char bad[] = {'\\', '.', 'n', '0', '\n', '\r'};
+	for (size_t i = 0; i < sizeof bad; i++) {
+		f.delimiter = bad[i];
+		zl_reader *r = mem_new("a\n", 2, 1);
+		zl_rows *rows = (zl_rows *)1;
+		zl_err err = {0};
+		assert_int_equal(zl_rows_open(r, &f, "d.txt", &rows, &err), ZL_EINVAL);
+		assert_null(rows);
+		assert_string_equal(err.msg, "d.txt: invalid delimiter for text format");
+		zl_reader_close(r);
+	}
+}
+
+static void test_text_long_line(void **state)
+{
+	size_t n = ((size_t)16 << 20) + 10;
+	char *data = malloc(n + 20);
+	memcpy(data, "a\n", 2);
+	memset(data + 2, 'x', n);
+	strcpy(data + 2 + n, "\n");
+	zl_format f = text();
+	zl_buf out;
+	zl_err err = {0};
+	zl_buf_init(&out, 0);
+	assert_int_equal(parse_chunked(data, strlen(data), &f, 1 << 16, &out, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "t.csv line 2: line longer than 16 MiB");
+	assert_string_equal(zl_buf_str(&out), "1:[a]\n");
+	zl_buf_release(&out);
+	free(data);
+}
+
 /* gzip-compresses data into a fresh buffer (one member). */
 static unsigned char *gz(const char *data, size_t len, size_t *outlen)
 {
@@ -414,7 +597,7 @@ static void expect_plain(const void *data, size_t len, zl_compression comp, cons
 		zl_buf out;
 		zl_buf_init(&out, 0);
 		assert_int_equal(zl_decompress_open(mem_new(data, len, chunks[c]), comp, name, &r, &err), 0);
-		if (slurp(r, chunks[c] == 1 ? 5 : 4096, &out, &err) != 0)
+		if (slurp(r, chunks[c] < 4096 ? chunks[c] : 4096, &out, &err) != 0)
 			fail_msg("%s", err.msg);
 		assert_int_equal(out.len, wantlen);
 		assert_memory_equal(zl_buf_str(&out), want, wantlen);
@@ -423,7 +606,7 @@ static void expect_plain(const void *data, size_t len, zl_compression comp, cons
 	}
 }
 
-static void expect_gz_error(const void *data, size_t len, zl_compression comp, const char *name,
+static void expect_dz_error(const void *data, size_t len, zl_compression comp, const char *name,
                             const char *msg)
 {
 	for (size_t c = 0; c < NCHUNKS; c++) {
@@ -512,17 +695,18 @@ static void test_gzip_corrupt(void **state)
 	const char *text = "some text that compresses some text that compresses\n";
 	size_t n;
 	unsigned char *z = gz(text, strlen(text), &n);
-	expect_gz_error("not gzip at all", 15, ZL_COMP_GZIP, "b/k.csv", "b/k.csv: corrupt gzip data (incorrect header check)");
-	expect_gz_error("plain,text\n", 11, ZL_COMP_AUTO, "b/k.csv.gz", "b/k.csv.gz: corrupt gzip data (incorrect header check)");
+	expect_dz_error("not gzip at all", 15, ZL_COMP_GZIP, "b/k.csv", "b/k.csv: corrupt gzip data (incorrect header check)");
+	expect_dz_error("plain,text\n", 11, ZL_COMP_GZIP, "b/k.csv.gz", "b/k.csv.gz: corrupt gzip data (incorrect header check)");
+	expect_dz_error("\x1f", 1, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: truncated gzip data");
 	z[n - 8] ^= 0xff;
-	expect_gz_error(z, n, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: corrupt gzip data (incorrect data check)");
+	expect_dz_error(z, n, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: corrupt gzip data (incorrect data check)");
 	z[n - 8] ^= 0xff;
-	expect_gz_error(z, n - 5, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: truncated gzip data");
-	expect_gz_error(z, 12, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: truncated gzip data");
+	expect_dz_error(z, n - 5, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: truncated gzip data");
+	expect_dz_error(z, 12, ZL_COMP_AUTO, "b/k.gz", "b/k.gz: truncated gzip data");
 	unsigned char *junk = malloc(n + 4);
 	memcpy(junk, z, n);
 	memcpy(junk + n, "junk", 4);
-	expect_gz_error(junk, n + 4, ZL_COMP_GZIP, "j.gz", "j.gz: corrupt gzip data (incorrect header check)");
+	expect_dz_error(junk, n + 4, ZL_COMP_GZIP, "j.gz", "j.gz: corrupt gzip data (incorrect header check)");
 	free(junk);
 	free(z);
 }
@@ -535,6 +719,252 @@ static void test_decompress_inner_error(void **state)
 	assert_int_equal(zl_decompress_open(inner, ZL_COMP_AUTO, "f.csv", &r, &err), ZL_EIO);
 	assert_null(r);
 	assert_string_equal(err.msg, "mem: read failed");
+}
+
+/* zstd-compresses data into a fresh buffer (one frame, optionally with a content checksum). */
+static unsigned char *zst(const char *data, size_t len, int checksum, size_t *outlen)
+{
+	size_t cap = ZSTD_compressBound(len), n;
+	unsigned char *out = malloc(cap);
+	assert_non_null(out);
+	if (checksum) {
+		ZSTD_CCtx *cc = ZSTD_createCCtx();
+		assert_non_null(cc);
+		assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)));
+		n = ZSTD_compress2(cc, out, cap, data, len);
+		ZSTD_freeCCtx(cc);
+	} else {
+		n = ZSTD_compress(out, cap, data, len, 3);
+	}
+	assert_false(ZSTD_isError(n));
+	*outlen = n;
+	return out;
+}
+
+/* bzip2-compresses data into a fresh buffer (one stream). */
+static unsigned char *bz(const char *data, size_t len, size_t *outlen)
+{
+	unsigned cap = (unsigned)(len + len / 100 + 600);
+	char *out = malloc(cap);
+	assert_non_null(out);
+	assert_int_equal(BZ2_bzBuffToBuffCompress(out, &cap, (char *)data, (unsigned)len, 9, 0, 0), BZ_OK);
+	*outlen = cap;
+	return (unsigned char *)out;
+}
+
+typedef unsigned char *(*compress_fn)(const char *data, size_t len, size_t *outlen);
+
+static unsigned char *gz_c(const char *data, size_t len, size_t *outlen) { return gz(data, len, outlen); }
+static unsigned char *zst_c(const char *data, size_t len, size_t *outlen) { return zst(data, len, 0, outlen); }
+
+/* Compresses three pieces separately with fn and concatenates the results. */
+static unsigned char *concat3(compress_fn fn, const char *a, const char *b, const char *c, size_t *outlen)
+{
+	const char *parts[] = {a, b, c};
+	unsigned char *all = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < 3; i++) {
+		size_t k;
+		unsigned char *z = fn(parts[i], strlen(parts[i]), &k);
+		all = realloc(all, n + k);
+		assert_non_null(all);
+		memcpy(all + n, z, k);
+		n += k;
+		free(z);
+	}
+	*outlen = n;
+	return all;
+}
+
+static void test_zstd_single(void **state)
+{
+	const char *text = "id,name\n1,alpha\n2,beta\n";
+	size_t n;
+	unsigned char *z = zst(text, strlen(text), 0, &n);
+	expect_plain(z, n, ZL_COMP_ZSTD, "a.csv", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_AUTO, "a.csv", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_AUTO, "a.csv.zst", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_AUTO, "A.CSV.ZSTD", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_NONE, "a.csv.zst", (const char *)z, n);
+	free(z);
+	z = zst(text, strlen(text), 1, &n);
+	expect_plain(z, n, ZL_COMP_AUTO, "c.zst", text, strlen(text));
+	free(z);
+	expect_plain("", 0, ZL_COMP_ZSTD, "empty.zst", "", 0);
+}
+
+static void test_zstd_concatenated(void **state)
+{
+	size_t n;
+	unsigned char *all = concat3(zst_c, "first\n", "", "second\n", &n);
+	expect_plain(all, n, ZL_COMP_ZSTD, "c.zst", "first\nsecond\n", 13);
+	expect_plain(all, n, ZL_COMP_AUTO, "c", "first\nsecond\n", 13);
+	free(all);
+}
+
+static void test_bzip2_single(void **state)
+{
+	const char *text = "id,name\n1,alpha\n2,beta\n";
+	size_t n;
+	unsigned char *z = bz(text, strlen(text), &n);
+	assert_memory_equal(z, "BZh9", 4);
+	expect_plain(z, n, ZL_COMP_BZIP2, "a.csv", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_AUTO, "a.csv", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_AUTO, "a.csv.bz2", text, strlen(text));
+	expect_plain(z, n, ZL_COMP_NONE, "a.csv.bz2", (const char *)z, n);
+	free(z);
+	expect_plain("", 0, ZL_COMP_BZIP2, "empty.bz2", "", 0);
+}
+
+static void test_bzip2_concatenated(void **state)
+{
+	size_t n;
+	unsigned char *all = concat3(bz, "first\n", "", "second\n", &n);
+	expect_plain(all, n, ZL_COMP_BZIP2, "c.bz2", "first\nsecond\n", 13);
+	expect_plain(all, n, ZL_COMP_AUTO, "c", "first\nsecond\n", 13);
+	free(all);
+}
+
+static void test_decompress_large_all(void **state)
+{
+	const compress_fn fns[] = {gz_c, zst_c, bz};
+	const size_t sizes[] = {1, 3, 1000, 70000};
+	size_t len = 1 << 20;
+	char *text = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		text[i] = (char)('a' + (i * 7919 % 26));
+	for (size_t f = 0; f < 3; f++) {
+		size_t n;
+		unsigned char *z = fns[f](text, len, &n);
+		for (size_t s = 0; s < 4; s++) {
+			zl_reader *r = NULL;
+			zl_err err = {0};
+			zl_buf out;
+			zl_buf_init(&out, 0);
+			assert_int_equal(zl_decompress_open(mem_new(z, n, sizes[s]), ZL_COMP_AUTO, "big", &r, &err), 0);
+			if (slurp(r, sizes[3 - s] < 4096 ? sizes[3 - s] : 4096, &out, &err) != 0)
+				fail_msg("codec %zu size %zu: %s", f, sizes[s], err.msg);
+			assert_int_equal(out.len, len);
+			assert_memory_equal(out.data, text, len);
+			zl_reader_close(r);
+			zl_buf_release(&out);
+		}
+		free(z);
+	}
+	free(text);
+}
+
+/* AUTO: magic bytes beat a misleading name; the name decides only input too short to tell. */
+static void test_auto_magic_beats_name(void **state)
+{
+	const char *text = "plain text, not compressed\n";
+	size_t len = strlen(text), ng, nz, nb;
+	unsigned char *g = gz(text, len, &ng), *z = zst(text, len, 0, &nz), *b = bz(text, len, &nb);
+	expect_plain(text, len, ZL_COMP_AUTO, "x.csv.gz", text, len);
+	expect_plain(text, len, ZL_COMP_AUTO, "x.csv.zst", text, len);
+	expect_plain(text, len, ZL_COMP_AUTO, "x.csv.bz2", text, len);
+	expect_plain(z, nz, ZL_COMP_AUTO, "x.csv.gz", text, len);
+	expect_plain(b, nb, ZL_COMP_AUTO, "x.csv.zst", text, len);
+	expect_plain(g, ng, ZL_COMP_AUTO, "x.csv.bz2", text, len);
+	expect_plain("BZh0abc", 7, ZL_COMP_AUTO, "x.bz2", "BZh0abc", 7);
+	expect_plain("BZhx", 4, ZL_COMP_AUTO, "x.bz2", "BZhx", 4);
+	expect_plain("\x28\xb5\x2f\xfe", 4, ZL_COMP_AUTO, "x.zst", "\x28\xb5\x2f\xfe", 4);
+	expect_plain("\x28\xb5\x2f", 3, ZL_COMP_AUTO, "x.csv", "\x28\xb5\x2f", 3);
+	expect_plain("BZ", 2, ZL_COMP_AUTO, "y.csv", "BZ", 2);
+	expect_plain("\x28", 1, ZL_COMP_AUTO, "a.gz", "\x28", 1);
+	expect_plain("", 0, ZL_COMP_AUTO, "e.zst", "", 0);
+	expect_plain("", 0, ZL_COMP_AUTO, "e.bz2", "", 0);
+	expect_dz_error("\x28\xb5\x2f", 3, ZL_COMP_AUTO, "x.zst", "x.zst: truncated zstd data");
+	expect_dz_error("BZh", 3, ZL_COMP_AUTO, "y.bz2", "y.bz2: truncated bzip2 data");
+	expect_dz_error("B", 1, ZL_COMP_AUTO, "y.bz2", "y.bz2: truncated bzip2 data");
+	free(g);
+	free(z);
+	free(b);
+}
+
+static void test_zstd_corrupt(void **state)
+{
+	const char *text = "some text that compresses some text that compresses\n";
+	size_t n;
+	unsigned char *z = zst(text, strlen(text), 1, &n);
+	expect_dz_error("not zstd at all", 15, ZL_COMP_ZSTD, "b/k.csv", "b/k.csv: corrupt zstd data (Unknown frame descriptor)");
+	expect_dz_error("x", 1, ZL_COMP_ZSTD, "b/k.zst", "b/k.zst: corrupt zstd data (Unknown frame descriptor)");
+	expect_dz_error("\x28\xb5", 2, ZL_COMP_ZSTD, "b/k", "b/k: truncated zstd data");
+	z[n - 1] ^= 0xff;
+	expect_dz_error(z, n, ZL_COMP_AUTO, "b/k.zst", "b/k.zst: corrupt zstd data (Restored data doesn't match checksum)");
+	z[n - 1] ^= 0xff;
+	expect_dz_error(z, n - 3, ZL_COMP_AUTO, "b/k.zst", "b/k.zst: truncated zstd data");
+	expect_dz_error(z, 6, ZL_COMP_AUTO, "b/k.zst", "b/k.zst: truncated zstd data");
+	unsigned char *junk = malloc(n + 4);
+	memcpy(junk, z, n);
+	memcpy(junk + n, "junk", 4);
+	expect_dz_error(junk, n + 4, ZL_COMP_ZSTD, "j.zst", "j.zst: corrupt zstd data (Unknown frame descriptor)");
+	free(junk);
+	free(z);
+}
+
+static void test_bzip2_corrupt(void **state)
+{
+	const char *text = "some text that compresses some text that compresses\n";
+	size_t n;
+	unsigned char *z = bz(text, strlen(text), &n);
+	expect_dz_error("not bzip2 at all", 16, ZL_COMP_BZIP2, "b/k.csv", "b/k.csv: corrupt bzip2 data (bad stream header)");
+	expect_dz_error("BZ", 2, ZL_COMP_BZIP2, "b/k.bz2", "b/k.bz2: truncated bzip2 data");
+	z[n / 2] ^= 0xff;
+	expect_dz_error(z, n, ZL_COMP_AUTO, "b/k.bz2", "b/k.bz2: corrupt bzip2 data (data integrity error)");
+	z[n / 2] ^= 0xff;
+	expect_dz_error(z, n - 5, ZL_COMP_AUTO, "b/k.bz2", "b/k.bz2: truncated bzip2 data");
+	expect_dz_error(z, 12, ZL_COMP_AUTO, "b/k.bz2", "b/k.bz2: truncated bzip2 data");
+	unsigned char *junk = malloc(n + 4);
+	memcpy(junk, z, n);
+	memcpy(junk + n, "junk", 4);
+	expect_dz_error(junk, n + 4, ZL_COMP_BZIP2, "j.bz2", "j.bz2: corrupt bzip2 data (bad stream header)");
+	free(junk);
+	free(z);
+}
+
+static void test_decompress_forced_inner_error(void **state)
+{
+	const zl_compression comps[] = {ZL_COMP_GZIP, ZL_COMP_ZSTD, ZL_COMP_BZIP2};
+	for (size_t i = 0; i < 3; i++) {
+		zl_reader *inner = mem_new("abc", 3, 1), *r = NULL;
+		((mem_reader *)inner)->fail = 1;
+		zl_err err = {0};
+		char buf[16];
+		assert_int_equal(zl_decompress_open(inner, comps[i], "f.csv", &r, &err), 0);
+		assert_int_equal(zl_reader_read(r, buf, sizeof buf, &err), ZL_EIO);
+		assert_string_equal(err.msg, "mem: read failed");
+		zl_reader_close(r);
+	}
+}
+
+static void test_compressed_rows(void **state)
+{
+	const char *csvtext = "id,note\n1,\"say \\\"hi\\\"\"\n2,NA\n";
+	const char *texttext = "1\tone\\ttab\n2\t\\N\n\\.\n";
+	size_t nz, nb;
+	unsigned char *z = zst(csvtext, strlen(csvtext), 0, &nz), *b = bz(texttext, strlen(texttext), &nb);
+	zl_format f = csv();
+	f.header = 1;
+	f.escape = '\\';
+	f.null_string = "NA";
+	zl_reader *r = NULL;
+	zl_err err = {0};
+	zl_buf out;
+	zl_buf_init(&out, 0);
+	assert_int_equal(zl_decompress_open(mem_new(z, nz, 3), ZL_COMP_AUTO, "b/x.csv.zst", &r, &err), 0);
+	assert_int_equal(parse_reader(r, &f, "b/x.csv.zst", &out, &err), 0);
+	assert_string_equal(zl_buf_str(&out), "H:id|note\n2:[1]|[say \"hi\"]\n3:[2]|NULL\n");
+	zl_reader_close(r);
+	zl_buf_reset(&out);
+	f = text();
+	assert_int_equal(zl_decompress_open(mem_new(b, nb, 1), ZL_COMP_AUTO, "b/x.txt.bz2", &r, &err), 0);
+	assert_int_equal(parse_reader(r, &f, "b/x.txt.bz2", &out, &err), 0);
+	assert_string_equal(zl_buf_str(&out), "1:[1]|[one\ttab]\n2:[2]|NULL\n");
+	zl_reader_close(r);
+	zl_buf_release(&out);
+	free(z);
+	free(b);
 }
 
 static void test_gzip_file_rows(void **state)
@@ -590,6 +1020,25 @@ int main(void)
 		cmocka_unit_test(test_gzip_corrupt),
 		cmocka_unit_test(test_decompress_inner_error),
 		cmocka_unit_test(test_gzip_file_rows),
+		cmocka_unit_test(test_csv_escape_backslash),
+		cmocka_unit_test(test_csv_escape_zero_is_quote),
+		cmocka_unit_test(test_csv_null_string),
+		cmocka_unit_test(test_text_basic),
+		cmocka_unit_test(test_text_escapes),
+		cmocka_unit_test(test_text_null_string),
+		cmocka_unit_test(test_text_end_marker),
+		cmocka_unit_test(test_text_errors),
+		cmocka_unit_test(test_text_long_line),
+		cmocka_unit_test(test_zstd_single),
+		cmocka_unit_test(test_zstd_concatenated),
+		cmocka_unit_test(test_bzip2_single),
+		cmocka_unit_test(test_bzip2_concatenated),
+		cmocka_unit_test(test_decompress_large_all),
+		cmocka_unit_test(test_auto_magic_beats_name),
+		cmocka_unit_test(test_zstd_corrupt),
+		cmocka_unit_test(test_bzip2_corrupt),
+		cmocka_unit_test(test_decompress_forced_inner_error),
+		cmocka_unit_test(test_compressed_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,7 +174,7 @@ static void test_registry(void **state)
 	assert_ptr_equal(zl_target_ops_find("sqlite"), &zl_target_sqlite_ops);
 	assert_null(zl_target_ops_find("postgresql"));
 	assert_null(zl_target_ops_find(NULL));
-	assert_string_equal(zl_target_types(), "sqlite");
+	assert_string_equal(zl_target_types(), "sqlite, postgres");
 
 	zl_err err = {0};
 	json_t *cfg = json_pack("{s:s, s:s}", "type", "sqlite", "targetTable", "t");
@@ -446,6 +446,46 @@ static void test_gzip_object(void **state)
 	expect_query(fx, "SELECT group_concat(id||name, ',') FROM events", "7seven,8eight");
 }
 
+static void test_text_format(void **state)
+{
+	fixture *fx = *state;
+	zl_format f;
+	zl_format_defaults(&f);
+	f.type = ZL_FMT_TEXT;
+	f.delimiter = '\t';
+	zl_err err = {0};
+	int64_t rows = 0;
+	assert_int_equal(load(fx->t, "b/t.txt", "1\tann\t3.5\t\\N\n2\tb\\tc\t\\N\tline\\nbreak \\\\N\n\\.\nignored\n",
+	                      &f, &rows, &err), 0);
+	assert_int_equal(rows, 2);
+	expect_query(fx, "SELECT group_concat(id||':'||name||':'||ifnull(score,'N')||':'||ifnull(note,'N'), ';') "
+	                 "FROM (SELECT * FROM events ORDER BY id)",
+	             "1:ann:3.5:N;2:b\tc:N:line\nbreak \\N");
+
+	assert_int_equal(load(fx->t, "b/u.txt", "3\tx\t\t\n4\tx\\\n", &f, &rows, &err), ZL_ELOAD);
+	assert_string_equal(err.msg, "b/u.txt line 2: backslash at end of line");
+	assert_int_equal(load(fx->t, "b/v.txt", "5\tx\n", &f, &rows, &err), ZL_ELOAD);
+	assert_string_equal(err.msg, "b/v.txt line 1: expected 4 fields, got 2");
+	expect_query(fx, "SELECT count(*) FROM events", "2");
+}
+
+static void test_csv_escape_and_null(void **state)
+{
+	fixture *fx = *state;
+	zl_format f = csv(1);
+	f.escape = '\\';
+	f.null_string = "NA";
+	zl_err err = {0};
+	int64_t rows = 0;
+	assert_int_equal(load(fx->t, "b/e.csv",
+	                      "id,name,score,note\n1,\"say \\\"hi\\\"\",NA,\"\"\n2,NA,2.5,\"NA\"\n3,\"c:\\\\x\",,\n",
+	                      &f, &rows, &err), 0);
+	assert_int_equal(rows, 3);
+	expect_query(fx, "SELECT group_concat(id||':'||ifnull(name,'N')||':'||ifnull(score,'N')||':'||ifnull(note,'N'), ';') "
+	                 "FROM (SELECT * FROM events ORDER BY id)",
+	             "1:say \"hi\":N:;2:N:2.5:NA;3:c:\\x::");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +502,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pre_post_in_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gzip_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_csv_escape_and_null, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

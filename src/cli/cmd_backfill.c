@@ -1,0 +1,121 @@
+/* zload backfill BUCKET/PREFIX: queue every stored object not yet recorded. */
+#include "cli/cli.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { B_SINCE, B_NO_LOAD, B_COUNT };
+static const zl_opt backfill_opts[] = {
+	{ "since", 0, "TIME", "only objects modified at or after TIME (ISO-8601 or Unix seconds)" },
+	{ "no-load", 0, NULL, "only queue: leave due batches for a running serve" },
+	{ 0 }
+};
+
+static const zl_cmd backfill_cmd = { "backfill", zl_cmd_backfill, "BUCKET[/PREFIX]",
+	"List the store under BUCKET/PREFIX and queue every object not yet recorded, as if its event\n"
+	"had arrived (routing, filter and de-duplication apply); then load the batches that are due.\n"
+	"Prints progress: objects listed, queued, already known.", backfill_opts };
+
+typedef struct backfill {
+	zl_engine *e;
+	int64_t since;
+	int64_t listed, queued, known, skipped, failed, older;
+	int64_t last_progress;
+	zl_strvec due;
+} backfill;
+
+static void progress(backfill *b, int final)
+{
+	fprintf(stderr, "%slisted %lld, queued %lld, already known %lld, not routed or filtered %lld%s%s",
+	        final ? "" : "\r", (long long)b->listed, (long long)b->queued, (long long)b->known,
+	        (long long)b->skipped, b->failed ? ", failed " : "", "");
+	if (b->failed)
+		fprintf(stderr, "%lld", (long long)b->failed);
+	if (b->older)
+		fprintf(stderr, ", older than --since %lld", (long long)b->older);
+	fputc(final ? '\n' : ' ', stderr);
+}
+
+static int on_object(void *ud, const zl_object *obj)
+{
+	backfill *b = ud;
+	b->listed++;
+	if (b->since && obj->modified && obj->modified < b->since) {
+		b->older++;
+		return 0;
+	}
+	zl_ingest_result res;
+	zl_err err;
+	int64_t now = zl_now_ms();
+	if (zl_engine_ingest(b->e, obj, now, &res, &err)) {
+		b->failed++;
+		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key), ZL_S("error", err.msg));
+		return 0;
+	}
+	if (res.outcome == ZL_INGEST_QUEUED)
+		b->queued++;
+	else if (res.outcome == ZL_INGEST_DUPLICATE)
+		b->known++;
+	else
+		b->skipped++;
+	if (res.due && zl_engine_lock(b->e, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, res.due, &err) == 0)
+		zl_strvec_push(&b->due, res.batch_id);
+	if (now - b->last_progress >= 1000) {
+		progress(b, 0);
+		b->last_progress = now;
+	}
+	return 0;
+}
+
+int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[B_COUNT];
+	int npos, rc = zl_cli_parse(cli, &backfill_cmd, argc, argv, vals, &npos);
+	if (rc)
+		return rc < 0 ? ZL_EXIT_OK : rc;
+	if (npos != 1)
+		return zl_cli_usage_error(cli->prog, "expected BUCKET[/PREFIX]");
+	backfill b = { 0 };
+	if (vals[B_SINCE] && zl_time_parse(vals[B_SINCE], &b.since) != 0)
+		return zl_cli_usage_error(cli->prog, "--since: \"%s\" is not an ISO-8601 time or Unix seconds", vals[B_SINCE]);
+	char *bucket = strdup(argv[0]);
+	char *slash = strchr(bucket, '/');
+	const char *prefix = slash ? slash + 1 : "";
+	if (slash)
+		*slash = '\0';
+	zl_err err;
+	zl_engine e;
+	zl_store *store = NULL;
+	zl_strvec_init(&b.due);
+	int opened = 0;
+	rc = ZL_EXIT_FAIL;
+	if (zl_cli_open_store(cli, &store, 1, &err) || zl_engine_open(&e, cli->state_url, store, &err)) {
+		zl_cli_fail(&err);
+		goto out;
+	}
+	opened = 1;
+	b.e = &e;
+	if (store->ops->list(store, bucket, prefix, on_object, &b, &err)) {
+		progress(&b, 1);
+		zl_cli_fail(&err);
+		goto out;
+	}
+	progress(&b, 1);
+	rc = b.failed ? ZL_EXIT_FAIL : ZL_EXIT_OK;
+	if (vals[B_NO_LOAD])
+		goto out;
+	if (zl_engine_sweep(&e, zl_now_ms(), &b.due, &err))
+		rc = zl_cli_fail(&err);
+	for (size_t i = 0; i < b.due.n; i++)
+		if (zl_cli_load_and_report(&e, b.due.v[i]) != ZL_EXIT_OK)
+			rc = ZL_EXIT_FAIL;
+out:
+	zl_strvec_release(&b.due);
+	if (opened)
+		zl_engine_close(&e);
+	zl_store_close(store);
+	free(bucket);
+	return rc;
+}
