@@ -1,6 +1,7 @@
 /* zload serve: the daemon. The main thread takes events (directory watcher) and runs the
  * sweeper every second; a pool of workers loads the batches it locks. */
 #include "cli/cli.h"
+#include "intake/sqs.h"
 #include "intake/watch_dir.h"
 #include "intake/webhook.h"
 #include "store/store_dir.h"
@@ -16,7 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_WEBHOOK, S_TOKEN, S_MAX_BODY, S_COUNT };
+enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_WEBHOOK, S_TOKEN, S_MAX_BODY, S_SQS, S_SQS_WAIT, S_COUNT };
 const zl_opt zl_serve_opts[] = {
 	{ "workers", 0, "N", "batches loaded at once (default 4)" },
 	{ "exit-when-idle", 0, "SECONDS", "exit 0 once nothing is pending for SECONDS" },
@@ -24,6 +25,8 @@ const zl_opt zl_serve_opts[] = {
 	{ "webhook", 0, "ADDR:PORT", "take event bodies on POST /events (GET /healthz for probes)" },
 	{ "webhook-token", 0, "TOKEN", "require \"Authorization: Bearer TOKEN\" (env ZLOAD_WEBHOOK_TOKEN)" },
 	{ "webhook-max-body", 0, "BYTES", "larger bodies are refused with 413 (default 1048576)" },
+	{ "sqs", 0, "QUEUE_URL", "consume S3 event messages from an SQS queue (long polling)" },
+	{ "sqs-wait", 0, "SECONDS", "long-poll wait of each SQS receive, 0-20 (default 20)" },
 	{ 0 }
 };
 
@@ -44,6 +47,9 @@ typedef struct serve {
 	size_t head;
 	int busy;                /* workers loading now */
 	int stopping;
+	volatile int cancel;     /* set at shutdown: aborts an SQS long poll */
+	zl_sqs *sqs;
+	int sqs_wait;
 } serve;
 
 static void enqueue(serve *s, const char *id)
@@ -155,6 +161,61 @@ static int on_webhook(void *ud, const char *body, size_t len, zl_buf *reply)
 	return rc ? 503 : 200;
 }
 
+/* The SQS consumer: a message is deleted only after its records are claimed. One that cannot be
+ * parsed stays, for the queue's redrive policy; one whose claim failed is received again. */
+static void *sqs_loop(void *arg)
+{
+	serve *s = arg;
+	zl_engine e;
+	zl_err err;
+	int64_t backoff = 0, reloaded = 0;
+	if (zl_engine_open(&e, s->cli->state_url, s->store, &err)) {
+		ZL_LOG(ZL_ERROR, "sqs: cannot open the state store", ZL_S("error", err.msg));
+		return NULL;
+	}
+	memcpy(e.owner, s->intake.owner, sizeof e.owner);
+	while (!s->cancel) {
+		zl_sqs_msg *msgs = NULL;
+		size_t n = 0;
+		if (zl_sqs_receive(s->sqs, s->sqs_wait, 10, &msgs, &n, &err)) {
+			if (!s->cancel) {
+				backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 1000;
+				ZL_LOG(ZL_WARN, "sqs: receive failed", ZL_S("error", err.msg), ZL_I("retry_ms", backoff));
+				for (int64_t t = 0; t < backoff && !s->cancel; t += 100)
+					zl_sleep_ms(100);
+			}
+			continue;
+		}
+		backoff = 0;
+		if (n && zl_mono_ms() - reloaded >= 1000 && zl_engine_reload(&e, &err) == 0)
+			reloaded = zl_mono_ms();
+		for (size_t i = 0; i < n; i++) {
+			zl_strvec due;
+			zl_body_summary sum;
+			zl_strvec_init(&due);
+			int rc = zl_engine_ingest_body(&e, msgs[i].body, msgs[i].body_len, &due, NULL, NULL, &sum, &err);
+			for (size_t j = 0; j < due.n; j++)
+				enqueue(s, due.v[j]);
+			zl_strvec_release(&due);
+			if (rc == ZL_EINVAL)
+				ZL_LOG(ZL_ERROR, "sqs: message cannot be parsed, left for the redrive policy",
+				       ZL_S("message", msgs[i].id), ZL_S("error", err.msg));
+			else if (rc)
+				ZL_LOG(ZL_WARN, "sqs: message not claimed, will be received again", ZL_S("message", msgs[i].id),
+				       ZL_S("error", err.msg));
+			else if (zl_sqs_delete(s->sqs, msgs[i].receipt, &err))
+				ZL_LOG(ZL_WARN, "sqs: delete failed (the message will come again; its files are claimed)",
+				       ZL_S("message", msgs[i].id), ZL_S("error", err.msg));
+			else
+				ZL_LOG(ZL_DEBUG, "sqs: message handled", ZL_S("message", msgs[i].id), ZL_I("queued", (long long)sum.queued),
+				       ZL_I("duplicate", (long long)sum.duplicate));
+		}
+		zl_sqs_msgs_free(msgs, n);
+	}
+	zl_engine_close(&e);
+	return NULL;
+}
+
 /* The sweeper's tick: reload configurations, lock due batches and hand them to workers. */
 static void sweep(serve *s)
 {
@@ -205,11 +266,14 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		return rc < 0 ? ZL_EXIT_OK : rc;
 	if (npos)
 		return zl_cli_usage_error(cli->prog, "takes no arguments");
-	long workers = 4, idle_secs = -1, max_body = 1 << 20;
+	long workers = 4, idle_secs = -1, max_body = 1 << 20, sqs_wait = 20;
 	if ((vals[S_WORKERS] && parse_positive(cli, "workers", vals[S_WORKERS], &workers)) ||
 	    (vals[S_IDLE] && parse_positive(cli, "exit-when-idle", vals[S_IDLE], &idle_secs)) ||
-	    (vals[S_MAX_BODY] && parse_positive(cli, "webhook-max-body", vals[S_MAX_BODY], &max_body)))
+	    (vals[S_MAX_BODY] && parse_positive(cli, "webhook-max-body", vals[S_MAX_BODY], &max_body)) ||
+	    (vals[S_SQS_WAIT] && parse_positive(cli, "sqs-wait", vals[S_SQS_WAIT], &sqs_wait)))
 		return ZL_EXIT_USAGE;
+	if (sqs_wait > 20)
+		return zl_cli_usage_error(cli->prog, "--sqs-wait: at most 20 seconds");
 	const char *token = vals[S_TOKEN] ? vals[S_TOKEN] : getenv("ZLOAD_WEBHOOK_TOKEN");
 	if (token && !vals[S_WEBHOOK])
 		return zl_cli_usage_error(cli->prog, "--webhook-token needs --webhook");
@@ -218,7 +282,8 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	zl_err err;
 	zl_watch_dir *watch = NULL;
 	zl_webhook *hook = NULL;
-	int hook_open = 0;
+	int hook_open = 0, sqs_started = 0;
+	pthread_t sqs_thread;
 	pthread_t *threads = NULL;
 	long started = 0;
 	int sfd = -1, engine_open = 0;
@@ -257,6 +322,15 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		}
 		ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", vals[S_WEBHOOK]), ZL_I("port", zl_webhook_port(hook)),
 		       ZL_S("auth", token ? "bearer" : "none"));
+	}
+	if (vals[S_SQS]) {
+		s.sqs_wait = (int)sqs_wait;
+		if (zl_sqs_open(vals[S_SQS], &s.cancel, &s.sqs, &err)) {
+			zl_cli_fail(&err);
+			goto out;
+		}
+		sqs_started = pthread_create(&sqs_thread, NULL, sqs_loop, &s) == 0;
+		ZL_LOG(ZL_INFO, "consuming SQS queue", ZL_S("queue", vals[S_SQS]), ZL_I("wait_secs", sqs_wait));
 	}
 	threads = calloc((size_t)workers, sizeof *threads);
 	for (started = 0; threads && started < workers; started++)
@@ -298,6 +372,10 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	}
 	rc = ZL_EXIT_OK;
 out:
+	s.cancel = 1;
+	if (sqs_started)
+		pthread_join(sqs_thread, NULL);
+	zl_sqs_close(s.sqs);
 	zl_webhook_stop(hook); /* no new events; then let workers finish */
 	if (hook_open)
 		zl_engine_close(&s.hook);

@@ -1,0 +1,163 @@
+#include "intake/sqs.h"
+#include "util/aws.h"
+#include "util/http.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQS_BODY_CAP (4u << 20) /* 10 messages of up to 256 KiB, with room */
+
+struct zl_sqs {
+	char *queue_url;
+	char endpoint[512];   /* scheme://host[:port] of the queue URL */
+	char region[64];
+	zl_aws_provider *creds;
+	const volatile int *cancel;
+};
+
+/* The region in an AWS host name: sqs.REGION.amazonaws.com (or REGION.queue.amazonaws.com). */
+static int region_from_host(const char *host, size_t len, char *out, size_t n)
+{
+	if (len > 4 && strncmp(host, "sqs.", 4) == 0) {
+		const char *dot = memchr(host + 4, '.', len - 4);
+		if (dot && (size_t)(dot - host - 4) < n && strstr(host, ".amazonaws.com")) {
+			snprintf(out, n, "%.*s", (int)(dot - host - 4), host + 4);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int zl_sqs_open(const char *queue_url, const volatile int *cancel, zl_sqs **out, zl_err *err)
+{
+	*out = NULL;
+	const char *scheme = strstr(queue_url, "://");
+	const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
+	if (!scheme || !path || !path[1])
+		return zl_err_set(err, ZL_EINVAL, "--sqs \"%s\": expected a queue URL, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/loads",
+		                  queue_url);
+	zl_sqs *q = calloc(1, sizeof *q);
+	if (!q || !(q->queue_url = strdup(queue_url))) {
+		free(q);
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	}
+	q->cancel = cancel;
+	snprintf(q->endpoint, sizeof q->endpoint, "%.*s", (int)(path - queue_url), queue_url);
+	const char *host = scheme + 3;
+	if (!region_from_host(host, (size_t)(path - host), q->region, sizeof q->region))
+		zl_aws_region(NULL, q->region, sizeof q->region);
+	int rc = zl_aws_provider_new(NULL, &q->creds, err);
+	if (rc) {
+		zl_sqs_close(q);
+		return rc;
+	}
+	*out = q;
+	return 0;
+}
+
+void zl_sqs_close(zl_sqs *q)
+{
+	if (!q)
+		return;
+	zl_aws_provider_free(q->creds);
+	free(q->queue_url);
+	free(q);
+}
+
+/* One JSON-protocol call: POST {body} with X-Amz-Target AmazonSQS.<action>. */
+static int call(zl_sqs *q, const char *action, json_t *body, long timeout_ms, json_t **reply, zl_err *err)
+{
+	zl_aws_creds creds = { 0 };
+	zl_http_resp resp;
+	zl_http_resp_init(&resp);
+	char target[96];
+	snprintf(target, sizeof target, "X-Amz-Target: AmazonSQS.%s", action);
+	const char *headers[] = { target, "Content-Type: application/x-amz-json-1.0", NULL };
+	char *text = json_dumps(body, JSON_COMPACT);
+	int rc = text ? zl_aws_provider_get(q->creds, &creds, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	zl_http_req req = {
+		.method = "POST", .url = q->endpoint, .headers = headers, .body = text, .body_len = strlen(text),
+		.service = "sqs", .region = q->region, .access_key = creds.access_key, .secret_key = creds.secret_key,
+		.session_token = creds.session_token, .timeout_ms = timeout_ms, .body_cap = SQS_BODY_CAP,
+		.cancel = q->cancel,
+	};
+	if ((rc = zl_http_perform(&req, &resp, err)))
+		goto out;
+	json_error_t je;
+	json_t *j = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, &je) : json_object();
+	if (resp.status / 100 != 2) {
+		const char *type = json_string_value(json_object_get(j, "__type"));
+		const char *msg = json_string_value(json_object_get(j, "message"));
+		if (!msg)
+			msg = json_string_value(json_object_get(j, "Message"));
+		rc = zl_err_set(err, resp.status >= 500 || resp.status == 429 ? ZL_ETRANSIENT : ZL_EINVAL,
+		                "sqs %s: HTTP %ld %s%s%s", action, resp.status, type ? type : "",
+		                type && msg ? ": " : "", msg ? msg : (type ? "" : zl_buf_str(&resp.body)));
+		json_decref(j);
+		goto out;
+	}
+	if (!j) {
+		rc = zl_err_set(err, ZL_ETRANSIENT, "sqs %s: reply is not JSON: %s", action, je.text);
+		goto out;
+	}
+	*reply = j;
+out:
+	free(text);
+	zl_aws_creds_release(&creds);
+	zl_http_resp_release(&resp);
+	return rc;
+}
+
+int zl_sqs_receive(zl_sqs *q, int wait_secs, int max, zl_sqs_msg **msgs, size_t *n, zl_err *err)
+{
+	*msgs = NULL;
+	*n = 0;
+	json_t *reply = NULL;
+	json_t *body = json_pack("{s:s, s:i, s:i}", "QueueUrl", q->queue_url, "MaxNumberOfMessages", max,
+	                         "WaitTimeSeconds", wait_secs);
+	int rc = call(q, "ReceiveMessage", body, (wait_secs + 10) * 1000L, &reply, err);
+	json_decref(body);
+	if (rc)
+		return rc;
+	json_t *arr = json_object_get(reply, "Messages");
+	size_t count = json_array_size(arr);
+	if (count && !(*msgs = calloc(count, sizeof **msgs)))
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		json_t *m = json_array_get(arr, i);
+		const char *id = json_string_value(json_object_get(m, "MessageId"));
+		const char *receipt = json_string_value(json_object_get(m, "ReceiptHandle"));
+		json_t *b = json_object_get(m, "Body");
+		(*msgs)[*n].id = strdup(id ? id : "");
+		(*msgs)[*n].receipt = strdup(receipt ? receipt : "");
+		(*msgs)[*n].body = strdup(json_is_string(b) ? json_string_value(b) : "");
+		(*msgs)[*n].body_len = json_is_string(b) ? json_string_length(b) : 0;
+		(*n)++;
+	}
+	json_decref(reply);
+	return rc;
+}
+
+int zl_sqs_delete(zl_sqs *q, const char *receipt, zl_err *err)
+{
+	json_t *reply = NULL;
+	json_t *body = json_pack("{s:s, s:s}", "QueueUrl", q->queue_url, "ReceiptHandle", receipt);
+	int rc = call(q, "DeleteMessage", body, 30000, &reply, err);
+	json_decref(body);
+	json_decref(reply);
+	return rc;
+}
+
+void zl_sqs_msgs_free(zl_sqs_msg *msgs, size_t n)
+{
+	for (size_t i = 0; msgs && i < n; i++) {
+		free(msgs[i].id);
+		free(msgs[i].receipt);
+		free(msgs[i].body);
+	}
+	free(msgs);
+}
