@@ -364,7 +364,7 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		if (poll(fds, 2, timeout < 0 ? 0 : timeout) < 0)
 			continue;
 		if (fds[0].revents & POLLIN) {
-			ZL_LOG(ZL_INFO, "signal received: finishing in-flight batches", ZL_S("pid", ""));
+			ZL_LOG(ZL_INFO, "signal received: finishing in-flight batches", ZL_I("pid", getpid()));
 			break;
 		}
 		if ((fds[1].revents & POLLIN) && zl_watch_dir_dispatch(watch, &err))

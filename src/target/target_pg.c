@@ -3,11 +3,13 @@
 #include "target/dialect.h"
 #include "target/target.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/strvec.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COPY_CHUNK (256 * 1024)
 
@@ -40,6 +42,7 @@ typedef struct pg_target {
 	const char *ledger;
 	const char *options;
 	zl_strvec columns;
+	zl_strvec table_cols; /* the table's column names, read once for CSV headers */
 	int stage_ready;
 	zl_buf sql;        /* the last COPY statement(s) */
 	char *buf;         /* COPY_CHUNK bytes */
@@ -67,6 +70,25 @@ static void chomp(char *s)
 		s[--n] = '\0';
 }
 
+/* libpq's own messages span lines ("...failed: Connection refused\n\tIs the server running...?"):
+ * one line, for logs and `batches show`. */
+static void oneline(char *s)
+{
+	char *w = s;
+	int in_break = 0; /* inside a run of line breaks, tabs and the spaces after them */
+	for (const char *r = s; *r; r++) {
+		if (*r == '\n' || *r == '\r' || *r == '\t') {
+			if (!in_break && !(w > s && w[-1] == ' '))
+				*w++ = ' ';
+			in_break = 1;
+		} else if (!(in_break && *r == ' ')) {
+			in_break = 0;
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
 /* Fills err from a failed result (or the connection's message when res is NULL). */
 static int pg_fail(pg_target *t, PGresult *res, const char *what, zl_err *err)
 {
@@ -77,6 +99,7 @@ static int pg_fail(pg_target *t, PGresult *res, const char *what, zl_err *err)
 	char msg[768];
 	snprintf(msg, sizeof msg, "%s", primary ? primary : PQerrorMessage(t->conn));
 	chomp(msg);
+	oneline(msg);
 	int lost = PQstatus(t->conn) == CONNECTION_BAD;
 	int code = lost || sqlstate_transient(state) ? ZL_ETRANSIENT : ZL_ELOAD;
 	zl_buf b;
@@ -113,6 +136,7 @@ static int connect_error(PGconn *conn, zl_err *err)
 	char msg[768];
 	snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "out of memory");
 	chomp(msg);
+	oneline(msg);
 	static const char *const permanent[] = { "authentication failed", "does not exist", "no pg_hba.conf entry",
 	                                         "permission denied", "password is required", "invalid ", NULL };
 	int code = ZL_ETRANSIENT;
@@ -122,6 +146,43 @@ static int connect_error(PGconn *conn, zl_err *err)
 	return zl_err_set(err, code, "cannot connect: %s", msg);
 }
 
+/* Server notices (e.g. "relation ... already exists, skipping") go to the debug log, not raw
+ * to stderr. */
+static void pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", message);
+	chomp(msg);
+	ZL_LOG(ZL_DEBUG, "postgres notice", ZL_S("notice", msg));
+}
+
+/* Creates the ledger table unless it exists. Checked first: CREATE TABLE IF NOT EXISTS needs
+ * CREATE on the schema even when the table is there, which a least-privilege loader lacks. */
+static int ledger_ensure(pg_target *t, zl_err *err)
+{
+	zl_buf q;
+	zl_buf_init(&q, 0);
+	int rc = zl_sql_ident(&q, t->ledger) ? zl_err_set(err, ZL_ENOMEM, "out of memory") : 0;
+	if (rc)
+		goto out;
+	const char *params[1] = { zl_buf_str(&q) };
+	PGresult *res = PQexecParams(t->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
+	int exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(t, res, "ledger", err);
+	PQclear(res);
+	if (rc || exists)
+		goto out;
+	zl_buf_reset(&q);
+	zl_dialect_pg_ledger_create(&q, t->ledger);
+	rc = run(t, zl_buf_str(&q), "ledger", err);
+	if (rc == ZL_ELOAD && strstr(err->msg, "23505"))
+		rc = 0; /* created concurrently by another loader */
+out:
+	zl_buf_release(&q);
+	return rc;
+}
+
 static void pg_close(zl_target *base)
 {
 	pg_target *t = (pg_target *)base;
@@ -129,6 +190,7 @@ static void pg_close(zl_target *base)
 		return;
 	PQfinish(t->conn);
 	zl_strvec_release(&t->columns);
+	zl_strvec_release(&t->table_cols);
 	zl_buf_release(&t->sql);
 	free(t->buf);
 	free(t);
@@ -147,6 +209,7 @@ static int pg_connect(const json_t *cfg, zl_target **out, zl_err *err)
 	}
 	t->base.ops = &zl_target_pg_ops;
 	zl_strvec_init(&t->columns);
+	zl_strvec_init(&t->table_cols);
 	zl_buf_init(&t->sql, 0);
 	t->table = str_field(cfg, "targetTable");
 	t->ledger = str_field(cfg, "ledgerTable") ? str_field(cfg, "ledgerTable") : "zload_ledger";
@@ -185,13 +248,8 @@ static int pg_connect(const json_t *cfg, zl_target **out, zl_err *err)
 		rc = connect_error(t->conn, err);
 		goto out;
 	}
-	zl_buf q;
-	zl_buf_init(&q, 0);
-	zl_dialect_pg_ledger_create(&q, t->ledger);
-	rc = run(t, zl_buf_str(&q), "ledger", err);
-	zl_buf_release(&q);
-	if (rc == ZL_ELOAD && strstr(err->msg, "23505"))
-		rc = 0; /* created concurrently by another loader */
+	PQsetNoticeProcessor(t->conn, pg_notice, NULL);
+	rc = ledger_ensure(t, err);
 out:
 	if (rc) {
 		pg_close(&t->base);
@@ -264,9 +322,10 @@ static void pg_rollback(zl_target *base)
 		PQclear(PQexec(t->conn, "ROLLBACK"));
 }
 
-/* Streams r into the COPY that sql starts; sets *rows from the command tag. */
-static int stream_copy(pg_target *t, const char *name, const char *sql, zl_reader *r, int64_t *rows,
-                       zl_err *err)
+/* Streams r into the COPY that sql starts, after the first `have` bytes already in t->buf;
+ * sets *rows from the command tag. */
+static int stream_copy(pg_target *t, const char *name, const char *sql, size_t have, zl_reader *r,
+                       int64_t *rows, zl_err *err)
 {
 	PGresult *res = PQexec(t->conn, sql);
 	int rc = 0;
@@ -277,7 +336,9 @@ static int stream_copy(pg_target *t, const char *name, const char *sql, zl_reade
 	}
 	PQclear(res);
 	zl_err rerr = { 0 };
-	for (;;) {
+	if (have && PQputCopyData(t->conn, t->buf, (int)have) != 1)
+		have = 0, r = NULL; /* the server's error arrives with the result below */
+	for (; r;) {
 		ssize_t n = zl_reader_read(r, t->buf, COPY_CHUNK, &rerr);
 		if (n < 0) {
 			rc = n;
@@ -301,23 +362,150 @@ static int stream_copy(pg_target *t, const char *name, const char *sql, zl_reade
 	return rc;
 }
 
+/* Splits the first CSV record of p[0, n) into names (PostgreSQL's CSV rules: the escape
+ * character only escapes the quote or itself inside quotes). Returns 1 when the record ended
+ * (or the input did, at eof), 0 when it needs more bytes, ZL_ENOMEM. */
+static int header_parse(const char *p, size_t n, int eof, const zl_format *f, zl_strvec *names, zl_buf *field)
+{
+	char q = f->quote, e = f->escape ? f->escape : f->quote, d = f->delimiter;
+	int inq = 0, rc = 0;
+	zl_buf_reset(field);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char c = p[i];
+		if (inq && c == e && (e != q || i + 1 == n || p[i + 1] == q)) {
+			if (i + 1 == n)
+				return eof ? (rc = zl_strvec_push(names, zl_buf_str(field))) ? rc : 1 : 0;
+			if (p[i + 1] == q || p[i + 1] == e) {
+				rc = zl_buf_addc(field, p[++i]);
+				continue;
+			}
+		}
+		if (inq && c == q)
+			inq = 0;
+		else if (inq)
+			rc = zl_buf_addc(field, c);
+		else if (c == q)
+			inq = 1;
+		else if (c == d || c == '\n' || c == '\r') {
+			rc = zl_strvec_push(names, zl_buf_str(field));
+			zl_buf_reset(field);
+			if (c != d)
+				return rc ? rc : 1;
+		} else
+			rc = zl_buf_addc(field, c);
+	}
+	if (rc == 0 && eof && (n || names->n))
+		rc = zl_strvec_push(names, zl_buf_str(field));
+	return rc ? rc : eof;
+}
+
+/* Reads ahead into t->buf until the header record is complete; *have is the bytes read. */
+static int read_header(pg_target *t, const char *name, zl_reader *r, const zl_format *f, size_t *have,
+                       zl_strvec *names, zl_err *err)
+{
+	zl_buf field;
+	zl_buf_init(&field, 0);
+	int rc = 0, done = 0;
+	*have = 0;
+	while (!done && rc == 0) {
+		if (*have == COPY_CHUNK) {
+			rc = zl_err_set(err, ZL_ELOAD, "%s: the header line is longer than %d bytes", name, COPY_CHUNK);
+			break;
+		}
+		ssize_t n = zl_reader_read(r, t->buf + *have, COPY_CHUNK - *have, err);
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		*have += (size_t)n;
+		zl_strvec_release(names);
+		zl_strvec_init(names);
+		done = header_parse(t->buf, *have, n == 0, f, names, &field);
+		if (done < 0)
+			rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	}
+	zl_buf_release(&field);
+	return rc;
+}
+
+/* The table's column names, read once per connection (none when the table does not exist: the
+ * COPY then says so). */
+static int table_columns(pg_target *t, const char *name, zl_err *err)
+{
+	if (t->table_cols.n)
+		return 0;
+	zl_buf q;
+	zl_buf_init(&q, 0);
+	if (zl_sql_ident(&q, t->table)) {
+		zl_buf_release(&q);
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	}
+	const char *params[1] = { zl_buf_str(&q) };
+	PGresult *res = PQexecParams(t->conn,
+	                             "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1)"
+	                             " AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+	                             1, NULL, params, NULL, NULL, 0);
+	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(t, res, name, err);
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+		rc = zl_strvec_push(&t->table_cols, PQgetvalue(res, i, 0));
+	PQclear(res);
+	zl_buf_release(&q);
+	return rc;
+}
+
+/* A header name as the table spells it: the exact column, else the one column equal to it
+ * ignoring case, else the name itself (the server then says which column does not exist). */
+static const char *table_column(const pg_target *t, const char *h)
+{
+	const char *ci = NULL;
+	int nci = 0;
+	for (size_t i = 0; i < t->table_cols.n; i++) {
+		if (strcmp(t->table_cols.v[i], h) == 0)
+			return h;
+		if (strcasecmp(t->table_cols.v[i], h) == 0) {
+			ci = t->table_cols.v[i];
+			nci++;
+		}
+	}
+	return nci == 1 ? ci : h;
+}
+
 static int pg_copy(zl_target *base, const char *name, zl_reader *r, const zl_format *fmt, int64_t *rows,
                    zl_err *err)
 {
 	pg_target *t = (pg_target *)base;
 	zl_copy_spec spec = { t->table, (const char *const *)t->columns.v, t->columns.n, fmt, t->options };
+	zl_strvec header;
+	const char **mapped = NULL;
+	size_t have = 0;
 	int64_t n = 0;
 	int rc;
+	zl_strvec_init(&header);
 	zl_buf_reset(&t->sql);
+	if (fmt->type == ZL_FMT_CSV && fmt->header && t->columns.n == 0) {
+		/* The header names the columns; the server still skips it (HEADER true). */
+		if ((rc = read_header(t, name, r, fmt, &have, &header, err)))
+			goto out;
+		if (header.n && (rc = table_columns(t, name, err)))
+			goto out;
+		if (header.n && !(mapped = calloc(header.n, sizeof *mapped))) {
+			rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < header.n; i++) /* a UTF-8 byte order mark is not part of the name */
+			mapped[i] = table_column(t, header.v[i] + (i == 0 && strncmp(header.v[0], "\xEF\xBB\xBF", 3) == 0 ? 3 : 0));
+		spec.columns = mapped;
+		spec.ncolumns = header.n;
+	}
 	if (fmt->type != ZL_FMT_JSONL) {
 		zl_dialect_pg_copy(&t->sql, &spec);
-		rc = stream_copy(t, name, zl_buf_str(&t->sql), r, &n, err);
+		rc = stream_copy(t, name, zl_buf_str(&t->sql), have, r, &n, err);
 		goto out;
 	}
 	if (!t->stage_ready && (rc = run(t, zl_dialect_pg_json_stage_create, name, err)))
 		goto out;
 	t->stage_ready = 1;
-	if ((rc = stream_copy(t, name, zl_dialect_pg_json_stage_copy, r, &n, err)))
+	if ((rc = stream_copy(t, name, zl_dialect_pg_json_stage_copy, 0, r, &n, err)))
 		goto out;
 	zl_buf insert;
 	zl_buf_init(&insert, 0);
@@ -331,6 +519,8 @@ static int pg_copy(zl_target *base, const char *name, zl_reader *r, const zl_for
 	PQclear(res);
 	rc = rc ? rc : run(t, zl_dialect_pg_json_stage_clear, name, err);
 out:
+	free(mapped);
+	zl_strvec_release(&header);
 	if (rc == 0)
 		*rows += n;
 	return rc;
