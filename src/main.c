@@ -31,15 +31,15 @@ static void usage(FILE *f)
 	for (const zl_cmd *c = commands; c->name; c++) {
 		char left[64];
 		snprintf(left, sizeof left, "%s %s", c->name, c->args ? c->args : "");
-		fprintf(f, "  %-22s %s\n", left, c->summary);
+		fprintf(f, "  %-26s %s\n", left, c->summary);
 	}
 	fprintf(f, "\nglobal options (before or after the command):\n");
 	for (const zl_opt *o = zl_global_opts; o->name; o++) {
 		char left[48];
 		snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-22s %s\n", left, o->help);
+		fprintf(f, "  %-26s %s\n", left, o->help);
 	}
-	fprintf(f, "  %-22s %s\n  %-22s %s\n\nRun 'zload COMMAND --help' for more.\n", "-h, --help",
+	fprintf(f, "  %-26s %s\n  %-26s %s\n\nRun 'zload COMMAND --help' for more.\n", "-h, --help",
 	        "show this help", "--version", "show the version");
 }
 
@@ -54,9 +54,12 @@ int main(int argc, char **argv)
 	zl_log_setup(ZL_INFO, lf && strcmp(lf, "json") == 0);
 
 	/* Global options may come before the command; commands accept them too. */
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
+	cli.prog = "zload";
+	int i = zl_cli_parse_globals(&cli, argc, argv);
+	if (i == 0)
+		return ZL_EXIT_USAGE;
+	if (i < 0) {
+		const char *a = argv[-i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return ZL_EXIT_OK;
@@ -65,29 +68,8 @@ int main(int argc, char **argv)
 			printf("zload %s\n", ZL_VERSION);
 			return ZL_EXIT_OK;
 		}
-		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-			zl_log_setup(ZL_DEBUG, lf && strcmp(lf, "json") == 0);
-			continue;
-		}
-		const char *name = a + 2, *eq = strchr(name, '=');
-		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-		if (a[1] != '-' || !val) {
-			fprintf(stderr, "zload: bad option \"%s\"\nTry 'zload --help'.\n", a);
-			return ZL_EXIT_USAGE;
-		}
-		if (!eq)
-			i++;
-		if (len == 5 && strncmp(name, "state", 5) == 0)
-			cli.state_url = val;
-		else if (len == 5 && strncmp(name, "store", 5) == 0)
-			cli.store_url = val;
-		else if (len == 10 && strncmp(name, "log-format", 10) == 0 && (!strcmp(val, "json") || !strcmp(val, "text")))
-			zl_log_setup(ZL_INFO, (lf = val, strcmp(val, "json") == 0));
-		else {
-			fprintf(stderr, "zload: bad option \"%s\"\nTry 'zload --help'.\n", a);
-			return ZL_EXIT_USAGE;
-		}
+		fprintf(stderr, "zload: unknown option \"%s\"\nTry 'zload --help'.\n", a);
+		return ZL_EXIT_USAGE;
 	}
 	if (i >= argc) {
 		usage(stderr);

@@ -9,7 +9,7 @@
 
 const zl_opt zl_global_opts[] = {
 	{ "state", 0, "URL", "state store (env ZLOAD_STATE; default sqlite:$XDG_STATE_HOME/zload/state.db)" },
-	{ "store", 0, "URL", "object store, dir:PATH (env ZLOAD_STORE)" },
+	{ "store", 0, "URL", "object store: dir:PATH or s3://[?endpoint=URL&region=R&path_style=1] (env ZLOAD_STORE)" },
 	{ "log-format", 0, "text|json", "log line format (default text)" },
 	{ "verbose", 'v', NULL, "log debug messages" },
 	{ 0 }
@@ -78,6 +78,46 @@ static void apply_globals(zl_cli *cli, const char **g)
 		cli->store_url = g[G_STORE];
 }
 
+/* Applies --log-format and -v (globals given more than once: json and verbose stick). */
+static int apply_logging(zl_cli *cli, const char **g)
+{
+	static int json, verbose;
+	if (g[G_LOGFMT] && strcmp(g[G_LOGFMT], "json") && strcmp(g[G_LOGFMT], "text"))
+		return zl_cli_usage_error(cli->prog, "--log-format must be text or json, not \"%s\"", g[G_LOGFMT]);
+	if (g[G_LOGFMT] || g[G_VERBOSE]) {
+		json = g[G_LOGFMT] ? strcmp(g[G_LOGFMT], "json") == 0 : json;
+		verbose = verbose || g[G_VERBOSE];
+		zl_log_setup(verbose ? ZL_DEBUG : ZL_INFO, json);
+	}
+	return 0;
+}
+
+int zl_cli_parse_globals(zl_cli *cli, int argc, char **argv)
+{
+	const char *g[G_COUNT] = { 0 };
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+		const char *name = a[1] == '-' ? a + 2 : a + 1;
+		char letter = a[1] == '-' ? 0 : a[1];
+		const char *eq = letter ? NULL : strchr(name, '=');
+		int k = find_opt(zl_global_opts, name, eq ? (size_t)(eq - name) : strlen(name), letter);
+		if (k < 0 || (letter && a[2]))
+			return -i; /* not a global option: the caller decides (--help, --version, errors) */
+		if (!zl_global_opts[k].arg)
+			g[k] = "1";
+		else if (eq)
+			g[k] = eq + 1;
+		else if (i + 1 < argc)
+			g[k] = argv[++i];
+		else
+			return zl_cli_usage_error(cli->prog, "option --%s needs a value (%s)", zl_global_opts[k].name,
+			                          zl_global_opts[k].arg), 0;
+	}
+	apply_globals(cli, g);
+	return apply_logging(cli, g) ? 0 : i;
+}
+
 int zl_cli_parse(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, const char **vals, int *npos)
 {
 	const char *g[G_COUNT] = { 0 };
@@ -131,15 +171,7 @@ int zl_cli_parse(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, const ch
 	}
 	*npos = pos;
 	apply_globals(cli, g);
-	if (g[G_LOGFMT] && strcmp(g[G_LOGFMT], "json") && strcmp(g[G_LOGFMT], "text"))
-		return zl_cli_usage_error(cli->prog, "--log-format must be text or json, not \"%s\"", g[G_LOGFMT]);
-	if (g[G_LOGFMT] || g[G_VERBOSE]) {
-		static int json, verbose;
-		json = json || (g[G_LOGFMT] && strcmp(g[G_LOGFMT], "json") == 0);
-		verbose = verbose || g[G_VERBOSE];
-		zl_log_setup(verbose ? ZL_DEBUG : ZL_INFO, json);
-	}
-	return 0;
+	return apply_logging(cli, g);
 }
 
 int zl_cli_dispatch(zl_cli *cli, const char *family, const zl_cmd *table, int argc, char **argv)

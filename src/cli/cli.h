@@ -41,6 +41,9 @@ extern const zl_opt zl_global_opts[];
  * moved to the front of argv and *npos set. Prints the error and returns ZL_EXIT_USAGE on bad
  * usage; on --help prints help and returns -1. Returns 0 otherwise. */
 int zl_cli_parse(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, const char **vals, int *npos);
+/* Parses the global options before the command name. Returns the index of the command name;
+ * 0 after a usage error (printed); -i when argv[i] is an option that is not global. */
+int zl_cli_parse_globals(zl_cli *cli, int argc, char **argv);
 /* Prints usage of one command to f. */
 void zl_cli_usage(FILE *f, const char *prog, const zl_cmd *cmd);
 /* Runs the command of a family named by argv[0] (argv[0] is the family name). */
