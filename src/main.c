@@ -36,7 +36,10 @@ static void usage(FILE *f)
 	fprintf(f, "\nglobal options (before or after the command):\n");
 	for (const zl_opt *o = zl_global_opts; o->name; o++) {
 		char left[48];
-		snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		char shortopt[8] = "";
+		if (o->short_name)
+			snprintf(shortopt, sizeof shortopt, "-%c, ", o->short_name);
+		snprintf(left, sizeof left, "%s--%s%s%s", shortopt, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(f, "  %-26s %s\n", left, o->help);
 	}
 	fprintf(f, "  %-26s %s\n  %-26s %s\n\nRun 'zload COMMAND --help' for more.\n", "-h, --help",
