@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config
   libsqlite3-dev sqlite3
-  libjansson-dev libpcre2-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libjansson-dev libpcre2-dev libcurl4-openssl-dev libmicrohttpd-dev libxml2-dev
   libpq-dev postgresql postgresql-client
   libssl-dev zlib1g-dev libzstd-dev libbz2-dev
   libcmocka-dev

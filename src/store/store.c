@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const zl_store_ops zl_store_dir_ops;
+extern const zl_store_ops zl_store_s3_ops;
 
 static const zl_store_ops *const backends[] = {
 	&zl_store_dir_ops,
+	&zl_store_s3_ops,
 };
 
 int zl_store_open(const char *url, zl_store **out, zl_err *err)
@@ -20,7 +22,7 @@ int zl_store_open(const char *url, zl_store **out, zl_err *err)
 	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
 		if (strlen(backends[i]->scheme) == n && strncmp(url, backends[i]->scheme, n) == 0)
 			return backends[i]->open(colon + 1, out, err);
-	return zl_err_set(err, ZL_EINVAL, "store URL \"%s\": unknown scheme \"%.*s\" (known: dir)", url,
+	return zl_err_set(err, ZL_EINVAL, "store URL \"%s\": unknown scheme \"%.*s\" (known: dir, s3)", url,
 	                  (int)n, url);
 }
 
