@@ -96,7 +96,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void ingest_one(serve *s, const char *bucket, const char *key, int quiet_duplicates)
+static void ingest_one(serve *s, const char *bucket, const char *key)
 {
 	zl_err err;
 	zl_object obj = { 0 };
@@ -113,7 +113,7 @@ static void ingest_one(serve *s, const char *bucket, const char *key, int quiet_
 		       ZL_S("bucket", bucket), ZL_S("key", key));
 		if (res.due && zl_engine_lock(&s->intake, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, res.due, &err) == 0)
 			enqueue(s, res.batch_id);
-	} else if (res.outcome != ZL_INGEST_DUPLICATE || !quiet_duplicates) {
+	} else if (res.outcome != ZL_INGEST_DUPLICATE) {
 		ZL_LOG(ZL_DEBUG, "file not queued", ZL_S("outcome", zl_ingest_outcome_name(res.outcome)),
 		       ZL_S("bucket", bucket), ZL_S("key", key));
 	}
@@ -122,12 +122,12 @@ static void ingest_one(serve *s, const char *bucket, const char *key, int quiet_
 
 static void on_file(void *ud, const char *bucket, const char *key)
 {
-	ingest_one(ud, bucket, key, 0);
+	ingest_one(ud, bucket, key);
 }
 
 static int on_listed(void *ud, const zl_object *obj)
 {
-	ingest_one(ud, obj->bucket, obj->key, 1);
+	ingest_one(ud, obj->bucket, obj->key);
 	return 0;
 }
 
@@ -339,8 +339,10 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	ZL_LOG(ZL_INFO, "serving", ZL_S("state", cli->state_url), ZL_S("store", cli->store_url ? cli->store_url : "none"),
 	       ZL_I("workers", started), ZL_I("configurations", (long long)s.intake.nconfigs));
 	/* Files that landed while no loader ran: the claim skips those already recorded. */
+	s.intake.quiet_duplicates = 1;
 	if (watch && s.store->ops->list(s.store, NULL, NULL, on_listed, &s, &err))
 		ZL_LOG(ZL_WARN, "start-up scan failed", ZL_S("error", err.msg));
+	s.intake.quiet_duplicates = 0;
 
 	int64_t next_sweep = 0, idle_since = 0;
 	for (;;) {

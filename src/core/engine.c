@@ -132,8 +132,8 @@ int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_
 	memcpy(res->batch_id, ar.batch_id, sizeof res->batch_id);
 	if (ar.duplicate) {
 		res->outcome = ZL_INGEST_DUPLICATE;
-		ZL_LOG(ZL_INFO, "duplicate event ignored", ZL_S("batch", ar.batch_id), ZL_S("prefix", c->prefix),
-		       ZL_S("file", file_id));
+		ZL_LOG(e->quiet_duplicates ? ZL_DEBUG : ZL_INFO, "duplicate event ignored", ZL_S("batch", ar.batch_id),
+		       ZL_S("prefix", c->prefix), ZL_S("file", file_id));
 		goto out;
 	}
 	res->outcome = ZL_INGEST_QUEUED;

@@ -19,6 +19,7 @@ typedef struct zl_engine {
 	char owner[96];         /* this loader's lease owner id: host:pid:uuid */
 	zl_config **configs;    /* owned, from the state store */
 	size_t nconfigs;
+	int quiet_duplicates;   /* log duplicates at debug level (a start-up scan meets many) */
 } zl_engine;
 
 typedef enum {

@@ -46,6 +46,8 @@ enum {
 	S_FILE_GET,
 	S_FILE_INSERT,
 	S_FILE_DELETE,
+	S_FILE_UNCOUNT,
+	S_FILE_RETIRE,
 	S_OPEN_BATCH,
 	S_BATCH_INSERT,
 	S_BATCH_APPEND,
@@ -82,6 +84,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_FILE_INSERT] = "INSERT INTO files (file_id, bucket, key, etag, prefix, size, received_at, batch_id)"
 	                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_FILE_DELETE] = "DELETE FROM files WHERE file_id = ?1",
+	/* A forgotten file leaves an open batch (it would come back twice); a finished batch keeps
+	 * it under a retired id, so its history and a reprocess still see it. */
+	[S_FILE_UNCOUNT] = "UPDATE batches SET file_count = file_count - 1,"
+	                   " bytes = bytes - (SELECT size FROM files WHERE file_id = ?1)"
+	                   " WHERE id = (SELECT batch_id FROM files WHERE file_id = ?1) AND status = 'open'",
+	[S_FILE_RETIRE] = "UPDATE files SET file_id = file_id || '#forgotten-' || lower(hex(randomblob(6)))"
+	                  " WHERE file_id = ?1",
 	[S_OPEN_BATCH] = "SELECT id, file_count, bytes, first_at FROM batches"
 	                 " WHERE prefix = ?1 AND status = 'open' ORDER BY created_at DESC, id DESC LIMIT 1",
 	[S_BATCH_INSERT] = "INSERT INTO batches (id, prefix, status, created_at, first_at, updated_at)"
@@ -341,7 +350,11 @@ static int setup_schema(sq_state *h, const char *path, zl_err *err)
 		goto out;
 	}
 	if ((ret = exec_sql(h, "PRAGMA synchronous = NORMAL", err)) ||
-	    (ret = exec_sql(h, "BEGIN IMMEDIATE", err)) ||
+	    (ret = pragma_value(h, "PRAGMA user_version", val, sizeof val, err)))
+		goto out;
+	if (atoi(val) == SCHEMA_VERSION)
+		goto out; /* the common case: no write transaction for opening a current database */
+	if ((ret = exec_sql(h, "BEGIN IMMEDIATE", err)) ||
 	    (ret = pragma_value(h, "PRAGMA user_version", val, sizeof val, err)))
 		goto out;
 	if (atoi(val) > SCHEMA_VERSION) {
@@ -621,13 +634,22 @@ out:
 static int sq_file_delete(zl_state *st, const char *file_id, zl_err *err)
 {
 	sq_state *h = (sq_state *)st;
-	sqlite3_stmt *s = use(h, S_FILE_DELETE);
+	sqlite3_stmt *s;
 	int ret;
 
+	if ((ret = begin(h, 1, err)))
+		goto out;
+	s = use(h, S_FILE_UNCOUNT);
 	if ((ret = bound(h, bind_str(s, 1, file_id), err)) || (ret = run(h, s, err)))
 		goto out;
-	if (sqlite3_changes(h->db) == 0)
+	s = use(h, sqlite3_changes(h->db) ? S_FILE_DELETE : S_FILE_RETIRE);
+	if ((ret = bound(h, bind_str(s, 1, file_id), err)) || (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0) {
 		ret = zl_err_set(err, ZL_ENOTFOUND, "no file record \"%s\"", file_id);
+		goto out;
+	}
+	ret = commit(h, err);
 out:
 	op_end(h);
 	return ret;

@@ -713,15 +713,35 @@ static void test_file_get_and_delete(void **state)
 	assert_int_equal(r2.duplicate, 0);
 	assert_string_not_equal(r2.batch_id, r.batch_id);
 
-	/* deleting a record does not change its batch's counts */
+	/* a file forgotten from an open batch leaves it: counts and files go down together */
 	zl_append_result r3;
 	assert_int_equal(claim(st, "bk/dir", "y.csv", 5, T0 + 6, &r3), 0);
 	assert_int_equal(st->ops->file_delete(st, "b/y.csv", &err), 0);
 	zl_batch b = get_batch(st, r3.batch_id);
-	assert_int_equal(b.file_count, 2);
-	assert_int_equal(b.bytes, 82);
+	assert_int_equal(b.file_count, 1);
+	assert_int_equal(b.bytes, 77);
 	assert_int_equal(b.nfiles, 1);
 	zl_batch_release(&b);
+	/* claimed again, it is in that batch once */
+	assert_int_equal(claim(st, "bk/dir", "y.csv", 5, T0 + 7, &r3), 0);
+	b = get_batch(st, r3.batch_id);
+	assert_int_equal(b.file_count, 2);
+	assert_int_equal(b.nfiles, 2);
+	zl_batch_release(&b);
+
+	/* a file forgotten from a finished batch stays in that batch's history (and a reprocess) */
+	assert_int_equal(st->ops->batch_lock(st, r3.batch_id, ZL_LOCK_OPEN, "o", T0 + 8, T0 + 100, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r3.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 9, 0, "{}", NULL, &err), 0);
+	assert_int_equal(st->ops->file_delete(st, "b/y.csv", &err), 0);
+	assert_int_equal(st->ops->file_get(st, "b/y.csv", &f, &err), ZL_ENOTFOUND);
+	b = get_batch(st, r3.batch_id);
+	assert_int_equal(b.file_count, 2);
+	assert_int_equal(b.nfiles, 2);
+	zl_batch_release(&b);
+	zl_append_result r4;
+	assert_int_equal(claim(st, "bk/dir", "y.csv", 5, T0 + 10, &r4), 0);
+	assert_int_equal(r4.duplicate, 0);
+	assert_string_not_equal(r4.batch_id, r3.batch_id);
 }
 
 static void test_config_crud(void **state)
