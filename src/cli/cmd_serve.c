@@ -253,7 +253,8 @@ static int parse_positive(zl_cli *cli, const char *opt, const char *v, long *out
 {
 	char *end;
 	*out = strtol(v, &end, 10);
-	if (*end || *out < 0 || (*out == 0 && strcmp(opt, "workers") == 0))
+	/* a zero body cap would mean the buffer's default (64 MiB), not "refuse every body" */
+	if (*end || *out < 0 || (*out == 0 && (strcmp(opt, "workers") == 0 || strcmp(opt, "webhook-max-body") == 0)))
 		return zl_cli_usage_error(cli->prog, "--%s: \"%s\" is not a valid number", opt, v);
 	return 0;
 }
@@ -275,8 +276,15 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	if (sqs_wait > 20)
 		return zl_cli_usage_error(cli->prog, "--sqs-wait: at most 20 seconds");
 	const char *token = vals[S_TOKEN] ? vals[S_TOKEN] : getenv("ZLOAD_WEBHOOK_TOKEN");
-	if (token && !vals[S_WEBHOOK])
+	/* The environment's token is ambient configuration: it only matters with --webhook. */
+	if (vals[S_TOKEN] && !vals[S_WEBHOOK])
 		return zl_cli_usage_error(cli->prog, "--webhook-token needs --webhook");
+	/* An empty token would switch authentication off: refuse it as an option, and take an empty
+	 * ZLOAD_WEBHOOK_TOKEN as unset (the log then says auth=none). */
+	if (vals[S_TOKEN] && !*vals[S_TOKEN])
+		return zl_cli_usage_error(cli->prog, "--webhook-token: empty token");
+	if (token && !*token)
+		token = NULL;
 
 	serve s = { .cli = cli };
 	zl_err err;
