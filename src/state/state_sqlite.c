@@ -1,6 +1,7 @@
 /* The SQLite state backend: one database file in WAL mode. Every change of more than one row,
  * and every read-then-write, is one BEGIN IMMEDIATE transaction, so processes can share the file. */
 #include "state/state.h"
+#include "util/timeutil.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -128,7 +129,7 @@ typedef struct sq_state {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	uint64_t used; /* statements touched by the current operation */
-	long busy_slept_us;
+	int64_t busy_since_ms; /* when the current wait for a lock began */
 } sq_state;
 
 extern const zl_state_ops zl_state_sqlite_ops;
@@ -380,12 +381,11 @@ static int busy_wait(void *arg, int count)
 	long us = count < 3 ? 50L << count : 250;
 
 	if (count == 0)
-		h->busy_slept_us = 0;
-	if (h->busy_slept_us >= BUSY_TIMEOUT_MS * 1000L)
-		return 0;
+		h->busy_since_ms = zl_mono_ms();
+	else if (zl_mono_ms() - h->busy_since_ms >= BUSY_TIMEOUT_MS)
+		return 0; /* time passed, not sleep asked for: a loaded machine oversleeps */
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
 	nanosleep(&ts, NULL);
-	h->busy_slept_us += us;
 	return 1;
 }
 
