@@ -81,7 +81,11 @@ static void apply_globals(zl_cli *cli, const char **g)
 /* Applies --log-format and -v (globals given more than once: json and verbose stick). */
 static int apply_logging(zl_cli *cli, const char **g)
 {
-	static int json, verbose;
+	static int json = -1, verbose;
+	if (json < 0) { /* the default comes from the environment */
+		const char *env = getenv("ZLOAD_LOG_FORMAT");
+		json = env && strcmp(env, "json") == 0;
+	}
 	if (g[G_LOGFMT] && strcmp(g[G_LOGFMT], "json") && strcmp(g[G_LOGFMT], "text"))
 		return zl_cli_usage_error(cli->prog, "--log-format must be text or json, not \"%s\"", g[G_LOGFMT]);
 	if (g[G_LOGFMT] || g[G_VERBOSE]) {

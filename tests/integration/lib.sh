@@ -154,7 +154,8 @@ json() {
 	shift
 	out=$("$@") || fail "command failed: $*"
 	"$PYTHON" -c '
-import json, sys
+import json, signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # a reader such as head may stop early
 j = json.loads(sys.stdin.read())
 v = eval(sys.argv[1])
 if isinstance(v, (list, tuple)):

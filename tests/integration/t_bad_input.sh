@@ -139,7 +139,7 @@ assert_eq "$(printf 'zload: unknown command "frobnicate"\nTry '"'"'zload --help'
 assert_exit 2 zload batches frobnicate
 assert_contains "$ERR" 'zload batches: unknown command "frobnicate"' "unknown subcommand"
 assert_exit 2 zload --frobnicate batches list
-assert_eq "$(printf 'zload: bad option "--frobnicate"\nTry '"'"'zload --help'"'"'.')" "$ERR" "bad global option"
+assert_eq "$(printf 'zload: unknown option "--frobnicate"\nTry '"'"'zload --help'"'"'.')" "$ERR" "bad global option"
 assert_exit 2 zload batches list --frobnicate
 assert_eq "$(printf 'zload batches list: unknown option "--frobnicate"\nTry '"'"'zload batches list --help'"'"'.')" "$ERR" "bad option"
 assert_exit 2 zload batches show
