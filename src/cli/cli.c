@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -254,6 +255,18 @@ int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_e
 	*len = b.len;
 	*out = zl_buf_take(&b);
 	return 0;
+}
+
+int zl_cli_sweep_and_load(zl_engine *e, zl_strvec *locked)
+{
+	zl_err err;
+	int rc = ZL_EXIT_OK;
+	if (zl_engine_sweep(e, zl_now_ms(), locked, &err))
+		rc = zl_cli_fail(&err);
+	for (size_t i = 0; i < locked->n; i++)
+		if (zl_cli_load_and_report(e, locked->v[i]) != ZL_EXIT_OK)
+			rc = ZL_EXIT_FAIL;
+	return rc;
 }
 
 int zl_cli_load_and_report(zl_engine *e, const char *batch_id)

@@ -62,6 +62,9 @@ int zl_cli_open_engine(zl_cli *cli, zl_engine *e, zl_store **store, zl_err *err)
 int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err);
 /* Loads a locked batch and prints "loaded batch=ID status=S rows=N" (+ error). Returns the exit code. */
 int zl_cli_load_and_report(zl_engine *e, const char *batch_id);
+/* Runs a sweep (due batches, expired leases, retries) adding to locked, then loads every batch in
+ * locked the same way. Returns the worst exit code. */
+int zl_cli_sweep_and_load(zl_engine *e, zl_strvec *locked);
 
 /* Command families and commands, one file each in cli/. */
 int zl_cmd_config(zl_cli *cli, int argc, char **argv);

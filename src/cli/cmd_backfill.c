@@ -106,11 +106,8 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 	rc = b.failed ? ZL_EXIT_FAIL : ZL_EXIT_OK;
 	if (vals[B_NO_LOAD])
 		goto out;
-	if (zl_engine_sweep(&e, zl_now_ms(), &b.due, &err))
-		rc = zl_cli_fail(&err);
-	for (size_t i = 0; i < b.due.n; i++)
-		if (zl_cli_load_and_report(&e, b.due.v[i]) != ZL_EXIT_OK)
-			rc = ZL_EXIT_FAIL;
+	if (zl_cli_sweep_and_load(&e, &b.due) != ZL_EXIT_OK)
+		rc = ZL_EXIT_FAIL;
 out:
 	zl_strvec_release(&b.due);
 	if (opened)

@@ -19,16 +19,6 @@ static const zl_cmd event_cmd = { "event", zl_cmd_event, "[FILE|-]",
 	"record, printing one line each (queued BUCKET/KEY batch=ID, duplicate, filtered, unrouted),\n"
 	"then load the batches that are due (size, bytes or age).", zl_event_opts };
 
-/* Loads every batch in ids (locked by e), printing a line each; returns the worst exit code. */
-static int load_all(zl_engine *e, const zl_strvec *ids)
-{
-	int rc = ZL_EXIT_OK;
-	for (size_t i = 0; i < ids->n; i++)
-		if (zl_cli_load_and_report(e, ids->v[i]) != ZL_EXIT_OK)
-			rc = ZL_EXIT_FAIL;
-	return rc;
-}
-
 static void print_record(void *ud, const zl_event_record *r, const zl_ingest_result *res, const char *error)
 {
 	if (!res)
@@ -80,11 +70,7 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 	if (no_load)
 		goto out;
 	/* The event lets the sweeper run too: batches due by age, expired leases, retries. */
-	if (zl_engine_sweep(&e, zl_now_ms(), &due, &err)) {
-		zl_cli_fail(&err);
-		rc = ZL_EXIT_FAIL;
-	}
-	if (load_all(&e, &due) != ZL_EXIT_OK)
+	if (zl_cli_sweep_and_load(&e, &due) != ZL_EXIT_OK)
 		rc = ZL_EXIT_FAIL;
 out:
 	zl_strvec_release(&due);
