@@ -9,7 +9,8 @@ export ZLOAD_STATE="sqlite:$ws/state.db" ZLOAD_STORE="dir:$ws/store"
 landing="$ws/store/landing/events"
 mkdir -p "$landing"
 
-bold=$(tput bold 2>/dev/null || true); dim=$(tput dim 2>/dev/null || true); off=$(tput sgr0 2>/dev/null || true)
+bold= dim= off=
+if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true) dim=$(tput dim 2>/dev/null || true) off=$(tput sgr0 2>/dev/null || true); fi
 t0=${EPOCHREALTIME/./}
 say() { local ds=$(( (${EPOCHREALTIME/./} - t0) / 100000 )); printf '%s[%3d.%ds]%s %s\n' "$bold" $((ds / 10)) $((ds % 10)) "$off" "$*"; }
 
