@@ -3,6 +3,7 @@
 #include "core/policy.h"
 #include "target/target.h"
 #include "util/log.h"
+#include "util/prefetch.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -11,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#define PREFETCH_CHUNK (256 * 1024)
+#define PREFETCH_CHUNKS 4
 
 /* One target's part of one attempt. */
 typedef struct target_run {
@@ -40,6 +44,12 @@ static int load_object(target_run *r, zl_target *t, size_t i)
 	char name[2048];
 	snprintf(name, sizeof name, "%s/%s", f->bucket, f->key);
 	if ((rc = zl_decompress_open(raw, r->cfg->format.compression, name, &rd, &r->err)))
+		goto out;
+	/* Fetch and decompress on another thread while this one feeds the target. */
+	zl_reader *ahead = NULL;
+	rc = zl_reader_prefetch(rd, PREFETCH_CHUNK, PREFETCH_CHUNKS, &ahead, &r->err);
+	rd = ahead;
+	if (rc)
 		goto out;
 	rc = t->ops->copy(t, name, rd, &r->cfg->format, &rows, &r->err);
 	const char *sql = t->ops->last_sql ? t->ops->last_sql(t) : NULL;

@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/prefetch.h"
 #include "util/timeutil.h"
 #include "util/uuid.h"
 
@@ -52,12 +54,87 @@ static void test_uuid_order(void **state)
 	assert_int_equal(a[14], '7');
 }
 
+/* A reader over a counting pattern, at most `step` bytes a call, failing after `fail_at` bytes. */
+typedef struct pattern_reader {
+	zl_reader base;
+	size_t total, pos, step, fail_at;
+	int *closed;
+} pattern_reader;
+
+static ssize_t pattern_read(zl_reader *r, void *buf, size_t n, zl_err *err)
+{
+	pattern_reader *p = (pattern_reader *)r;
+	if (p->fail_at && p->pos >= p->fail_at)
+		return zl_err_set(err, ZL_ETRANSIENT, "pattern: connection reset at %zu", p->pos);
+	size_t k = p->total - p->pos;
+	k = k < n ? k : n;
+	k = k < p->step ? k : p->step;
+	for (size_t i = 0; i < k; i++)
+		((unsigned char *)buf)[i] = (unsigned char)((p->pos + i) % 251);
+	p->pos += k;
+	return (ssize_t)k;
+}
+
+static void pattern_close(zl_reader *r)
+{
+	*((pattern_reader *)r)->closed += 1;
+	free(r);
+}
+
+static zl_reader *pattern(size_t total, size_t step, size_t fail_at, int *closed)
+{
+	pattern_reader *p = calloc(1, sizeof *p);
+	p->base.read = pattern_read;
+	p->base.close = pattern_close;
+	p->base.name = "pattern";
+	p->total = total;
+	p->step = step;
+	p->fail_at = fail_at;
+	p->closed = closed;
+	return &p->base;
+}
+
+static void test_prefetch(void **state)
+{
+	int closed = 0;
+	zl_reader *r;
+	zl_err err;
+	/* every byte arrives, in order, whatever the chunk and read sizes */
+	assert_int_equal(zl_reader_prefetch(pattern(100003, 13, 0, &closed), 4096, 3, &r, &err), 0);
+	unsigned char buf[777];
+	size_t seen = 0;
+	ssize_t n;
+	while ((n = zl_reader_read(r, buf, sizeof buf, &err)) > 0)
+		for (ssize_t i = 0; i < n; i++, seen++)
+			assert_int_equal(buf[i], seen % 251);
+	assert_int_equal(n, 0);
+	assert_int_equal(seen, 100003);
+	zl_reader_close(r);
+	assert_int_equal(closed, 1);
+	/* an error comes after the bytes read before it */
+	assert_int_equal(zl_reader_prefetch(pattern(100000, 1000, 5000, &closed), 4000, 2, &r, &err), 0);
+	seen = 0;
+	while ((n = zl_reader_read(r, buf, sizeof buf, &err)) > 0)
+		seen += (size_t)n;
+	assert_int_equal(seen, 5000);
+	assert_int_equal(n, ZL_ETRANSIENT);
+	assert_string_equal(err.msg, "pattern: connection reset at 5000");
+	zl_reader_close(r);
+	assert_int_equal(closed, 2);
+	/* closing early stops the reading thread */
+	assert_int_equal(zl_reader_prefetch(pattern(1 << 30, 65536, 0, &closed), 65536, 2, &r, &err), 0);
+	assert_int_equal(zl_reader_read(r, buf, sizeof buf, &err), (ssize_t)sizeof buf);
+	zl_reader_close(r);
+	assert_int_equal(closed, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_uuid_order),
+		cmocka_unit_test(test_prefetch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
