@@ -138,7 +138,7 @@ static int connect_error(PGconn *conn, zl_err *err)
 	chomp(msg);
 	oneline(msg);
 	static const char *const permanent[] = { "authentication failed", "does not exist", "no pg_hba.conf entry",
-	                                         "permission denied", "password is required", "invalid ", NULL };
+	                                         "permission denied", "password is required", "no password supplied", "invalid ", NULL };
 	int code = ZL_ETRANSIENT;
 	for (int i = 0; permanent[i]; i++)
 		if (strstr(msg, permanent[i]))

@@ -116,3 +116,24 @@ done
 # Every line zload logged is a structured log line (libpq notices are not printed raw).
 stray=$(grep -v '^ts=' "$WS/serve.log")
 assert_eq "" "$stray" "lines in serve.log that are not log lines"
+
+# No password in the configuration: libpq's own sources apply (PGPASSWORD, then a .pgpass file).
+pql dw "CREATE TABLE t_env (id int, v text)" >/dev/null
+pg_config envpw <<EOF2
+{"s3Prefix": "b/envpw", "format": {"header": true},
+ "targets": [{"type": "postgres", "name": "pg", "host": "127.0.0.1", "port": @PORT@, "database": "dw",
+   "user": "loader", "targetTable": "t_env"}]}
+EOF2
+csv_rows b/envpw/a.csv 2 50
+csv_rows b/envpw/b.csv 3 60
+csv_rows b/envpw/c.csv 1 70
+PGPASSWORD=$PG_SCRAM_PW load_one b/envpw a.csv
+assert_eq "loaded batch=$BATCH status=complete rows=2" "$OUT" "load with PGPASSWORD [$ERR]"
+printf '127.0.0.1:%s:dw:loader:%s\n' "$PGPORT" "$PG_SCRAM_PW" >"$WS/pgpass"
+chmod 600 "$WS/pgpass"
+PGPASSFILE=$WS/pgpass load_one b/envpw b.csv
+assert_eq "loaded batch=$BATCH status=complete rows=3" "$OUT" "load with a .pgpass file [$ERR]"
+assert_eq 5 "$(pg_count t_env)" "rows loaded with libpq's password sources"
+PGPASSWORD= PGPASSFILE=$WS/none load_one b/envpw c.csv
+assert_contains "$OUT" "status=error" "no password anywhere: the batch fails [$OUT]"
+assert_contains "$(tjson 't[0]["error"]' "$BATCH")" "password" "the error says a password is missing"
