@@ -1,10 +1,10 @@
 /* The state backend registry: the only place that knows every backend. */
 #include "state/state.h"
+#include "util/fsutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 extern const zl_state_ops zl_state_sqlite_ops;
 
@@ -33,16 +33,6 @@ void zl_state_close(zl_state *st)
 		st->ops->close(st);
 }
 
-static void mkdirs(char *path)
-{
-	for (char *p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0700); /* on failure, opening the database reports the real problem */
-			*p = '/';
-		}
-}
-
 char *zl_state_default_url(void)
 {
 	const char *xdg = getenv("XDG_STATE_HOME");
@@ -52,7 +42,7 @@ char *zl_state_default_url(void)
 		snprintf(path, sizeof path, "%s/zload/state.db", xdg);
 	else
 		snprintf(path, sizeof path, "%s/.local/state/zload/state.db", home && *home ? home : ".");
-	mkdirs(path);
+	zl_mkdirs_for(path, 0700); /* on failure, opening the database reports the real problem */
 	char *url = malloc(strlen(path) + 8);
 	if (url)
 		sprintf(url, "sqlite:%s", path);

@@ -1,5 +1,6 @@
 #include "store/store_dir.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/strvec.h"
 
 #include <dirent.h>
@@ -258,19 +259,6 @@ static int dir_list(zl_store *s, const char *bucket, const char *prefix, zl_stor
 	return walk(d, bucket, "", prefix, cb, ud, err);
 }
 
-static int mkdirs_for(char *path)
-{
-	for (char *p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			int rc = mkdir(path, 0755);
-			*p = '/';
-			if (rc != 0 && errno != EEXIST)
-				return -1;
-		}
-	return 0;
-}
-
 /* Writes to a hidden temporary name, then renames, so watchers see only complete objects. */
 static int dir_put(zl_store *s, const char *bucket, const char *key, const void *data, size_t len,
                    zl_err *err)
@@ -279,7 +267,7 @@ static int dir_put(zl_store *s, const char *bucket, const char *key, const void 
 	int rc = object_path((dir_store *)s, bucket, key, path, sizeof path, err);
 	if (rc)
 		return rc;
-	if (mkdirs_for(path) != 0)
+	if (zl_mkdirs_for(path, 0755) != 0)
 		return zl_err_set(err, ZL_EIO, "%s/%s: cannot create directories: %s", bucket, key, strerror(errno));
 	const char *base = strrchr(path, '/') + 1;
 	snprintf(tmp, sizeof tmp, "%.*s.%s.tmp%d", (int)(base - path), path, base, (int)getpid());
