@@ -1,6 +1,7 @@
 /* The state backend registry: the only place that knows every backend. */
 #include "state/state.h"
 #include "util/fsutil.h"
+#include "util/url_scheme.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,19 +13,17 @@ static const zl_state_ops *const backends[] = {
 	&zl_state_sqlite_ops,
 };
 
+#define NBACKENDS (sizeof backends / sizeof backends[0])
+
 int zl_state_open(const char *url, zl_state **out, zl_err *err)
 {
+	const char *schemes[NBACKENDS], *target;
 	*out = NULL;
-	const char *colon = url ? strchr(url, ':') : NULL;
-	if (!colon)
-		return zl_err_set(err, ZL_EINVAL, "state URL \"%s\": expected SCHEME:TARGET, e.g. sqlite:/var/lib/zload/state.db",
-		                  url ? url : "");
-	size_t n = (size_t)(colon - url);
-	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-		if (strlen(backends[i]->scheme) == n && strncmp(url, backends[i]->scheme, n) == 0)
-			return backends[i]->open(colon + 1, out, err);
-	return zl_err_set(err, ZL_EINVAL, "state URL \"%s\": unknown scheme \"%.*s\" (known: sqlite)", url,
-	                  (int)n, url);
+	for (size_t i = 0; i < NBACKENDS; i++)
+		schemes[i] = backends[i]->scheme;
+	int i = zl_url_pick_scheme(url, schemes, NBACKENDS, "state URL", "sqlite:/var/lib/zload/state.db", &target,
+	                           err);
+	return i < 0 ? i : backends[i]->open(target, out, err);
 }
 
 void zl_state_close(zl_state *st)
