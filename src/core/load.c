@@ -86,7 +86,8 @@ static void *run_target(void *arg)
 		goto out;
 	in_txn = 1;
 	/* Inside the transaction, so two loaders racing for one batch cannot both load it. */
-	if ((rc = ops->ledger_has(t, r->b->id, &has, &r->err)))
+	zl_ledger_key key = { r->b->id, r->name, r->b->prefix };
+	if ((rc = ops->ledger_has(t, &key, &has, &r->err)))
 		goto out;
 	if (has) {
 		r->skipped = 1;
@@ -97,7 +98,7 @@ static void *run_target(void *arg)
 	for (size_t i = 0; i < r->b->nfiles; i++)
 		if ((rc = load_object(r, t, i)))
 			goto out;
-	rc = ops->ledger_insert(t, r->b->id, r->b->prefix, &r->err);
+	rc = ops->ledger_insert(t, &key, &r->err);
 	if (rc == ZL_EEXIST) { /* a loader that lost its lease committed it first */
 		r->skipped = 1;
 		rc = 0;

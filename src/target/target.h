@@ -17,6 +17,14 @@ typedef struct zl_target {
 	const zl_target_ops *ops;
 } zl_target;
 
+/* One row of a target's ledger: batch batch_id was committed for target `target`. Two targets
+ * in one database (two tables, or one table twice) each have their own rows. */
+typedef struct zl_ledger_key {
+	const char *batch_id;
+	const char *target;   /* the target's name in its configuration ("name", else "target-N") */
+	const char *prefix;   /* the batch's s3Prefix, recorded beside it */
+} zl_ledger_key;
+
 /* Errors: ZL_ETRANSIENT when a retry may succeed (cannot connect, database busy/locked),
  * ZL_ELOAD for anything a retry will not fix (bad row, missing table, SQL error). Messages
  * name the object and line where there is one. */
@@ -26,15 +34,15 @@ struct zl_target_ops {
 	/* cfg is the target's JSON object, already validated against fields. */
 	int (*connect)(const json_t *cfg, zl_target **out, zl_err *err);
 	void (*close)(zl_target *t);
-	/* Creates the ledger table if missing; sets *has when it holds batch_id. */
-	int (*ledger_has)(zl_target *t, const char *batch_id, int *has, zl_err *err);
+	/* Sets *has when the ledger holds the key (batch and target). */
+	int (*ledger_has)(zl_target *t, const zl_ledger_key *k, int *has, zl_err *err);
 	int (*begin)(zl_target *t, zl_err *err);
 	int (*exec)(zl_target *t, const char *sql, zl_err *err);
 	/* Loads one object's (decompressed) bytes into the target table; adds rows loaded to *rows. */
 	int (*copy)(zl_target *t, const char *object_name, zl_reader *r, const zl_format *fmt,
 	            int64_t *rows, zl_err *err);
-	/* ZL_EEXIST when another loader committed the batch meanwhile (the caller rolls back). */
-	int (*ledger_insert)(zl_target *t, const char *batch_id, const char *prefix, zl_err *err);
+	/* ZL_EEXIST when another loader committed the key meanwhile (the caller rolls back). */
+	int (*ledger_insert)(zl_target *t, const zl_ledger_key *k, zl_err *err);
 	int (*commit)(zl_target *t, zl_err *err);
 	void (*rollback)(zl_target *t);
 	/* Optional: the statement(s) the last copy ran, for the batch record; owned by t. */

@@ -259,13 +259,13 @@ out:
 	return 0;
 }
 
-static int pg_ledger_has(zl_target *base, const char *batch_id, int *has, zl_err *err)
+static int pg_ledger_has(zl_target *base, const zl_ledger_key *k, int *has, zl_err *err)
 {
 	pg_target *t = (pg_target *)base;
 	zl_buf q;
 	zl_buf_init(&q, 0);
 	zl_dialect_pg_ledger_select(&q, t->ledger);
-	const char *params[1] = { batch_id };
+	const char *params[1] = { k->batch_id };
 	PGresult *res = PQexecParams(t->conn, zl_buf_str(&q), 1, NULL, params, NULL, NULL, 0);
 	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(t, res, "ledger", err);
 	*has = rc == 0 && PQntuples(res) > 0;
@@ -274,19 +274,19 @@ static int pg_ledger_has(zl_target *base, const char *batch_id, int *has, zl_err
 	return rc;
 }
 
-static int pg_ledger_insert(zl_target *base, const char *batch_id, const char *prefix, zl_err *err)
+static int pg_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err)
 {
 	pg_target *t = (pg_target *)base;
 	zl_buf q;
 	zl_buf_init(&q, 0);
 	zl_dialect_pg_ledger_insert(&q, t->ledger);
-	const char *params[2] = { batch_id, prefix };
+	const char *params[2] = { k->batch_id, k->prefix };
 	PGresult *res = PQexecParams(t->conn, zl_buf_str(&q), 2, NULL, params, NULL, NULL, 0);
 	int rc = 0;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		rc = state && strcmp(state, "23505") == 0
-		         ? zl_err_set(err, ZL_EEXIST, "batch %s is already in the ledger", batch_id)
+		         ? zl_err_set(err, ZL_EEXIST, "batch %s is already in the ledger", k->batch_id)
 		         : pg_fail(t, res, "ledger", err);
 	}
 	PQclear(res);

@@ -183,7 +183,7 @@ out:
 	return rc;
 }
 
-static int sq_ledger_has(zl_target *tt, const char *batch_id, int *has, zl_err *err)
+static int sq_ledger_has(zl_target *tt, const zl_ledger_key *k, int *has, zl_err *err)
 {
 	sqlite_target *t = (sqlite_target *)tt;
 	sqlite3_stmt *st = NULL;
@@ -193,7 +193,7 @@ static int sq_ledger_has(zl_target *tt, const char *batch_id, int *has, zl_err *
 		goto out;
 	if ((rc = prepare(t, "SELECT 1 FROM %s WHERE batch_id = ?", t->qledger, &st, err)) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, k->batch_id, -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
 		*has = 1;
@@ -204,7 +204,7 @@ out:
 	return rc;
 }
 
-static int sq_ledger_insert(zl_target *tt, const char *batch_id, const char *prefix, zl_err *err)
+static int sq_ledger_insert(zl_target *tt, const zl_ledger_key *k, zl_err *err)
 {
 	sqlite_target *t = (sqlite_target *)tt;
 	sqlite3_stmt *st = NULL;
@@ -213,8 +213,8 @@ static int sq_ledger_insert(zl_target *tt, const char *batch_id, const char *pre
 		goto out;
 	if ((rc = prepare(t, "INSERT INTO %s(batch_id, prefix) VALUES(?, ?)", t->qledger, &st, err)) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, prefix ? prefix : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, k->batch_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, k->prefix ? k->prefix : "", -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
 	if (src != SQLITE_DONE)
 		rc = db_err(t, src, "ledger", err);

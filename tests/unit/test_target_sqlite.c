@@ -328,7 +328,7 @@ static void test_quoted_names(void **state)
 	expect_query(fx, "SELECT group_concat(\"a b\"||\"c\"\"d\", ',') FROM \"odd \"\"t\"\"\"", "21,34");
 
 	int has = 1;
-	assert_int_equal(t->ops->ledger_has(t, "b1", &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b1", "wh", NULL }, &has, &err), 0);
 	assert_int_equal(has, 0);
 	expect_query(fx, "SELECT count(*) FROM \"my ledger\"", "0");
 	t->ops->close(t);
@@ -340,20 +340,20 @@ static void test_ledger(void **state)
 	zl_target *t = fx->t;
 	zl_err err = {0};
 	int has = 1;
-	assert_int_equal(t->ops->ledger_has(t, "batch-1", &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-1", "wh", NULL }, &has, &err), 0);
 	assert_int_equal(has, 0);
 	assert_int_equal(t->ops->begin(t, &err), 0);
-	assert_int_equal(t->ops->ledger_insert(t, "batch-1", "bucket/events", &err), 0);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events" }, &err), 0);
 	assert_int_equal(t->ops->commit(t, &err), 0);
-	assert_int_equal(t->ops->ledger_has(t, "batch-1", &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-1", "wh", NULL }, &has, &err), 0);
 	assert_int_equal(has, 1);
-	assert_int_equal(t->ops->ledger_has(t, "batch-2", &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-2", "wh", NULL }, &has, &err), 0);
 	assert_int_equal(has, 0);
 	expect_query(fx, "SELECT prefix||':'||(loaded_at IS NOT NULL) FROM zload_ledger WHERE batch_id = 'batch-1'",
 	             "bucket/events:1");
 
 	assert_int_equal(t->ops->begin(t, &err), 0);
-	assert_int_equal(t->ops->ledger_insert(t, "batch-1", "bucket/events", &err), ZL_ELOAD);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events" }, &err), ZL_ELOAD);
 	assert_string_equal(err.msg, "ledger: UNIQUE constraint failed: zload_ledger.batch_id");
 	t->ops->rollback(t);
 	expect_query(fx, "SELECT count(*) FROM zload_ledger", "1");
@@ -372,7 +372,7 @@ static int run_batch(fixture *fx, const char *batch, const char *data, int commi
 	rc = t->ops->copy(t, "p.csv", r, &f, &rows, err);
 	zl_reader_close(r);
 	if (rc == 0)
-		rc = t->ops->ledger_insert(t, batch, "b/p", err);
+		rc = t->ops->ledger_insert(t, &(zl_ledger_key){ batch, "wh", "b/p" }, err);
 	if (rc == 0)
 		rc = t->ops->exec(t, "INSERT INTO audit SELECT 'post:' || count(*) FROM events", err);
 	if (rc == 0 && commit)
@@ -390,12 +390,12 @@ static void test_pre_post_in_transaction(void **state)
 	assert_int_equal(run_batch(fx, "b1", "1,a,,\n2,b,,\n", 0, &err), 0);
 	expect_query(fx, "SELECT count(*) FROM audit", "0");
 	expect_query(fx, "SELECT count(*) FROM events", "0");
-	assert_int_equal(fx->t->ops->ledger_has(fx->t, "b1", &has, &err), 0);
+	assert_int_equal(fx->t->ops->ledger_has(fx->t, &(zl_ledger_key){ "b1", "wh", NULL }, &has, &err), 0);
 	assert_int_equal(has, 0);
 
 	assert_int_equal(run_batch(fx, "b1", "1,a,,\n2,b,,\n", 1, &err), 0);
 	expect_query(fx, "SELECT group_concat(what, ',') FROM audit", "pre,post:2");
-	assert_int_equal(fx->t->ops->ledger_has(fx->t, "b1", &has, &err), 0);
+	assert_int_equal(fx->t->ops->ledger_has(fx->t, &(zl_ledger_key){ "b1", "wh", NULL }, &has, &err), 0);
 	assert_int_equal(has, 1);
 
 	assert_int_equal(fx->t->ops->begin(fx->t, &err), 0);
