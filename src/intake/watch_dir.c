@@ -91,30 +91,30 @@ static int add_tree(zl_watch_dir *w, const char *rel, int report_files)
 		return rc;
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s%s%s", w->root, *rel ? "/" : "", rel);
-	DIR *d = opendir(path);
-	if (!d)
-		return 0;
-	struct dirent *e;
-	while ((e = readdir(d)) && rc == 0) {
-		if (e->d_name[0] == '.')
-			continue;
+	struct dirent **names = NULL;
+	int n = scandir(path, &names, NULL, alphasort); /* in key order, as a listing */
+	for (int i = 0; i < n; i++) {
+		struct dirent *e = names[i];
 		char child[PATH_MAX], full[PATH_MAX + 256];
 		struct stat st;
-		snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-		snprintf(full, sizeof full, "%s/%s", w->root, child);
-		if (stat(full, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			rc = add_tree(w, child, report_files);
-		else if (S_ISREG(st.st_mode) && report_files)
-			report(w, child);
+		if (rc == 0 && e->d_name[0] != '.') {
+			snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+			snprintf(full, sizeof full, "%s/%s", w->root, child);
+			if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+				rc = add_tree(w, child, report_files);
+			else if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && report_files)
+				report(w, child);
+		}
+		free(e);
 	}
-	closedir(d);
+	free(names);
 	return rc;
 }
 
-int zl_watch_dir_open(const char *root, zl_watch_cb cb, void *ud, zl_watch_dir **out, zl_err *err)
+int zl_watch_dir_open(const char *root, const zl_watch_opts *o, zl_watch_cb cb, void *ud, zl_watch_dir **out,
+                      zl_err *err)
 {
+	(void)o;
 	*out = NULL;
 	zl_watch_dir *w = calloc(1, sizeof *w);
 	if (!w)
@@ -139,7 +139,18 @@ int zl_watch_dir_open(const char *root, zl_watch_cb cb, void *ud, zl_watch_dir *
 
 int zl_watch_dir_fd(const zl_watch_dir *w) { return w->fd; }
 
-int zl_watch_dir_dispatch(zl_watch_dir *w, zl_err *err)
+int zl_watch_dir_scan(zl_watch_dir *w, int64_t now_ms, zl_err *err)
+{
+	(void)now_ms;
+	int rc = add_tree(w, "", 1);
+	return rc ? zl_err_set(err, ZL_EIO, "watching %s: %s", w->root, strerror(-rc)) : 0;
+}
+
+int64_t zl_watch_dir_next_ms(const zl_watch_dir *w, int64_t now_ms) { return -1; }
+void zl_watch_dir_tick(zl_watch_dir *w, int64_t now_ms) {}
+size_t zl_watch_dir_pending(const zl_watch_dir *w) { return 0; }
+
+int zl_watch_dir_dispatch(zl_watch_dir *w, int64_t now_ms, zl_err *err)
 {
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 	for (;;) {
