@@ -52,6 +52,20 @@ printf 'id,nope\n4,w\n' | write_file b/order/c.csv
 load_one b/order c.csv
 assert_eq error "$(batch_status "$BATCH")" "header naming an unknown column"
 assert_contains "$(tjson 't[0]["error"]' "$BATCH")" 'column "nope" of relation "t_order" does not exist' "unknown header column: error"
+# Header names are read by the row reader with the CSV rules (quotes, a doubled quote); a header
+# longer than one read (100 KiB) is read whole; one longer than the read-ahead buffer (256 KiB) is
+# refused with the object's name.
+printf '"n","I""D"\n7,8\n' | write_file b/order/q.csv
+load_one b/order q.csv
+assert_contains "$(tjson 't[0]["error"]' "$BATCH")" 'column "I"D" of relation "t_order" does not exist' "quoted header name with a doubled quote"
+assert_contains "$(tjson 't[0]["statements"][0]' "$BATCH")" 'COPY "t_order" ("n", "I""D") FROM STDIN' "quoted header names"
+{ printf 'id,"v'; head -c 300000 /dev/zero | tr '\0' x; printf '"\n1,a\n'; } | write_file b/order/long.csv
+load_one b/order long.csv
+assert_eq error "$(batch_status "$BATCH")" "header longer than the read-ahead buffer"
+assert_eq "b/order/long.csv: the header line is longer than 262144 bytes" "$(tjson 't[0]["error"]' "$BATCH")" "header longer than the read-ahead buffer: error"
+{ printf 'id,"V'; printf '%*s' 100000 '' | tr ' ' -; printf '"\n9,w\n'; } | write_file b/order/wide.csv
+load_one b/order wide.csv
+assert_contains "$(tjson 't[0]["error"]' "$BATCH")" 'column "V----' "a 100 KiB header is read whole"
 
 # No header: fields in table order.
 cfg nohdr t_nohdr '{"type": "csv", "header": false, "delimiter": ";"}'
