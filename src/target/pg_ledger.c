@@ -106,33 +106,48 @@ out:
 	return rc;
 }
 
-/* Runs one of the key's statements: $1 batch, $2 target, $3 prefix (nparams of them). */
-static PGresult *exec_key(PGconn *conn, int (*text)(zl_buf *, const char *), const char *ledger,
-                          const zl_ledger_key *k, int nparams)
+/* Runs one of the key's statements ($1 batch, $2 target, $3 prefix: nparams of them); *res is
+ * its result, to check and clear, or NULL when the text could not be built. */
+static int exec_key(PGconn *conn, int (*text)(zl_buf *, const char *), const char *ledger, const zl_ledger_key *k,
+                    int nparams, PGresult **res, zl_err *err)
 {
 	zl_buf q;
 	zl_buf_init(&q, 0);
 	const char *params[3] = { k->batch_id, k->target, k->prefix ? k->prefix : "" };
-	PGresult *res = text(&q, ledger) ? NULL : PQexecParams(conn, zl_buf_str(&q), nparams, NULL, params, NULL, NULL, 0);
+	*res = NULL;
+	int rc = text(&q, ledger) ? zl_err_set(err, ZL_ENOMEM, "out of memory") : 0;
+	if (rc == 0)
+		*res = PQexecParams(conn, zl_buf_str(&q), nparams, NULL, params, NULL, NULL, 0);
 	zl_buf_release(&q);
-	return res;
+	return rc;
 }
 
 int zl_pg_ledger_has(PGconn *conn, const char *ledger, const zl_ledger_key *k, int *has, zl_err *err)
 {
-	PGresult *res = exec_key(conn, zl_dialect_pg_ledger_select, ledger, k, 2);
-	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : zl_pg_fail(conn, res, "ledger", err);
-	*has = rc == 0 && PQntuples(res) > 0;
+	PGresult *res = NULL;
+	*has = 0;
+	int rc = exec_key(conn, zl_dialect_pg_ledger_select, ledger, k, 2, &res, err);
+	if (rc)
+		goto out;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = zl_pg_fail(conn, res, "ledger", err);
+	else
+		*has = PQntuples(res) > 0;
+out:
 	PQclear(res);
 	return rc;
 }
 
 int zl_pg_ledger_insert(PGconn *conn, const char *ledger, const zl_ledger_key *k, zl_err *err)
 {
-	PGresult *res = exec_key(conn, zl_dialect_pg_ledger_insert, ledger, k, 3);
-	int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : zl_pg_fail(conn, res, "ledger", err);
-	if (rc && strcmp(err->sqlstate, "23505") == 0)
+	PGresult *res = NULL;
+	int rc = exec_key(conn, zl_dialect_pg_ledger_insert, ledger, k, 3, &res, err);
+	if (rc || PQresultStatus(res) == PGRES_COMMAND_OK)
+		goto out;
+	rc = zl_pg_fail(conn, res, "ledger", err);
+	if (strcmp(err->sqlstate, "23505") == 0)
 		rc = zl_err_set(err, ZL_EEXIST, "batch %s is already in the ledger for target %s", k->batch_id, k->target);
+out:
 	PQclear(res);
 	return rc;
 }
