@@ -11,7 +11,7 @@
 
 typedef struct zl_copy_spec {
 	const char *table;              /* "table" or "schema.table": each dotted part is quoted */
-	const char *const *columns;     /* optional column list */
+	const char *const *columns;     /* optional column list; each is one identifier, dots and all */
 	size_t ncolumns;
 	const zl_format *format;
 	const char *options;            /* copyOptions, appended inside WITH (...), or NULL */

@@ -37,7 +37,9 @@ struct zl_target_ops {
 	 * messages start with where and the field ("targets[0].path: ..."). */
 	int (*validate)(const json_t *cfg, const char *where, zl_err *err);
 	void (*close)(zl_target *t);
-	/* Sets *has when the ledger holds the key (batch and target). */
+	/* Sets *has when the ledger holds the key (batch and target), or the batch with target '*'
+	 * (a row migrated from the older layout keyed by batch alone). The ledger table itself is
+	 * created or migrated by connect, outside any load transaction. */
 	int (*ledger_has)(zl_target *t, const zl_ledger_key *k, int *has, zl_err *err);
 	int (*begin)(zl_target *t, zl_err *err);
 	int (*exec)(zl_target *t, const char *sql, zl_err *err);
