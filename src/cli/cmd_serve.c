@@ -6,6 +6,7 @@
 #include "intake/webhook.h"
 #include "store/store_dir.h"
 #include "util/log.h"
+#include "util/secret_file.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -17,14 +18,19 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_WEBHOOK, S_TOKEN, S_MAX_BODY, S_SQS, S_SQS_WAIT, S_COUNT };
+enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_WEBHOOK, S_TOKEN, S_TOKEN_FILE, S_MAX_BODY, S_MAX_CONNS, S_MAX_PER_IP,
+       S_HOOK_IDLE, S_SQS, S_SQS_WAIT, S_COUNT };
 const zl_opt zl_serve_opts[] = {
 	{ "workers", 0, "N", "batches loaded at once (default 4)" },
 	{ "exit-when-idle", 0, "SECONDS", "exit 0 once nothing is pending for SECONDS" },
 	{ "no-watch", 0, NULL, "do not watch the dir: store; only sweep and load" },
-	{ "webhook", 0, "ADDR:PORT", "take event bodies on POST /events (GET /healthz for probes)" },
-	{ "webhook-token", 0, "TOKEN", "require \"Authorization: Bearer TOKEN\" (env ZLOAD_WEBHOOK_TOKEN)" },
+	{ "webhook", 0, "[ADDR:]PORT", "take event bodies on POST /events (GET /healthz for probes); PORT alone: 127.0.0.1" },
+	{ "webhook-token", 0, "TOKEN", "require \"Authorization: Bearer TOKEN\" (env ZLOAD_WEBHOOK_TOKEN); visible in ps" },
+	{ "webhook-token-file", 0, "PATH", "the token is the file's first line (env ZLOAD_WEBHOOK_TOKEN_FILE)" },
 	{ "webhook-max-body", 0, "BYTES", "larger bodies are refused with 413 (default 1048576)" },
+	{ "webhook-max-conns", 0, "N", "open webhook connections in all (default 1024)" },
+	{ "webhook-max-per-ip", 0, "N", "open webhook connections from one address (default 64)" },
+	{ "webhook-idle-timeout", 0, "SECONDS", "close a webhook connection silent this long (default 10)" },
 	{ "sqs", 0, "QUEUE_URL", "consume S3 event messages from an SQS queue (long polling)" },
 	{ "sqs-wait", 0, "SECONDS", "long-poll wait of each SQS receive, 0-20 (default 20)" },
 	{ 0 }
@@ -253,10 +259,38 @@ static int parse_positive(zl_cli *cli, const char *opt, const char *v, long *out
 {
 	char *end;
 	*out = strtol(v, &end, 10);
-	/* a zero body cap would mean the buffer's default (64 MiB), not "refuse every body" */
-	if (*end || *out < 0 || (*out == 0 && (strcmp(opt, "workers") == 0 || strcmp(opt, "webhook-max-body") == 0)))
+	/* a zero body cap would mean the buffer's default (64 MiB), not "refuse every body"; zero
+	 * connections or idle seconds mean nothing either */
+	if (*end || *out < 0 || (*out == 0 && (strcmp(opt, "workers") == 0 || strncmp(opt, "webhook-", 8) == 0)))
 		return zl_cli_usage_error(cli->prog, "--%s: \"%s\" is not a valid number", opt, v);
 	return 0;
+}
+
+/* Overwrites an argument in place so that ps and /proc/PID/cmdline no longer show it. */
+static void hide_arg(const char *arg)
+{
+	memset((char *)arg, 'x', strlen(arg));
+}
+
+/* The webhook's bearer token (caller frees; NULL: none), from the first of --webhook-token-file,
+ * --webhook-token, ZLOAD_WEBHOOK_TOKEN_FILE, ZLOAD_WEBHOOK_TOKEN (empty: none). */
+static int webhook_token(const char *opt_token, const char *opt_file, char **token, zl_err *err)
+{
+	const char *env_file = getenv("ZLOAD_WEBHOOK_TOKEN_FILE"), *env = getenv("ZLOAD_WEBHOOK_TOKEN");
+	*token = NULL;
+	if (opt_file)
+		return zl_secret_file_read(opt_file, token, err) ? zl_err_prefix(err, "--webhook-token-file") : 0;
+	if (opt_token) {
+		*token = strdup(opt_token);
+		hide_arg(opt_token);
+		ZL_LOG(ZL_WARN, "a token on the command line is visible in ps until it is overwritten",
+		       ZL_S("option", "--webhook-token"), ZL_S("instead", "--webhook-token-file or ZLOAD_WEBHOOK_TOKEN_FILE"));
+	} else if (env_file && *env_file) {
+		return zl_secret_file_read(env_file, token, err) ? zl_err_prefix(err, "ZLOAD_WEBHOOK_TOKEN_FILE") : 0;
+	} else if (env && *env) {
+		*token = strdup(env);
+	}
+	return (opt_token || (env && *env)) && !*token ? zl_err_set(err, ZL_ENOMEM, "out of memory") : 0;
 }
 
 int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
@@ -267,27 +301,38 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		return rc < 0 ? ZL_EXIT_OK : rc;
 	if (npos)
 		return zl_cli_usage_error(cli->prog, "takes no arguments");
-	long workers = 4, idle_secs = -1, max_body = 1 << 20, sqs_wait = 20;
+	long workers = 4, idle_secs = -1, max_body = ZL_WEBHOOK_MAX_BODY, sqs_wait = 20;
+	long max_conns = ZL_WEBHOOK_MAX_CONNS, max_per_ip = ZL_WEBHOOK_MAX_PER_IP, hook_idle = ZL_WEBHOOK_IDLE_SECS;
 	if ((vals[S_WORKERS] && parse_positive(cli, "workers", vals[S_WORKERS], &workers)) ||
 	    (vals[S_IDLE] && parse_positive(cli, "exit-when-idle", vals[S_IDLE], &idle_secs)) ||
 	    (vals[S_MAX_BODY] && parse_positive(cli, "webhook-max-body", vals[S_MAX_BODY], &max_body)) ||
+	    (vals[S_MAX_CONNS] && parse_positive(cli, "webhook-max-conns", vals[S_MAX_CONNS], &max_conns)) ||
+	    (vals[S_MAX_PER_IP] && parse_positive(cli, "webhook-max-per-ip", vals[S_MAX_PER_IP], &max_per_ip)) ||
+	    (vals[S_HOOK_IDLE] && parse_positive(cli, "webhook-idle-timeout", vals[S_HOOK_IDLE], &hook_idle)) ||
 	    (vals[S_SQS_WAIT] && parse_positive(cli, "sqs-wait", vals[S_SQS_WAIT], &sqs_wait)))
 		return ZL_EXIT_USAGE;
 	if (sqs_wait > 20)
 		return zl_cli_usage_error(cli->prog, "--sqs-wait: at most 20 seconds");
-	const char *token = vals[S_TOKEN] ? vals[S_TOKEN] : getenv("ZLOAD_WEBHOOK_TOKEN");
+	if (max_conns > 1000000 || max_per_ip > 1000000 || hook_idle > 86400)
+		return zl_cli_usage_error(cli->prog, "--webhook-max-conns, --webhook-max-per-ip: at most 1000000; "
+		                          "--webhook-idle-timeout: at most 86400");
 	/* The environment's token is ambient configuration: it only matters with --webhook. */
 	if (vals[S_TOKEN] && !vals[S_WEBHOOK])
 		return zl_cli_usage_error(cli->prog, "--webhook-token needs --webhook");
+	if (vals[S_TOKEN_FILE] && !vals[S_WEBHOOK])
+		return zl_cli_usage_error(cli->prog, "--webhook-token-file needs --webhook");
+	if (vals[S_TOKEN] && vals[S_TOKEN_FILE])
+		return zl_cli_usage_error(cli->prog, "give --webhook-token or --webhook-token-file, not both");
 	/* An empty token would switch authentication off: refuse it as an option, and take an empty
 	 * ZLOAD_WEBHOOK_TOKEN as unset (the log then says auth=none). */
 	if (vals[S_TOKEN] && !*vals[S_TOKEN])
 		return zl_cli_usage_error(cli->prog, "--webhook-token: empty token");
-	if (token && !*token)
-		token = NULL;
+	char *token = NULL;
+	zl_err err;
+	if (vals[S_WEBHOOK] && webhook_token(vals[S_TOKEN], vals[S_TOKEN_FILE], &token, &err))
+		return zl_cli_fail(&err);
 
 	serve s = { .cli = cli };
-	zl_err err;
 	zl_watch_dir *watch = NULL;
 	zl_webhook *hook = NULL;
 	int hook_open = 0, sqs_started = 0;
@@ -324,12 +369,19 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		}
 		hook_open = 1;
 		memcpy(s.hook.owner, s.intake.owner, sizeof s.hook.owner);
-		if (zl_webhook_start(vals[S_WEBHOOK], token, (size_t)max_body, on_webhook, &s, &hook, &err)) {
+		/* on_webhook uses one engine: one handler thread until submitting is thread-safe */
+		zl_webhook_opts ho = { .listen = vals[S_WEBHOOK], .token = token, .max_body = (size_t)max_body,
+		                       .max_conns = (unsigned)max_conns, .max_per_ip = (unsigned)max_per_ip,
+		                       .idle_secs = (unsigned)hook_idle, .handler_threads = 1 };
+		if (zl_webhook_start(&ho, on_webhook, &s, &hook, &err)) {
 			zl_cli_fail(&err);
 			goto out;
 		}
-		ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", vals[S_WEBHOOK]), ZL_I("port", zl_webhook_port(hook)),
-		       ZL_S("auth", token ? "bearer" : "none"));
+		const zl_webhook_opts *in_force = zl_webhook_options(hook);
+		ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", zl_webhook_address(hook)), ZL_I("port", zl_webhook_port(hook)),
+		       ZL_S("auth", token ? "bearer" : "none"), ZL_S("poll", zl_webhook_poller(hook)),
+		       ZL_I("max_conns", in_force->max_conns), ZL_I("max_per_ip", in_force->max_per_ip),
+		       ZL_I("idle_secs", in_force->idle_secs));
 	}
 	if (vals[S_SQS]) {
 		s.sqs_wait = (int)sqs_wait;
@@ -407,5 +459,8 @@ out:
 		close(sfd);
 	pthread_mutex_destroy(&s.mu);
 	pthread_cond_destroy(&s.cv);
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
 	return rc;
 }
