@@ -44,7 +44,8 @@ struct zl_webhook {
 	int stopping;
 	pthread_t *threads;
 	int nthreads;
-	int64_t log_second;      /* rate limit of libmicrohttpd's messages */
+	pthread_mutex_t log_mu;  /* rate limit of libmicrohttpd's messages (which may come under mu) */
+	int64_t log_second;
 	unsigned log_count;
 };
 
@@ -246,28 +247,32 @@ static void *handler_thread(void *arg)
 	return NULL;
 }
 
-/* libmicrohttpd's messages, at most LOG_BURST a second (a connection flood makes one each). */
+/* libmicrohttpd's messages: a client hanging up is routine (debug); the rest are warnings, at
+ * most LOG_BURST a second (a connection flood makes one per connection refused). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	zl_webhook *w = cls;
 	char msg[256];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\r\n")] = '\0';
+	if (strstr(msg, "closed by remote side") || strstr(msg, "timed out")) {
+		ZL_LOG(ZL_DEBUG, "webhook: http server", ZL_S("detail", msg));
+		return;
+	}
 	int64_t second = zl_mono_ms() / 1000;
 	unsigned dropped = 0;
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&w->log_mu);
 	if (second != w->log_second) {
 		dropped = w->log_count > LOG_BURST ? w->log_count - LOG_BURST : 0;
 		w->log_second = second;
 		w->log_count = 0;
 	}
 	int show = ++w->log_count <= LOG_BURST;
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->log_mu);
 	if (dropped)
 		ZL_LOG(ZL_WARN, "webhook: http server messages suppressed", ZL_I("count", dropped));
-	if (!show)
-		return;
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	msg[strcspn(msg, "\r\n")] = '\0';
-	ZL_LOG(ZL_WARN, "webhook: http server", ZL_S("detail", msg));
+	if (show)
+		ZL_LOG(ZL_WARN, "webhook: http server", ZL_S("detail", msg));
 }
 
 /* Raises the soft limit on open files to the hard one; returns the soft limit in force. */
@@ -319,6 +324,7 @@ static void destroy(zl_webhook *w)
 	if (w->d)
 		MHD_stop_daemon(w->d);
 	pthread_mutex_destroy(&w->mu);
+	pthread_mutex_destroy(&w->log_mu);
 	pthread_cond_destroy(&w->work_cv);
 	pthread_cond_destroy(&w->done_cv);
 	free(w->threads);
@@ -345,6 +351,7 @@ int zl_webhook_start(const zl_webhook_opts *o, zl_webhook_handler h, void *ud, z
 	w->handler = h;
 	w->ud = ud;
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->log_mu, NULL);
 	pthread_cond_init(&w->work_cv, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
