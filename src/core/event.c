@@ -1,7 +1,10 @@
 #include "core/event.h"
+#include "util/json_walk.h"
 
 #include <ctype.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +50,15 @@ static int is_created(const char *name)
 	return strncmp(name, "ObjectCreated:", 14) == 0;
 }
 
+/* ZL_REC_CREATED once every string of the object was copied; MALFORMED when memory ran out. */
+static zl_rec_kind record_complete(zl_event_record *rec, const char *etag)
+{
+	if (rec->obj.bucket && rec->obj.key && (!etag || !*etag || rec->obj.etag))
+		return ZL_REC_CREATED;
+	snprintf(rec->error, sizeof rec->error, "out of memory");
+	return ZL_REC_MALFORMED;
+}
+
 static void parse_s3_record(json_t *r, size_t i, zl_event_record *rec)
 {
 	json_t *name = json_object_get(r, "eventName");
@@ -76,7 +88,7 @@ static void parse_s3_record(json_t *r, size_t i, zl_event_record *rec)
 		const char *etag = json_string_value(json_object_get(object, "eTag"));
 		if (etag && *etag)
 			rec->obj.etag = strdup(etag);
-		rec->kind = ZL_REC_CREATED;
+		rec->kind = record_complete(rec, etag);
 	}
 }
 
@@ -106,90 +118,147 @@ static void parse_eventbridge(json_t *root, zl_event_record *rec)
 		const char *etag = json_string_value(json_object_get(object, "etag"));
 		if (etag && *etag)
 			rec->obj.etag = strdup(etag);
-		rec->kind = ZL_REC_CREATED;
+		rec->kind = record_complete(rec, etag);
 	}
 }
 
-typedef struct rec_list {
-	zl_event_record *v;
-	size_t n, alloc;
-} rec_list;
-
-static zl_event_record *add_rec(rec_list *l)
-{
-	if (l->n == l->alloc) {
-		size_t n = l->alloc ? l->alloc * 2 : 8;
-		zl_event_record *p = realloc(l->v, n * sizeof *p);
-		if (!p)
-			return NULL;
-		l->v = p;
-		l->alloc = n;
-	}
-	memset(&l->v[l->n], 0, sizeof l->v[l->n]);
-	return &l->v[l->n++];
-}
+/* ---- walking a body: a validating pass over the whole text, then a delivering pass */
 
 #define MAX_DEPTH 4
+#define NO_RECORDS ((size_t)-1)
 
-static int parse_value(json_t *root, int depth, rec_list *out, zl_err *err);
+typedef struct walker {
+	zl_event_cb cb;
+	void *ud;
+	int stopped; /* cb returned non-zero: its value travels up unchanged */
+} walker;
 
-/* An envelope field holding another event as JSON text (SNS Message, SQS body). */
-static int parse_embedded(const char *text, const char *what, int depth, rec_list *out, zl_err *err)
+/* What the validating pass keeps of a top-level object: the small fields the forms are told
+ * apart by, and where its Records array starts (the array itself is walked, not kept). */
+typedef struct top {
+	json_t *fields;
+	size_t records_at;
+} top;
+
+static const char *const top_fields[] = { "Type", "Message", "Event", "source", "detail-type", "detail", NULL };
+
+/* One Records array being delivered. */
+typedef struct records {
+	walker *wk;
+	int depth;
+	zl_err *err;
+	int explained; /* err already says why the walk stopped */
+} records;
+
+static int walk_text(walker *wk, const char *text, size_t len, const char *what, int depth, zl_err *err);
+
+static int deliver(walker *wk, zl_event_record *rec)
 {
-	json_error_t je;
-	json_t *inner = json_loads(text, 0, &je);
-	if (!inner)
-		return zl_err_set(err, ZL_EINVAL, "event: %s is not JSON: %s", what, je.text);
-	int rc = parse_value(inner, depth + 1, out, err);
-	json_decref(inner);
+	int rc = wk->cb(wk->ud, rec);
+	free(rec->event_name);
+	zl_object_release(&rec->obj);
+	if (rc)
+		wk->stopped = 1;
 	return rc;
 }
 
-static int parse_value(json_t *root, int depth, rec_list *out, zl_err *err)
+static int scan_member(zl_json_walk *j, const char *key, void *ud)
 {
-	if (depth > MAX_DEPTH)
-		return zl_err_set(err, ZL_EINVAL, "event: envelopes nested too deeply");
-	if (!json_is_object(root))
-		return zl_err_set(err, ZL_EINVAL, "event: expected a JSON object");
-	json_t *records = json_object_get(root, "Records");
-	const char *type = json_string_value(json_object_get(root, "Type"));
-	const char *message = json_string_value(json_object_get(root, "Message"));
-	if (json_is_array(records)) { /* S3, MinIO, or Lambda's SNS/SQS batches */
-		size_t i;
-		json_t *r;
-		json_array_foreach(records, i, r) {
-			json_t *sns = json_object_get(r, "Sns");
-			const char *body = json_string_value(json_object_get(r, "body"));
-			int rc = 0;
-			if (json_is_object(sns) && json_is_string(json_object_get(sns, "Message"))) {
-				rc = parse_embedded(json_string_value(json_object_get(sns, "Message")), "Sns.Message", depth, out, err);
-			} else if (body) {
-				rc = parse_embedded(body, "SQS body", depth, out, err);
-			} else {
-				zl_event_record *rec = add_rec(out);
-				if (!rec)
-					return zl_err_set(err, ZL_ENOMEM, "out of memory");
-				if (json_is_object(r))
-					parse_s3_record(r, i, rec);
-				else {
-					rec->kind = ZL_REC_MALFORMED;
-					snprintf(rec->error, sizeof rec->error, "Records[%zu]: expected a JSON object", i);
-				}
-			}
-			if (rc == ZL_EINVAL) { /* one bad envelope does not spoil the others */
-				zl_event_record *rec = add_rec(out);
-				if (!rec)
-					return zl_err_set(err, ZL_ENOMEM, "out of memory");
-				rec->kind = ZL_REC_MALFORMED;
-				snprintf(rec->error, sizeof rec->error, "Records[%zu]: %.200s", i, err->msg);
-			} else if (rc) {
-				return rc;
-			}
-		}
-		return 0;
+	top *t = ud;
+	if (strcmp(key, "Records") == 0) { /* a repeated key: the last one counts, as in jansson's tree */
+		t->records_at = zl_json_walk_peek(j) == '[' ? j->pos : NO_RECORDS;
+		return zl_json_walk_skip(j, 1);
 	}
-	if (type && strcmp(type, "Notification") == 0 && message) /* SNS envelope */
-		return parse_embedded(message, "SNS Message", depth, out, err);
+	for (const char *const *f = top_fields; *f; f++) {
+		if (strcmp(key, *f) != 0)
+			continue;
+		json_t *v = NULL;
+		int rc = zl_json_walk_decode(j, &v);
+		if (rc == 0 && json_object_set_new(t->fields, key, v) != 0)
+			rc = ZL_ENOMEM;
+		return rc;
+	}
+	return zl_json_walk_skip(j, 1);
+}
+
+/* The validating pass: checks the whole text, holding one element of the top level's arrays at a
+ * time. ZL_EINVAL with j->error for bad JSON. */
+static int scan_top(zl_json_walk *j, top *t, int *is_object)
+{
+	int c = zl_json_walk_peek(j), rc;
+	*is_object = c == '{';
+	if (c == '{')
+		rc = zl_json_walk_object(j, scan_member, t);
+	else if (c == '[')
+		rc = zl_json_walk_skip(j, 2);
+	else
+		rc = zl_json_walk_fail(j, "'[' or '{'");
+	return rc ? rc : zl_json_walk_end(j);
+}
+
+/* An envelope field holding another event as JSON text (SNS Message, SQS body). */
+static int deliver_embedded(records *rs, size_t i, json_t *text, const char *what)
+{
+	zl_err inner;
+	int rc = walk_text(rs->wk, json_string_value(text), json_string_length(text), what, rs->depth + 1, &inner);
+	if (rc != ZL_EINVAL || rs->wk->stopped) {
+		if (rc && !rs->wk->stopped) {
+			zl_err_set(rs->err, rc, "%s", inner.msg);
+			rs->explained = 1;
+		}
+		return rc;
+	}
+	/* one bad envelope does not spoil the others */
+	zl_event_record rec = { .kind = ZL_REC_MALFORMED };
+	snprintf(rec.error, sizeof rec.error, "Records[%zu]: %.200s", i, inner.msg);
+	return deliver(rs->wk, &rec);
+}
+
+static int deliver_element(zl_json_walk *j, size_t i, void *ud)
+{
+	records *rs = ud;
+	json_t *r = NULL;
+	int rc = zl_json_walk_decode(j, &r);
+	if (rc)
+		return rc;
+	json_t *sns = json_object_get(r, "Sns");
+	json_t *sns_message = json_object_get(sns, "Message");
+	json_t *body = json_object_get(r, "body");
+	if (json_is_object(sns) && json_is_string(sns_message)) {
+		rc = deliver_embedded(rs, i, sns_message, "Sns.Message");
+	} else if (json_is_string(body)) {
+		rc = deliver_embedded(rs, i, body, "SQS body");
+	} else {
+		zl_event_record rec = { 0 };
+		if (json_is_object(r)) {
+			parse_s3_record(r, i, &rec);
+		} else {
+			rec.kind = ZL_REC_MALFORMED;
+			snprintf(rec.error, sizeof rec.error, "Records[%zu]: expected a JSON object", i);
+		}
+		rc = deliver(rs->wk, &rec);
+	}
+	json_decref(r);
+	return rc;
+}
+
+/* The delivering pass, once the text is known to be good: tells the forms apart. */
+static int deliver_top(walker *wk, zl_json_walk *j, const top *t, int depth, zl_err *err)
+{
+	json_t *root = t->fields;
+	const char *type = json_string_value(json_object_get(root, "Type"));
+	json_t *message = json_object_get(root, "Message");
+	if (t->records_at != NO_RECORDS) { /* S3, MinIO, or Lambda's SNS/SQS batches */
+		records rs = { wk, depth, err, 0 };
+		j->pos = t->records_at;
+		int rc = zl_json_walk_array(j, deliver_element, &rs);
+		if (rc && !wk->stopped && !rs.explained)
+			rc = rc == ZL_ENOMEM ? zl_err_set(err, rc, "out of memory")
+			                     : zl_err_set(err, rc, "event: %s", j->error);
+		return rc;
+	}
+	if (type && strcmp(type, "Notification") == 0 && json_is_string(message)) /* SNS envelope */
+		return walk_text(wk, json_string_value(message), json_string_length(message), "SNS Message", depth + 1, err);
 	const char *event = json_string_value(json_object_get(root, "Event"));
 	if (event && strcmp(event, "s3:TestEvent") == 0)
 		return 0;
@@ -197,28 +266,90 @@ static int parse_value(json_t *root, int depth, rec_list *out, zl_err *err)
 		return 0;
 	const char *source = json_string_value(json_object_get(root, "source"));
 	if (source && strcmp(source, "aws.s3") == 0 && json_object_get(root, "detail-type")) {
-		zl_event_record *rec = add_rec(out);
-		if (!rec)
-			return zl_err_set(err, ZL_ENOMEM, "out of memory");
-		parse_eventbridge(root, rec);
-		return 0;
+		zl_event_record rec = { 0 };
+		parse_eventbridge(root, &rec);
+		return deliver(wk, &rec);
 	}
 	return zl_err_set(err, ZL_EINVAL, "event: no \"Records\" array (not an S3, SNS, SQS, EventBridge or MinIO event)");
 }
 
+/* One event text: the body (what == NULL: errors give line and column) or an envelope's field. */
+static int walk_text(walker *wk, const char *text, size_t len, const char *what, int depth, zl_err *err)
+{
+	zl_json_walk j;
+	top t = { .fields = NULL, .records_at = NO_RECORDS };
+	int is_object = 0, rc;
+	if (depth > MAX_DEPTH)
+		return zl_err_set(err, ZL_EINVAL, "event: envelopes nested too deeply");
+	zl_err_clear(err);
+	if (!(t.fields = json_object()))
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	zl_json_walk_init(&j, text, len);
+	rc = scan_top(&j, &t, &is_object);
+	if (rc == ZL_EINVAL && what) {
+		rc = zl_err_set(err, rc, "event: %s is not JSON: %s", what, j.error);
+	} else if (rc == ZL_EINVAL) {
+		int line, column;
+		zl_json_walk_where(&j, &line, &column);
+		rc = zl_err_set(err, rc, "event: invalid JSON at line %d, column %d: %s", line, column, j.error);
+	} else if (rc) {
+		rc = zl_err_set(err, rc, "out of memory");
+	} else if (!is_object) {
+		rc = zl_err_set(err, ZL_EINVAL, "event: expected a JSON object");
+	} else {
+		rc = deliver_top(wk, &j, &t, depth, err);
+	}
+	json_decref(t.fields);
+	return rc;
+}
+
+int zl_event_each(const char *text, size_t len, zl_event_cb cb, void *ud, zl_err *err)
+{
+	walker wk = { cb, ud, 0 };
+	if (len > INT_MAX) /* jansson counts positions in an int */
+		return zl_err_set(err, ZL_EINVAL, "event: body larger than %d bytes", INT_MAX);
+	return walk_text(&wk, text, len, NULL, 0, err);
+}
+
+/* ---- zl_event_parse: every record in an array */
+
+typedef struct rec_list {
+	zl_event_record *v;
+	size_t n, alloc;
+} rec_list;
+
+static int collect(void *ud, const zl_event_record *rec)
+{
+	rec_list *l = ud;
+	if (l->n == l->alloc) {
+		size_t n = l->alloc ? l->alloc * 2 : 8;
+		zl_event_record *p = realloc(l->v, n * sizeof *p);
+		if (!p)
+			return ZL_ENOMEM;
+		l->v = p;
+		l->alloc = n;
+	}
+	zl_event_record *r = &l->v[l->n++];
+	*r = *rec;
+	r->event_name = rec->event_name ? strdup(rec->event_name) : NULL;
+	r->obj.bucket = rec->obj.bucket ? strdup(rec->obj.bucket) : NULL;
+	r->obj.key = rec->obj.key ? strdup(rec->obj.key) : NULL;
+	r->obj.etag = rec->obj.etag ? strdup(rec->obj.etag) : NULL;
+	if ((rec->event_name && !r->event_name) || (rec->obj.bucket && !r->obj.bucket) ||
+	    (rec->obj.key && !r->obj.key) || (rec->obj.etag && !r->obj.etag))
+		return ZL_ENOMEM;
+	return 0;
+}
+
 int zl_event_parse(const char *text, size_t len, zl_event_record **recs, size_t *n, zl_err *err)
 {
-	json_error_t je;
 	rec_list out = { 0 };
 	*recs = NULL;
 	*n = 0;
-	json_t *root = json_loadb(text, len, 0, &je);
-	if (!root)
-		return zl_err_set(err, ZL_EINVAL, "event: invalid JSON at line %d, column %d: %s", je.line,
-		                  je.column, je.text);
-	int rc = parse_value(root, 0, &out, err);
-	json_decref(root);
+	int rc = zl_event_each(text, len, collect, &out, err);
 	if (rc) {
+		if (rc == ZL_ENOMEM)
+			zl_err_set(err, rc, "out of memory");
 		zl_event_records_free(out.v, out.n);
 		return rc;
 	}

@@ -48,12 +48,7 @@ typedef struct zl_watch_cfg {
 } zl_watch_cfg;
 extern const zl_intake_ops zl_intake_watch;
 
-typedef struct zl_webhook_cfg {
-	const char *listen;
-	const char *token;          /* NULL: none */
-	size_t max_body;
-} zl_webhook_cfg;
-extern const zl_intake_ops zl_intake_webhook;
+extern const zl_intake_ops zl_intake_webhook;  /* its configuration: a zl_webhook_opts */
 
 typedef struct zl_sqs_cfg {
 	const char *queue_url;

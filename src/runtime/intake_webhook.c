@@ -44,18 +44,21 @@ static void webhook_stop(void *ctx)
 
 static int webhook_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
 {
-	const zl_webhook_cfg *cfg = cfgp;
+	const zl_webhook_opts *cfg = cfgp;
 	webhook_intake *wi = calloc(1, sizeof *wi);
 	if (!wi)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	wi->rt = rt;
-	int rc = zl_webhook_start(cfg->listen, cfg->token, cfg->max_body, on_body, wi, &wi->hook, err);
+	int rc = zl_webhook_start(cfg, on_body, wi, &wi->hook, err);
 	if (rc) {
 		free(wi);
 		return rc;
 	}
-	ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", cfg->listen), ZL_I("port", zl_webhook_port(wi->hook)),
-	       ZL_S("auth", cfg->token ? "bearer" : "none"));
+	const zl_webhook_opts *in_force = zl_webhook_options(wi->hook);
+	ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", zl_webhook_address(wi->hook)),
+	       ZL_I("port", zl_webhook_port(wi->hook)), ZL_S("auth", cfg->token ? "bearer" : "none"),
+	       ZL_S("poll", zl_webhook_poller(wi->hook)), ZL_I("max_conns", in_force->max_conns),
+	       ZL_I("max_per_ip", in_force->max_per_ip), ZL_I("idle_secs", in_force->idle_secs));
 	*ctx = wi;
 	return 0;
 }

@@ -28,63 +28,77 @@ int zl_rt_submit(zl_rt *rt, const zl_object *obj, unsigned flags, zl_ingest_resu
 	return rc;
 }
 
+/* One body being submitted, record by record as zl_event_each delivers them. */
+typedef struct body_submit {
+	zl_rt *rt;
+	zl_engine *e;
+	zl_record_cb cb;
+	void *ud;
+	zl_body_summary *sum;
+	zl_err *err;
+	zl_err no_engine; /* why e is NULL: then every record fails with it */
+	int rc;           /* the first claim that failed */
+} body_submit;
+
+static int submit_record(void *arg, const zl_event_record *r)
+{
+	body_submit *b = arg;
+	zl_body_summary *sum = b->sum;
+	sum->records++;
+	if (r->kind == ZL_REC_IGNORED) {
+		sum->ignored++;
+		if (b->cb)
+			b->cb(b->ud, r, NULL, NULL);
+		return 0;
+	}
+	if (r->kind == ZL_REC_MALFORMED) {
+		sum->malformed++;
+		ZL_LOG(ZL_ERROR, "malformed event record skipped", ZL_S("error", r->error));
+		if (b->cb)
+			b->cb(b->ud, r, NULL, r->error);
+		return 0;
+	}
+	zl_ingest_result res;
+	zl_err ierr;
+	int irc;
+	if (b->e) {
+		irc = submit_with(b->rt, b->e, &r->obj, 0, &res, &ierr);
+	} else {
+		ierr = b->no_engine;
+		irc = ierr.code ? ierr.code : ZL_ESTATE;
+	}
+	if (irc == ZL_EINVAL) { /* a refused object: bad input, not worth a retry */
+		sum->malformed++;
+		ZL_LOG(ZL_ERROR, "object refused", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
+		       ZL_S("error", ierr.msg));
+		if (b->cb)
+			b->cb(b->ud, r, NULL, ierr.msg);
+		return 0;
+	}
+	if (irc) {
+		sum->failed++;
+		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
+		       ZL_S("error", ierr.msg));
+		if (b->rc == 0)
+			b->rc = zl_err_set(b->err, irc, "%s/%s: %s", r->obj.bucket, r->obj.key, ierr.msg);
+		if (b->cb)
+			b->cb(b->ud, r, NULL, ierr.msg);
+		return 0;
+	}
+	size_t *counts[] = { &sum->queued, &sum->duplicate, &sum->filtered, &sum->unrouted };
+	(*counts[res.outcome])++;
+	if (b->cb)
+		b->cb(b->ud, r, &res, NULL);
+	return 0;
+}
+
 int zl_rt_submit_body(zl_rt *rt, const char *body, size_t len, zl_record_cb cb, void *ud, zl_body_summary *sum,
                       zl_err *err)
 {
-	zl_event_record *recs = NULL;
-	size_t n = 0;
 	memset(sum, 0, sizeof *sum);
-	int rc = zl_event_parse(body, len, &recs, &n, err);
-	if (rc)
-		return rc;
-	zl_engine *e = n ? zl_rt_engine_get(rt, err) : NULL;
-	if (n && !e) {
-		zl_event_records_free(recs, n);
-		return err->code ? err->code : ZL_ESTATE;
-	}
-	sum->records = n;
-	for (size_t i = 0; i < n; i++) {
-		zl_event_record *r = &recs[i];
-		if (r->kind == ZL_REC_IGNORED) {
-			sum->ignored++;
-			if (cb)
-				cb(ud, r, NULL, NULL);
-			continue;
-		}
-		if (r->kind == ZL_REC_MALFORMED) {
-			sum->malformed++;
-			ZL_LOG(ZL_ERROR, "malformed event record skipped", ZL_S("error", r->error));
-			if (cb)
-				cb(ud, r, NULL, r->error);
-			continue;
-		}
-		zl_ingest_result res;
-		zl_err ierr;
-		int irc = submit_with(rt, e, &r->obj, 0, &res, &ierr);
-		if (irc == ZL_EINVAL) { /* a refused object: bad input, not worth a retry */
-			sum->malformed++;
-			ZL_LOG(ZL_ERROR, "object refused", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
-			       ZL_S("error", ierr.msg));
-			if (cb)
-				cb(ud, r, NULL, ierr.msg);
-			continue;
-		}
-		if (irc) {
-			sum->failed++;
-			ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
-			       ZL_S("error", ierr.msg));
-			if (rc == 0)
-				rc = zl_err_set(err, irc, "%s/%s: %s", r->obj.bucket, r->obj.key, ierr.msg);
-			if (cb)
-				cb(ud, r, NULL, ierr.msg);
-			continue;
-		}
-		size_t *counts[] = { &sum->queued, &sum->duplicate, &sum->filtered, &sum->unrouted };
-		(*counts[res.outcome])++;
-		if (cb)
-			cb(ud, r, &res, NULL);
-	}
-	zl_rt_engine_put(rt, e);
-	zl_event_records_free(recs, n);
-	return rc;
+	body_submit b = { .rt = rt, .cb = cb, .ud = ud, .sum = sum, .err = err };
+	b.e = zl_rt_engine_get(rt, &b.no_engine); /* one engine for the whole body */
+	int rc = zl_event_each(body, len, submit_record, &b, err);
+	zl_rt_engine_put(rt, b.e);
+	return rc ? rc : b.rc;
 }

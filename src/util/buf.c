@@ -46,6 +46,23 @@ static int grow(zl_buf *b, size_t extra)
 	return 0;
 }
 
+int zl_buf_reserve(zl_buf *b, size_t n)
+{
+	if (n > b->cap || b->len > b->cap - n)
+		return ZL_ENOMEM;
+	size_t need = b->len + n + 1;
+	if (need <= b->alloc)
+		return 0;
+	char *p = realloc(b->data, need);
+	if (!p)
+		return ZL_ENOMEM;
+	if (!b->data)
+		p[0] = '\0';
+	b->data = p;
+	b->alloc = need;
+	return 0;
+}
+
 int zl_buf_add(zl_buf *b, const void *data, size_t len)
 {
 	if (grow(b, len))

@@ -17,6 +17,9 @@ void zl_buf_release(zl_buf *b);
 void zl_buf_reset(zl_buf *b);
 /* Each add returns 0, or ZL_ENOMEM when the cap would be exceeded or allocation fails. */
 int zl_buf_add(zl_buf *b, const void *data, size_t len);
+/* Makes room for n more bytes in one allocation of exactly that size (a body whose length is
+ * known), so the adds that follow do not reallocate. 0, or ZL_ENOMEM past the cap. */
+int zl_buf_reserve(zl_buf *b, size_t n);
 int zl_buf_addc(zl_buf *b, char c);
 int zl_buf_adds(zl_buf *b, const char *s);
 int zl_buf_printf(zl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
