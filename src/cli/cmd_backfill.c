@@ -21,7 +21,7 @@ static const zl_cmd backfill_cmd = { "backfill", zl_cmd_backfill, "BUCKET[/PREFI
 typedef struct backfill {
 	zl_engine *e;
 	int64_t since;
-	int64_t listed, queued, known, skipped, failed, older;
+	int64_t listed, queued, known, skipped, failed, older, refused;
 	int64_t last_progress;
 	zl_strvec due;
 } backfill;
@@ -35,12 +35,20 @@ static void progress(backfill *b, int final)
 		fprintf(stderr, "%lld", (long long)b->failed);
 	if (b->older)
 		fprintf(stderr, ", older than --since %lld", (long long)b->older);
+	if (b->refused)
+		fprintf(stderr, ", refused %lld", (long long)b->refused);
 	fputc(final ? '\n' : ' ', stderr);
 }
 
-static int on_object(void *ud, const zl_object *obj)
+static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
 {
 	backfill *b = ud;
+	if (refused) {
+		b->refused++;
+		ZL_LOG(ZL_ERROR, "object refused", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key),
+		       ZL_S("error", refused->msg));
+		return 0;
+	}
 	b->listed++;
 	if (b->since && obj->modified && obj->modified < b->since) {
 		b->older++;
@@ -103,7 +111,7 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	progress(&b, 1);
-	rc = b.failed ? ZL_EXIT_FAIL : ZL_EXIT_OK;
+	rc = b.failed || b.refused ? ZL_EXIT_FAIL : ZL_EXIT_OK;
 	if (vals[B_NO_LOAD])
 		goto out;
 	if (zl_cli_sweep_and_load(&e, &b.due) != ZL_EXIT_OK)

@@ -17,11 +17,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_WEBHOOK, S_TOKEN, S_MAX_BODY, S_SQS, S_SQS_WAIT, S_COUNT };
+enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_SETTLE, S_WEBHOOK, S_TOKEN, S_MAX_BODY, S_SQS, S_SQS_WAIT, S_COUNT };
 const zl_opt zl_serve_opts[] = {
 	{ "workers", 0, "N", "batches loaded at once (default 4)" },
 	{ "exit-when-idle", 0, "SECONDS", "exit 0 once nothing is pending for SECONDS" },
 	{ "no-watch", 0, NULL, "do not watch the dir: store; only sweep and load" },
+	{ "settle-ms", 0, "MS", "a file found by a scan, not by its close event, is taken once unchanged for MS (default 1000)" },
 	{ "webhook", 0, "ADDR:PORT", "take event bodies on POST /events (GET /healthz for probes)" },
 	{ "webhook-token", 0, "TOKEN", "require \"Authorization: Bearer TOKEN\" (env ZLOAD_WEBHOOK_TOKEN)" },
 	{ "webhook-max-body", 0, "BYTES", "larger bodies are refused with 413 (default 1048576)" },
@@ -123,12 +124,6 @@ static void ingest_one(serve *s, const char *bucket, const char *key)
 static void on_file(void *ud, const char *bucket, const char *key)
 {
 	ingest_one(ud, bucket, key);
-}
-
-static int on_listed(void *ud, const zl_object *obj)
-{
-	ingest_one(ud, obj->bucket, obj->key);
-	return 0;
 }
 
 /* POST /events: answers 2xx only once every record is claimed, so a sender that got an error retries. */
@@ -254,7 +249,8 @@ static int parse_positive(zl_cli *cli, const char *opt, const char *v, long *out
 	char *end;
 	*out = strtol(v, &end, 10);
 	/* a zero body cap would mean the buffer's default (64 MiB), not "refuse every body" */
-	if (*end || *out < 0 || (*out == 0 && (strcmp(opt, "workers") == 0 || strcmp(opt, "webhook-max-body") == 0)))
+	if (*end || *out < 0 || (*out == 0 && (strcmp(opt, "workers") == 0 || strcmp(opt, "webhook-max-body") == 0 ||
+	                                 strcmp(opt, "settle-ms") == 0)))
 		return zl_cli_usage_error(cli->prog, "--%s: \"%s\" is not a valid number", opt, v);
 	return 0;
 }
@@ -267,8 +263,9 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		return rc < 0 ? ZL_EXIT_OK : rc;
 	if (npos)
 		return zl_cli_usage_error(cli->prog, "takes no arguments");
-	long workers = 4, idle_secs = -1, max_body = 1 << 20, sqs_wait = 20;
+	long workers = 4, idle_secs = -1, max_body = 1 << 20, sqs_wait = 20, settle_ms = 1000;
 	if ((vals[S_WORKERS] && parse_positive(cli, "workers", vals[S_WORKERS], &workers)) ||
+	    (vals[S_SETTLE] && parse_positive(cli, "settle-ms", vals[S_SETTLE], &settle_ms)) ||
 	    (vals[S_IDLE] && parse_positive(cli, "exit-when-idle", vals[S_IDLE], &idle_secs)) ||
 	    (vals[S_MAX_BODY] && parse_positive(cli, "webhook-max-body", vals[S_MAX_BODY], &max_body)) ||
 	    (vals[S_SQS_WAIT] && parse_positive(cli, "sqs-wait", vals[S_SQS_WAIT], &sqs_wait)))
@@ -313,7 +310,8 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	}
 	engine_open = 1;
 	const char *root = zl_store_dir_root(s.store);
-	if (root && !vals[S_NO_WATCH] && zl_watch_dir_open(root, on_file, &s, &watch, &err)) {
+	zl_watch_opts wopts = { .settle_ms = settle_ms };
+	if (root && !vals[S_NO_WATCH] && zl_watch_dir_open(root, &wopts, on_file, &s, &watch, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
@@ -348,7 +346,7 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	       ZL_I("workers", started), ZL_I("configurations", (long long)s.intake.nconfigs));
 	/* Files that landed while no loader ran: the claim skips those already recorded. */
 	s.intake.quiet_duplicates = 1;
-	if (watch && s.store->ops->list(s.store, NULL, NULL, on_listed, &s, &err))
+	if (watch && zl_watch_dir_scan(watch, zl_now_ms(), &err))
 		ZL_LOG(ZL_WARN, "start-up scan failed", ZL_S("error", err.msg));
 	s.intake.quiet_duplicates = 0;
 
@@ -359,7 +357,7 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 			sweep(&s);
 			next_sweep = now + 1000;
 			if (idle_secs >= 0) {
-				if (!idle_now(&s))
+				if (!idle_now(&s) || (watch && zl_watch_dir_pending(watch)))
 					idle_since = 0;
 				else if (!idle_since)
 					idle_since = now;
@@ -370,15 +368,23 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 			}
 		}
 		struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = watch ? zl_watch_dir_fd(watch) : -1, .events = POLLIN } };
-		int timeout = (int)(next_sweep - zl_mono_ms());
-		if (poll(fds, 2, timeout < 0 ? 0 : timeout) < 0)
+		int64_t timeout = next_sweep - zl_mono_ms(), settle = watch ? zl_watch_dir_next_ms(watch, zl_now_ms()) : -1;
+		if (settle >= 0 && settle < timeout)
+			timeout = settle;
+		if (poll(fds, 2, timeout < 0 ? 0 : (int)timeout) < 0)
 			continue;
 		if (fds[0].revents & POLLIN) {
 			ZL_LOG(ZL_INFO, "signal received: finishing in-flight batches", ZL_I("pid", getpid()));
 			break;
 		}
-		if ((fds[1].revents & POLLIN) && zl_watch_dir_dispatch(watch, &err))
+		if ((fds[1].revents & POLLIN) && zl_watch_dir_dispatch(watch, zl_now_ms(), &err))
 			ZL_LOG(ZL_WARN, "watcher failed", ZL_S("error", err.msg));
+		if (watch) {
+			/* Files found by a scan settle: a duplicate among them is expected. */
+			s.intake.quiet_duplicates = 1;
+			zl_watch_dir_tick(watch, zl_now_ms());
+			s.intake.quiet_duplicates = 0;
+		}
 	}
 	rc = ZL_EXIT_OK;
 out:
