@@ -282,7 +282,8 @@ static int read_names(DIR *dir, zl_strvec *names)
 	while ((e = readdir(dir)))
 		if (e->d_name[0] != '.' && zl_strvec_push(names, e->d_name))
 			return -ENOMEM;
-	qsort(names->v, names->n, sizeof *names->v, name_cmp);
+	if (names->n)
+		qsort(names->v, names->n, sizeof *names->v, name_cmp);
 	return 0;
 }
 
