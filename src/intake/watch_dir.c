@@ -205,17 +205,18 @@ static void report(zl_watch_dir *w, const char *rel)
 	w->cb(w->ud, bucket, slash + 1);
 }
 
-/* Whether path, a link to a directory, leads to one inside the root. */
-static int dir_inside(const zl_watch_dir *w, const char *path)
+/* Whether path, a link, leads inside the root. */
+static int leads_inside(const zl_watch_dir *w, const char *path)
 {
 	char real[PATH_MAX];
 	size_t n = strcmp(w->root, "/") == 0 ? 0 : strlen(w->root);
 	return realpath(path, real) && strncmp(real, w->root, n) == 0 && (real[n] == '/' || real[n] == '\0');
 }
 
-/* What to do with the entry rel whose lstat is lst: a regular file (or a link to one, judged by
- * what it leads to) settles (FS_FILE, *fs filled); a link to a directory outside the root is
- * reported at once for the store to refuse (FS_NOW); anything else is ignored. */
+/* What to do with the entry rel whose lstat is lst: a regular file, or a link to one inside the
+ * root (judged by the file it leads to), settles (FS_FILE, *fs filled); a link leading outside the
+ * root is reported at once, for the store to refuse (FS_NOW); anything else is ignored, a link to
+ * a directory inside the root included. */
 static int classify(const zl_watch_dir *w, const char *rel, const struct stat *lst, fstate *fs)
 {
 	struct stat st = *lst;
@@ -223,8 +224,8 @@ static int classify(const zl_watch_dir *w, const char *rel, const struct stat *l
 		char path[PATH_MAX];
 		if (full_path(w, rel, path, sizeof path) || stat(path, &st) != 0)
 			return FS_IGNORE; /* dangling */
-		if (S_ISDIR(st.st_mode))
-			return dir_inside(w, path) ? FS_IGNORE : FS_NOW;
+		if (!leads_inside(w, path))
+			return FS_NOW;
 	}
 	if (!S_ISREG(st.st_mode))
 		return FS_IGNORE;

@@ -7,9 +7,9 @@
  * directory created or moved in, an inotify queue overflow) only once its size and mtime have
  * stayed the same for settle_ms, at once when it was last modified longer ago. A close event for
  * a file waiting to settle reports it and ends the wait. Hidden names (leading '.') are ignored.
- * Symbolic links to directories are never watched nor walked into (no loops, no escapes); other
- * links are reported like files (the store decides whether they may be read), except a link to a
- * directory inside the root, which is skipped. */
+ * Symbolic links to directories are never watched nor walked into (no loops, no escapes). A link
+ * leading outside the root is reported at once, for the store to refuse; a link to a file inside
+ * settles like that file; a link to a directory inside is skipped. */
 #ifndef ZL_WATCH_DIR_H
 #define ZL_WATCH_DIR_H
 
