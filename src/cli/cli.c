@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/quote.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -57,8 +58,39 @@ int zl_cli_usage_error(const char *prog, const char *fmt, ...)
 
 int zl_cli_fail(const zl_err *err)
 {
-	fprintf(stderr, "zload: %s\n", err->msg);
+	zl_buf b;
+	zl_buf_init(&b, 0);
+	zl_escape_ctl(&b, err->msg); /* one message, one line */
+	fprintf(stderr, "zload: %s\n", zl_buf_str(&b));
+	zl_buf_release(&b);
 	return ZL_EXIT_FAIL;
+}
+
+const char *zl_cli_q(const char *s)
+{
+	static zl_buf ring[8];
+	static unsigned next;
+	zl_buf *b = &ring[next++ % 8];
+	if (!b->cap)
+		zl_buf_init(b, 0);
+	zl_buf_reset(b);
+	zl_quote_c(b, s ? s : "");
+	return zl_buf_str(b);
+}
+
+int zl_cli_int(zl_cli *cli, const char *opt, const char *v, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || errno)
+		return zl_cli_usage_error(cli->prog, "--%s: \"%s\" is not a number", opt, v);
+	if (n < min)
+		return zl_cli_usage_error(cli->prog, "--%s: must be at least %ld", opt, min);
+	if (n > max)
+		return zl_cli_usage_error(cli->prog, "--%s: must be at most %ld", opt, max);
+	*out = n;
+	return 0;
 }
 
 /* Finds an option by long name (len chars) or short letter; returns its index or -1. */
@@ -213,19 +245,48 @@ int zl_cli_open_store(zl_cli *cli, zl_store **store, int required, zl_err *err)
 {
 	*store = NULL;
 	if (!cli->store_url || !*cli->store_url)
-		return required ? zl_err_set(err, ZL_EINVAL, "no object store: give --store dir:PATH or set ZLOAD_STORE")
-		                : 0;
+		return required ? zl_err_set(err, ZL_EINVAL, "%s", ZL_NO_STORE_MSG) : 0;
 	return zl_store_open(cli->store_url, store, err);
 }
 
-int zl_cli_open_engine(zl_cli *cli, zl_engine *e, zl_store **store, zl_err *err)
+static void print_loaded(void *ud, const zl_ticket *k, const zl_load_summary *sum, int rc, const zl_err *err)
 {
-	int rc = zl_cli_open_store(cli, store, 0, err);
-	if (rc == 0 && (rc = zl_engine_open(e, cli->state_url, *store, err))) {
+	zl_buf e;
+	zl_buf_init(&e, 0);
+	zl_escape_ctl(&e, rc ? err->msg : sum->error);
+	if (rc)
+		printf("loaded batch=%s status=failed error=%s\n", k->batch_id, zl_buf_str(&e));
+	else
+		printf("loaded batch=%s status=%s rows=%lld%s%s\n", k->batch_id,
+		       sum->status == ZL_BATCH_LOCKED ? "retry" : zl_batch_status_name(sum->status), (long long)sum->rows,
+		       e.len ? " error=" : "", zl_buf_str(&e));
+	fflush(stdout);
+	zl_buf_release(&e);
+}
+
+int zl_cli_open_rt(zl_cli *cli, int need_store, int no_load, zl_rt **rt, zl_store **store, zl_err *err)
+{
+	*rt = NULL;
+	int rc = zl_cli_open_store(cli, store, need_store, err);
+	if (rc)
+		return rc;
+	zl_rt_opts o = { .state_url = cli->state_url, .store = *store, .no_load = no_load, .on_loaded = print_loaded };
+	if ((rc = zl_rt_new(&o, rt, err))) {
 		zl_store_close(*store);
 		*store = NULL;
 	}
 	return rc;
+}
+
+void zl_cli_close_rt(zl_rt *rt, zl_store *store)
+{
+	zl_rt_free(rt);
+	zl_store_close(store);
+}
+
+int zl_cli_drain(zl_rt *rt)
+{
+	return zl_rt_drain(rt) ? ZL_EXIT_FAIL : ZL_EXIT_OK;
 }
 
 int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err)
@@ -255,29 +316,4 @@ int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_e
 	*len = b.len;
 	*out = zl_buf_take(&b);
 	return 0;
-}
-
-int zl_cli_sweep_and_load(zl_engine *e, zl_strvec *locked)
-{
-	zl_err err;
-	int rc = ZL_EXIT_OK;
-	if (zl_engine_sweep(e, zl_now_ms(), locked, &err))
-		rc = zl_cli_fail(&err);
-	for (size_t i = 0; i < locked->n; i++)
-		if (zl_cli_load_and_report(e, locked->v[i]) != ZL_EXIT_OK)
-			rc = ZL_EXIT_FAIL;
-	return rc;
-}
-
-int zl_cli_load_and_report(zl_engine *e, const char *batch_id)
-{
-	zl_load_summary sum;
-	zl_err err;
-	if (zl_engine_load(e, batch_id, &sum, &err))
-		return zl_cli_fail(&err);
-	printf("loaded batch=%s status=%s rows=%lld%s%s\n", batch_id,
-	       sum.status == ZL_BATCH_LOCKED ? "retry" : zl_batch_status_name(sum.status),
-	       (long long)sum.rows, sum.error[0] ? " error=" : "", sum.error);
-	fflush(stdout);
-	return sum.status == ZL_BATCH_COMPLETE ? ZL_EXIT_OK : ZL_EXIT_FAIL;
 }

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "core/engine.h"
+#include "runtime/runtime.h"
 #include "util/err.h"
 
 enum { ZL_EXIT_OK = 0, ZL_EXIT_FAIL = 1, ZL_EXIT_USAGE = 2 };
@@ -54,17 +54,23 @@ int zl_cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((fo
 
 /* Opens the state store (and, when needed, the object store) for a command. */
 int zl_cli_open_state(zl_cli *cli, zl_state **st, zl_err *err);
+/* required: no store configured is an error saying how to give one. */
 int zl_cli_open_store(zl_cli *cli, zl_store **store, int required, zl_err *err);
-/* Opens an engine with the state and store of the command line. */
-int zl_cli_open_engine(zl_cli *cli, zl_engine *e, zl_store **store, zl_err *err);
+/* The runtime of a one-shot command: the store (required with need_store), no workers; every load
+ * prints "loaded batch=ID status=S rows=N[ error=...]". Close with zl_cli_close_rt. */
+int zl_cli_open_rt(zl_cli *cli, int need_store, int no_load, zl_rt **rt, zl_store **store, zl_err *err);
+void zl_cli_close_rt(zl_rt *rt, zl_store *store);
+/* Loads what the runtime queued; ZL_EXIT_FAIL when some batch did not end complete. */
+int zl_cli_drain(zl_rt *rt);
+
+/* Parses the value of --opt as an integer in [min, max]; prints a usage error (2) otherwise. */
+int zl_cli_int(zl_cli *cli, const char *opt, const char *v, long min, long max, long *out);
+/* s made safe for one line of human output (quoted as git quotes paths when it holds control
+ * characters, quotes or backslashes). Valid until 8 more calls; not thread-safe. */
+const char *zl_cli_q(const char *s);
 
 /* Reads a whole file ("-" for stdin) up to cap bytes. Caller frees. */
 int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err);
-/* Loads a locked batch and prints "loaded batch=ID status=S rows=N" (+ error). Returns the exit code. */
-int zl_cli_load_and_report(zl_engine *e, const char *batch_id);
-/* Runs a sweep (due batches, expired leases, retries) adding to locked, then loads every batch in
- * locked the same way. Returns the worst exit code. */
-int zl_cli_sweep_and_load(zl_engine *e, zl_strvec *locked);
 
 /* Command families and commands, one file each in cli/. */
 int zl_cmd_config(zl_cli *cli, int argc, char **argv);

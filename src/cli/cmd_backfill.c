@@ -19,11 +19,10 @@ static const zl_cmd backfill_cmd = { "backfill", zl_cmd_backfill, "BUCKET[/PREFI
 	"Prints progress: objects listed, queued, already known.", backfill_opts };
 
 typedef struct backfill {
-	zl_engine *e;
+	zl_rt *rt;
 	int64_t since;
 	int64_t listed, queued, known, skipped, failed, older, refused;
 	int64_t last_progress;
-	zl_strvec due;
 } backfill;
 
 static void progress(backfill *b, int final)
@@ -57,7 +56,7 @@ static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
 	zl_ingest_result res;
 	zl_err err;
 	int64_t now = zl_now_ms();
-	if (zl_engine_ingest(b->e, obj, now, &res, &err)) {
+	if (zl_rt_submit(b->rt, obj, ZL_SUBMIT_QUIET, &res, &err)) {
 		b->failed++;
 		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key), ZL_S("error", err.msg));
 		return 0;
@@ -68,8 +67,6 @@ static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
 		b->known++;
 	else
 		b->skipped++;
-	if (res.due && zl_engine_lock(b->e, res.batch_id, res.config->prefix, ZL_LOCK_OPEN, now, res.due, &err) == 0)
-		zl_strvec_push(&b->due, res.batch_id);
 	if (now - b->last_progress >= 1000) {
 		progress(b, 0);
 		b->last_progress = now;
@@ -94,17 +91,14 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 	if (slash)
 		*slash = '\0';
 	zl_err err;
-	zl_engine e;
+	zl_rt *rt = NULL;
 	zl_store *store = NULL;
-	zl_strvec_init(&b.due);
-	int opened = 0;
 	rc = ZL_EXIT_FAIL;
-	if (zl_cli_open_store(cli, &store, 1, &err) || zl_engine_open(&e, cli->state_url, store, &err)) {
+	if (zl_cli_open_rt(cli, 1, vals[B_NO_LOAD] != NULL, &rt, &store, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
-	opened = 1;
-	b.e = &e;
+	b.rt = rt;
 	if (store->ops->list(store, bucket, prefix, on_object, &b, &err)) {
 		progress(&b, 1);
 		zl_cli_fail(&err);
@@ -114,13 +108,12 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 	rc = b.failed || b.refused ? ZL_EXIT_FAIL : ZL_EXIT_OK;
 	if (vals[B_NO_LOAD])
 		goto out;
-	if (zl_cli_sweep_and_load(&e, &b.due) != ZL_EXIT_OK)
+	if (zl_rt_sweep(rt, &err))
+		rc = zl_cli_fail(&err);
+	if (zl_cli_drain(rt) != ZL_EXIT_OK)
 		rc = ZL_EXIT_FAIL;
 out:
-	zl_strvec_release(&b.due);
-	if (opened)
-		zl_engine_close(&e);
-	zl_store_close(store);
+	zl_cli_close_rt(rt, store);
 	free(bucket);
 	return rc;
 }

@@ -1,5 +1,7 @@
 /* zload batches list|show|reprocess|unlock|delete */
 #include "cli/cli.h"
+#include "core/route.h"
+#include "util/quote.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -23,6 +25,10 @@ static const zl_opt list_opts[] = {
 	{ 0 }
 };
 static const zl_opt show_opts[] = { { "json", 0, NULL, "print JSON" }, { 0 } };
+static const zl_opt unlock_opts[] = {
+	{ "force", 0, NULL, "unlock even while a loader's lease is live (it may still be loading)" },
+	{ 0 }
+};
 enum { D_STATUS, D_UNTIL, D_YES };
 static const zl_opt delete_opts[] = {
 	{ "status", 0, "STATUS", "complete or error (required)" },
@@ -35,7 +41,7 @@ static const zl_cmd batch_cmds[] = {
 	{ "list", cmd_list, NULL, "list batches, newest first", list_opts },
 	{ "show", cmd_show, "ID", "files, per-target status, rows, SQL, errors and timings of a batch", show_opts },
 	{ "reprocess", cmd_reprocess, "ID", "load a complete or error batch again (targets whose ledger has it are skipped)", NULL },
-	{ "unlock", cmd_unlock, "ID", "return a locked batch to open", NULL },
+	{ "unlock", cmd_unlock, "ID", "return a locked batch to open; it loads again at once", unlock_opts },
 	{ "delete", cmd_delete, NULL, "delete finished batches (dry run without --yes)", delete_opts },
 	{ 0 }
 };
@@ -129,7 +135,8 @@ static int cmd_list(zl_cli *cli, int argc, char **argv)
 			return zl_cli_usage_error(cli->prog, "--limit: expected a positive number");
 		f.limit = (size_t)n;
 	}
-	f.prefix = vals[L_PREFIX];
+	char *prefix = vals[L_PREFIX] ? zl_prefix_normalised(vals[L_PREFIX]) : NULL;
+	f.prefix = prefix;
 	zl_err err;
 	zl_state *st = NULL;
 	zl_batch *v = NULL;
@@ -151,7 +158,7 @@ static int cmd_list(zl_cli *cli, int argc, char **argv)
 			char t[40];
 			printf("%-36s  %-8s  %-24s  %5lld  %10lld  %-24s  %d\n", v[i].id, zl_batch_status_name(v[i].status),
 			       zl_time_format(v[i].created_at, t, sizeof t), (long long)v[i].file_count,
-			       (long long)v[i].bytes, v[i].prefix, v[i].attempts);
+			       (long long)v[i].bytes, zl_cli_q(v[i].prefix), v[i].attempts);
 		}
 	}
 	rc = ZL_EXIT_OK;
@@ -161,26 +168,40 @@ out:
 	return rc;
 }
 
+/* A message or statement on one line: control characters escaped. Valid until the next call. */
+static const char *esc(const char *s)
+{
+	static zl_buf b;
+	if (!b.cap)
+		zl_buf_init(&b, 0);
+	zl_buf_reset(&b);
+	zl_escape_ctl(&b, s ? s : "");
+	return zl_buf_str(&b);
+}
+
 static void print_show(const zl_batch *b, json_t *result)
 {
 	char t[40];
 	printf("batch     %s\nprefix    %s\nstatus    %s\nfiles     %lld (%lld bytes)\nattempts  %d\n", b->id,
-	       b->prefix, zl_batch_status_name(b->status), (long long)b->file_count, (long long)b->bytes,
+	       zl_cli_q(b->prefix), zl_batch_status_name(b->status), (long long)b->file_count, (long long)b->bytes,
 	       b->attempts);
 	printf("created   %s\n", zl_time_format(b->created_at, t, sizeof t));
 	if (b->locked_at)
 		printf("locked    %s%s%s\n", zl_time_format(b->locked_at, t, sizeof t), b->owner ? " by " : "",
-		       b->owner ? b->owner : "");
+		       b->owner ? zl_cli_q(b->owner) : "");
 	if (b->status == ZL_BATCH_LOCKED)
 		printf("%s %s\n", b->owner ? "lease     until" : "retry     at", zl_time_format(b->lease_until, t, sizeof t));
 	if (b->finished_at)
 		printf("finished  %s\n", zl_time_format(b->finished_at, t, sizeof t));
 	if (b->error)
-		printf("error     %s\n", b->error);
+		printf("error     %s\n", esc(b->error));
 	printf("\nFILES\n");
-	for (size_t i = 0; i < b->nfiles; i++)
-		printf("  %s/%s  %lld bytes  received %s\n", b->files[i].bucket, b->files[i].key,
-		       (long long)b->files[i].size, zl_time_format(b->files[i].received_at, t, sizeof t));
+	for (size_t i = 0; i < b->nfiles; i++) {
+		char name[4096];
+		snprintf(name, sizeof name, "%s/%s", b->files[i].bucket, b->files[i].key);
+		printf("  %s  %lld bytes  received %s\n", zl_cli_q(name), (long long)b->files[i].size,
+		       zl_time_format(b->files[i].received_at, t, sizeof t));
+	}
 	json_t *targets = json_object_get(result, "targets");
 	if (!json_array_size(targets))
 		return;
@@ -189,19 +210,19 @@ static void print_show(const zl_batch *b, json_t *result)
 	size_t i, j;
 	json_t *tg, *x;
 	json_array_foreach(targets, i, tg) {
-		printf("  %s (%s): %s, %lld rows, %lld ms\n", json_string_value(json_object_get(tg, "name")),
+		printf("  %s (%s): %s, %lld rows, %lld ms\n", zl_cli_q(json_string_value(json_object_get(tg, "name"))),
 		       json_string_value(json_object_get(tg, "type")), json_string_value(json_object_get(tg, "status")),
 		       (long long)json_integer_value(json_object_get(tg, "rows")),
 		       (long long)json_integer_value(json_object_get(tg, "ms")));
 		if (json_object_get(tg, "note"))
-			printf("    note: %s\n", json_string_value(json_object_get(tg, "note")));
+			printf("    note: %s\n", esc(json_string_value(json_object_get(tg, "note"))));
 		if (json_object_get(tg, "error"))
-			printf("    error: %s\n", json_string_value(json_object_get(tg, "error")));
+			printf("    error: %s\n", esc(json_string_value(json_object_get(tg, "error"))));
 		json_array_foreach(json_object_get(tg, "objects"), j, x)
-			printf("    %s: %lld rows\n", json_string_value(json_object_get(x, "key")),
+			printf("    %s: %lld rows\n", zl_cli_q(json_string_value(json_object_get(x, "key"))),
 			       (long long)json_integer_value(json_object_get(x, "rows")));
 		json_array_foreach(json_object_get(tg, "statements"), j, x)
-			printf("    sql> %s\n", json_string_value(x));
+			printf("    sql> %s\n", esc(json_string_value(x)));
 	}
 }
 
@@ -215,7 +236,9 @@ static int cmd_show(zl_cli *cli, int argc, char **argv)
 	zl_state *st = NULL;
 	zl_batch b = { 0 };
 	json_t *result = NULL;
-	if (zl_cli_open_state(cli, &st, &err) || st->ops->batch_get(st, argv[0], &b, &err)) {
+	char id[ZL_UUID_LEN];
+	if (zl_cli_open_state(cli, &st, &err) || st->ops->batch_resolve(st, argv[0], id, &err) ||
+	    st->ops->batch_get(st, id, &b, &err)) {
 		rc = zl_cli_fail(&err);
 		goto out;
 	}
@@ -250,30 +273,14 @@ static int cmd_reprocess(zl_cli *cli, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	zl_err err;
-	zl_engine e;
+	zl_rt *rt = NULL;
 	zl_store *store = NULL;
-	zl_batch b = { 0 };
-	if (zl_cli_open_engine(cli, &e, &store, &err))
-		return zl_cli_fail(&err);
-	rc = ZL_EXIT_FAIL;
-	if (e.st->ops->batch_get(e.st, argv[0], &b, &err)) {
-		zl_cli_fail(&err);
-		goto out;
-	}
-	if (b.status != ZL_BATCH_COMPLETE && b.status != ZL_BATCH_ERROR) {
-		fprintf(stderr, "zload: batch %s is %s: only complete or error batches can be reprocessed\n", b.id,
-		        zl_batch_status_name(b.status));
-		goto out;
-	}
-	if (zl_engine_lock(&e, b.id, b.prefix, ZL_LOCK_FINISHED, zl_now_ms(), "reprocess", &err)) {
-		zl_cli_fail(&err);
-		goto out;
-	}
-	rc = zl_cli_load_and_report(&e, b.id);
-out:
-	zl_batch_release(&b);
-	zl_engine_close(&e);
-	zl_store_close(store);
+	char id[ZL_UUID_LEN];
+	if (zl_cli_open_rt(cli, 1, 0, &rt, &store, &err) || zl_rt_reprocess(rt, argv[0], id, &err))
+		rc = zl_cli_fail(&err);
+	else
+		rc = zl_cli_drain(rt);
+	zl_cli_close_rt(rt, store);
 	return rc;
 }
 
@@ -284,14 +291,16 @@ static int cmd_unlock(zl_cli *cli, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	zl_err err;
-	zl_state *st = NULL;
-	if (zl_cli_open_state(cli, &st, &err) || st->ops->batch_unlock(st, argv[0], zl_now_ms(), &err)) {
+	zl_rt *rt = NULL;
+	zl_store *store = NULL;
+	char id[ZL_UUID_LEN];
+	if (zl_cli_open_rt(cli, 0, 1, &rt, &store, &err) || zl_rt_unlock(rt, argv[0], vals[0] != NULL, id, &err)) {
 		rc = zl_cli_fail(&err);
 	} else {
-		printf("unlocked batch %s: it is open again\n", argv[0]);
+		printf("unlocked batch %s: it is open again and loads at the next sweep\n", id);
 		rc = ZL_EXIT_OK;
 	}
-	zl_state_close(st);
+	zl_cli_close_rt(rt, store);
 	return rc;
 }
 
@@ -319,14 +328,14 @@ static int cmd_delete(zl_cli *cli, int argc, char **argv)
 	rc = ZL_EXIT_OK;
 	for (size_t i = 0; i < n; i++) {
 		if (!vals[D_YES]) {
-			printf("would delete %s %s %s\n", v[i].id, zl_batch_status_name(v[i].status), v[i].prefix);
+			printf("would delete %s %s %s\n", v[i].id, zl_batch_status_name(v[i].status), zl_cli_q(v[i].prefix));
 			continue;
 		}
 		if (st->ops->batch_delete(st, v[i].id, &err)) {
 			rc = zl_cli_fail(&err);
 			continue;
 		}
-		printf("deleted %s %s %s\n", v[i].id, zl_batch_status_name(v[i].status), v[i].prefix);
+		printf("deleted %s %s %s\n", v[i].id, zl_batch_status_name(v[i].status), zl_cli_q(v[i].prefix));
 		deleted++;
 	}
 	if (vals[D_YES])

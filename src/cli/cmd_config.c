@@ -1,6 +1,7 @@
 /* zload config put|get|list|delete|add-target */
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/route.h"
 #include "util/buf.h"
 
 #include <jansson.h>
@@ -95,12 +96,9 @@ static int cmd_get(zl_cli *cli, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = ZL_EXIT_FAIL;
-	const char *prefix = argv[0];
-	while (*prefix == '/')
-		prefix++;
-	char *trimmed = strdup(prefix);
-	for (size_t n = strlen(trimmed); n && trimmed[n - 1] == '/';)
-		trimmed[--n] = '\0';
+	char *trimmed = zl_prefix_normalised(argv[0]);
+	if (!trimmed)
+		goto out;
 	if (zl_cli_open_state(cli, &st, &err) || st->ops->config_get(st, trimmed, &json, &err) ||
 	    zl_config_parse(json, &c, &err)) {
 		zl_cli_fail(&err);
@@ -171,6 +169,34 @@ out:
 	return rc;
 }
 
+/* Open batches of a deleted configuration wait for it to come back: say so. */
+static void warn_open_batches(zl_state *st, const char *prefix)
+{
+	zl_batch_filter f = { .status_mask = ZL_STATUS_BIT(ZL_BATCH_OPEN), .prefix = prefix };
+	zl_batch *v = NULL;
+	size_t n = 0, waiting = 0;
+	int64_t files = 0;
+	zl_err err;
+	if (st->ops->batch_list(st, &f, &v, &n, &err) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].file_count > 0) {
+			waiting++;
+			files += v[i].file_count;
+		}
+	if (waiting) {
+		fprintf(stderr, "zload: warning: %zu open batch%s of %s hold%s %lld file%s; %s only once a "
+		        "configuration for %s is stored again:", waiting, waiting == 1 ? "" : "es", zl_cli_q(prefix),
+		        waiting == 1 ? "s" : "", (long long)files, files == 1 ? "" : "s",
+		        waiting == 1 ? "it loads" : "they load", zl_cli_q(prefix));
+		for (size_t i = 0; i < n; i++)
+			if (v[i].file_count > 0)
+				fprintf(stderr, " %s", v[i].id);
+		fputc('\n', stderr);
+	}
+	zl_batch_list_free(v, n);
+}
+
 static int cmd_delete(zl_cli *cli, int argc, char **argv)
 {
 	const char *vals[1];
@@ -179,12 +205,15 @@ static int cmd_delete(zl_cli *cli, int argc, char **argv)
 	int rc = parse(cli, "delete", argc, argv, vals, 1);
 	if (rc >= 0)
 		return rc;
-	if (zl_cli_open_state(cli, &st, &err) || st->ops->config_delete(st, argv[0], &err)) {
-		rc = zl_cli_fail(&err);
+	char *prefix = zl_prefix_normalised(argv[0]);
+	if (!prefix || zl_cli_open_state(cli, &st, &err) || st->ops->config_delete(st, prefix, &err)) {
+		rc = prefix ? zl_cli_fail(&err) : ZL_EXIT_FAIL;
 	} else {
-		printf("deleted configuration for %s\n", argv[0]);
+		printf("deleted configuration for %s\n", zl_cli_q(prefix));
+		warn_open_batches(st, prefix);
 		rc = ZL_EXIT_OK;
 	}
+	free(prefix);
 	zl_state_close(st);
 	return rc;
 }
@@ -202,8 +231,9 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 		return rc;
 	rc = ZL_EXIT_FAIL;
 	json_error_t je;
-	if (zl_cli_read_file(argv[1], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err) ||
-	    st->ops->config_get(st, argv[0], &stored, &err)) {
+	char *prefix = zl_prefix_normalised(argv[0]);
+	if (!prefix || zl_cli_read_file(argv[1], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err) ||
+	    st->ops->config_get(st, prefix, &stored, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
@@ -223,6 +253,7 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 	}
 	rc = ZL_EXIT_OK;
 out:
+	free(prefix);
 	free(text);
 	free(stored);
 	free(merged);

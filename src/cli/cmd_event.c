@@ -1,6 +1,5 @@
 /* zload event [FILE|-]: process S3 event JSON synchronously, one output line per record. */
 #include "cli/cli.h"
-#include "core/event.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -23,7 +22,9 @@ static void print_record(void *ud, const zl_event_record *r, const zl_ingest_res
 {
 	if (!res)
 		return; /* ignored, malformed and failed records are logged */
-	printf("%s %s/%s", zl_ingest_outcome_name(res->outcome), r->obj.bucket, r->obj.key);
+	char name[4096];
+	snprintf(name, sizeof name, "%s/%s", r->obj.bucket, r->obj.key);
+	printf("%s %s", zl_ingest_outcome_name(res->outcome), zl_cli_q(name));
 	if (res->outcome == ZL_INGEST_QUEUED)
 		printf(" batch=%s", res->batch_id);
 	putchar('\n');
@@ -41,25 +42,18 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 	int no_load = vals[0] != NULL;
 
 	zl_err err;
-	zl_engine e = { 0 };
+	zl_rt *rt = NULL;
 	zl_store *store = NULL;
-	zl_strvec due;
-	zl_strvec_init(&due);
 	zl_body_summary sum;
 	char *body = NULL;
 	size_t len;
-	int opened = 0;
 	rc = ZL_EXIT_FAIL;
-	if (zl_cli_read_file(path, EVENT_CAP, &body, &len, &err)) {
+	if (zl_cli_read_file(path, EVENT_CAP, &body, &len, &err) ||
+	    zl_cli_open_rt(cli, !no_load, no_load, &rt, &store, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
-	if (zl_cli_open_engine(cli, &e, &store, &err)) {
-		zl_cli_fail(&err);
-		goto out;
-	}
-	opened = 1;
-	int irc = zl_engine_ingest_body(&e, body, len, no_load ? NULL : &due, print_record, NULL, &sum, &err);
+	int irc = zl_rt_submit_body(rt, body, len, print_record, NULL, &sum, &err);
 	fflush(stdout);
 	if (irc == ZL_EINVAL) {
 		ZL_LOG(ZL_ERROR, "malformed event skipped", ZL_S("source", path), ZL_S("error", err.msg));
@@ -70,13 +64,12 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 	if (no_load)
 		goto out;
 	/* The event lets the sweeper run too: batches due by age, expired leases, retries. */
-	if (zl_cli_sweep_and_load(&e, &due) != ZL_EXIT_OK)
+	if (zl_rt_sweep(rt, &err))
+		rc = zl_cli_fail(&err);
+	if (zl_cli_drain(rt) != ZL_EXIT_OK)
 		rc = ZL_EXIT_FAIL;
 out:
-	zl_strvec_release(&due);
 	free(body);
-	if (opened)
-		zl_engine_close(&e);
-	zl_store_close(store);
+	zl_cli_close_rt(rt, store);
 	return rc;
 }

@@ -1,5 +1,6 @@
 #include "core/config.h"
 #include "core/fields.h"
+#include "core/route.h"
 #include "target/target.h"
 #include "util/buf.h"
 
@@ -125,18 +126,18 @@ static int parse_target(json_t *t, size_t i, zl_target_cfg *tc, zl_err *err)
 /* Trims slashes around s3Prefix in place: "/b/x/" -> "b/x". */
 static int normalise_prefix(json_t *json, zl_err *err)
 {
-	const char *p = json_string_value(json_object_get(json, "s3Prefix"));
-	while (*p == '/')
-		p++;
-	size_t n = strlen(p);
-	while (n && p[n - 1] == '/')
-		n--;
-	if (n == 0)
-		return zl_err_set(err, ZL_EINVAL, "s3Prefix: must name at least a bucket");
-	if (memchr(p, '/', n) == p)
-		return zl_err_set(err, ZL_EINVAL, "s3Prefix: empty bucket name");
-	json_object_set_new(json, "s3Prefix", json_stringn(p, n));
-	return 0;
+	char *p = zl_prefix_normalised(json_string_value(json_object_get(json, "s3Prefix")));
+	int rc = 0;
+	if (!p)
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	else if (!*p)
+		rc = zl_err_set(err, ZL_EINVAL, "s3Prefix: must name at least a bucket");
+	else if (*p == '/')
+		rc = zl_err_set(err, ZL_EINVAL, "s3Prefix: empty bucket name");
+	else
+		json_object_set_new(json, "s3Prefix", json_string(p));
+	free(p);
+	return rc;
 }
 
 int zl_config_from_json(json_t *in, zl_config **out, zl_err *err)

@@ -7,11 +7,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 static const char *const outcome_names[] = { "queued", "duplicate", "filtered", "unrouted" };
 
 const char *zl_ingest_outcome_name(zl_ingest_outcome o) { return outcome_names[o]; }
+
+void zl_tickets_init(zl_tickets *t) { memset(t, 0, sizeof *t); }
+
+void zl_tickets_release(zl_tickets *t)
+{
+	free(t->v);
+	zl_tickets_init(t);
+}
+
+int zl_tickets_push(zl_tickets *t, const zl_ticket *k)
+{
+	if (t->n == t->alloc) {
+		size_t n = t->alloc ? t->alloc * 2 : 8;
+		zl_ticket *v = realloc(t->v, n * sizeof *v);
+		if (!v)
+			return ZL_ENOMEM;
+		t->v = v;
+		t->alloc = n;
+	}
+	t->v[t->n++] = *k;
+	return 0;
+}
 
 static void free_configs(zl_engine *e)
 {
@@ -27,12 +50,12 @@ int zl_engine_open(zl_engine *e, const char *state_url, zl_store *store, zl_err 
 	memset(e, 0, sizeof *e);
 	e->state_url = state_url;
 	e->store = store;
-	char host[64] = "localhost", id[ZL_UUID_LEN];
+	e->config_version = -1;
+	char host[48] = "localhost";
 	gethostname(host, sizeof host - 1);
-	zl_uuid_v7(zl_now_ms(), id);
-	snprintf(e->owner, sizeof e->owner, "%s:%d:%.8s", host, (int)getpid(), id + 28);
+	snprintf(e->host_pid, sizeof e->host_pid, "%s:%d", host, (int)getpid());
 	int rc = zl_state_open(state_url, &e->st, err);
-	if (rc == 0 && (rc = zl_engine_reload(e, err)))
+	if (rc == 0 && (rc = zl_engine_refresh(e, err)))
 		zl_engine_close(e);
 	return rc;
 }
@@ -44,6 +67,14 @@ void zl_engine_close(zl_engine *e)
 	e->st = NULL;
 }
 
+void zl_engine_new_owner(const zl_engine *e, char owner[ZL_OWNER_LEN])
+{
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof r, 0) != sizeof r)
+		r = (uint32_t)zl_mono_ms() ^ (uint32_t)(uintptr_t)owner;
+	snprintf(owner, ZL_OWNER_LEN, "%s:%08x", e->host_pid, r);
+}
+
 int zl_engine_reload(zl_engine *e, zl_err *err)
 {
 	zl_strvec prefixes, jsons;
@@ -51,8 +82,10 @@ int zl_engine_reload(zl_engine *e, zl_err *err)
 	zl_strvec_init(&jsons);
 	zl_config **configs = NULL;
 	size_t n = 0;
-	int rc = e->st->ops->config_list(e->st, &prefixes, &jsons, err);
-	if (rc)
+	int64_t version = 0;
+	/* The version first: a change made while we read is seen by the next refresh. */
+	int rc = e->st->ops->config_version(e->st, &version, err);
+	if (rc || (rc = e->st->ops->config_list(e->st, &prefixes, &jsons, err)))
 		goto out;
 	configs = calloc(jsons.n + 1, sizeof *configs);
 	if (!configs) {
@@ -70,11 +103,21 @@ int zl_engine_reload(zl_engine *e, zl_err *err)
 	free_configs(e);
 	e->configs = configs;
 	e->nconfigs = n;
+	e->config_version = version;
 	configs = NULL;
 out:
 	free(configs);
 	zl_strvec_release(&prefixes);
 	zl_strvec_release(&jsons);
+	return rc;
+}
+
+int zl_engine_refresh(zl_engine *e, zl_err *err)
+{
+	int64_t version;
+	int rc = e->st->ops->config_version(e->st, &version, err);
+	if (rc == 0 && version != e->config_version)
+		rc = zl_engine_reload(e, err);
 	return rc;
 }
 
@@ -94,7 +137,27 @@ char *zl_file_id(const zl_config *c, const char *bucket, const char *key, const 
 	return n < 0 ? NULL : id;
 }
 
-int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_result *res,
+/* Events may lack the size, and key+etag dedupe needs the etag: ask the store. A refused object
+ * (ZL_EINVAL: e.g. a link out of a dir: store) fails the record; other errors only log. */
+static int complete_metadata(zl_engine *e, const zl_config *c, zl_object *o, zl_object *head, zl_err *err)
+{
+	if (!e->store || (o->size >= 0 && (!c->dedupe_etag || o->etag)))
+		return 0;
+	zl_err herr;
+	int rc = e->store->ops->head(e->store, o->bucket, o->key, head, &herr);
+	if (rc == 0) {
+		o->size = o->size < 0 ? head->size : o->size;
+		o->etag = o->etag ? o->etag : head->etag;
+		return 0;
+	}
+	if (rc == ZL_EINVAL)
+		return zl_err_set(err, rc, "%s", herr.msg);
+	ZL_LOG(ZL_WARN, "cannot read object metadata", ZL_S("prefix", c->prefix), ZL_S("key", o->key),
+	       ZL_S("error", herr.msg));
+	return 0;
+}
+
+int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, int lock, zl_ingest_result *res,
                      zl_err *err)
 {
 	memset(res, 0, sizeof *res);
@@ -104,7 +167,7 @@ int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_
 		ZL_LOG(ZL_DEBUG, "no configuration for object", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key));
 		return 0;
 	}
-	res->config = c;
+	snprintf(res->prefix, sizeof res->prefix, "%s", c->prefix);
 	if (!zl_config_accepts(c, zl_key_basename(obj->key))) {
 		res->outcome = ZL_INGEST_FILTERED;
 		ZL_LOG(ZL_DEBUG, "file name filtered out", ZL_S("prefix", c->prefix), ZL_S("key", obj->key));
@@ -112,22 +175,22 @@ int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_
 	}
 	zl_object o = *obj;
 	zl_object head = { 0 };
-	/* Events may lack the size, and key+etag dedupe needs the etag: ask the store. */
-	if ((o.size < 0 || (c->dedupe_etag && !o.etag)) && e->store) {
-		zl_err herr;
-		if (e->store->ops->head(e->store, obj->bucket, obj->key, &head, &herr) == 0) {
-			o.size = o.size < 0 ? head.size : o.size;
-			o.etag = o.etag ? o.etag : head.etag;
-		} else {
-			ZL_LOG(ZL_WARN, "cannot read object metadata", ZL_S("prefix", c->prefix),
-			       ZL_S("key", obj->key), ZL_S("error", herr.msg));
-		}
-	}
-	char *file_id = zl_file_id(c, o.bucket, o.key, o.etag);
-	zl_append_result ar;
-	int rc = file_id ? e->st->ops->claim_append(e->st, file_id, c->prefix, &o, now, &ar, err)
-	                 : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	char *file_id = NULL;
+	int rc = complete_metadata(e, c, &o, &head, err);
 	if (rc)
+		goto out;
+	if (!(file_id = zl_file_id(c, o.bucket, o.key, o.etag))) {
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	zl_claim_opts opts = { .max_files = c->batch_size, .max_bytes = c->batch_size_bytes };
+	if (lock) {
+		zl_engine_new_owner(e, res->ticket.owner);
+		opts.lock_owner = res->ticket.owner;
+		opts.lease_until = now + c->lease_ms;
+	}
+	zl_append_result ar;
+	if ((rc = e->st->ops->claim_append(e->st, file_id, c->prefix, &o, now, &opts, &ar, err)))
 		goto out;
 	memcpy(res->batch_id, ar.batch_id, sizeof res->batch_id);
 	if (ar.duplicate) {
@@ -141,25 +204,36 @@ int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_
 	res->due = due ? zl_due_reason_name(due) : NULL;
 	ZL_LOG(ZL_DEBUG, "file queued", ZL_S("batch", ar.batch_id), ZL_S("prefix", c->prefix),
 	       ZL_S("file", file_id), ZL_I("files", ar.file_count), ZL_I("bytes", ar.bytes));
+	if (ar.locked) {
+		res->locked = 1;
+		memcpy(res->ticket.batch_id, ar.batch_id, sizeof res->ticket.batch_id);
+		ZL_LOG(ZL_INFO, "batch locked", ZL_S("batch", ar.batch_id), ZL_S("prefix", c->prefix),
+		       ZL_S("reason", res->due ? res->due : "full"), ZL_S("owner", res->ticket.owner));
+	}
 out:
 	free(file_id);
 	zl_object_release(&head);
 	return rc;
 }
 
-int zl_engine_lock(zl_engine *e, const char *batch_id, const char *prefix, unsigned mask,
-                   int64_t now, const char *reason, zl_err *err)
+int zl_engine_lock(zl_engine *e, const char *batch_id, const char *prefix, unsigned mask, int64_t now,
+                   const char *reason, zl_ticket *ticket, zl_err *err)
 {
 	const zl_config *c = zl_engine_config(e, prefix);
 	int64_t lease = c ? c->lease_ms : 60000;
-	int rc = e->st->ops->batch_lock(e->st, batch_id, mask, e->owner, now, now + lease, err);
-	if (rc == 0)
+	zl_ticket k;
+	snprintf(k.batch_id, sizeof k.batch_id, "%s", batch_id);
+	zl_engine_new_owner(e, k.owner);
+	int rc = e->st->ops->batch_lock(e->st, batch_id, mask, k.owner, now, now + lease, err);
+	if (rc == 0) {
 		ZL_LOG(ZL_INFO, "batch locked", ZL_S("batch", batch_id), ZL_S("prefix", prefix), ZL_S("reason", reason),
-		       ZL_S("owner", e->owner));
+		       ZL_S("owner", k.owner));
+		*ticket = k;
+	}
 	return rc;
 }
 
-int zl_engine_sweep(zl_engine *e, int64_t now, zl_strvec *locked, zl_err *err)
+int zl_engine_sweep(zl_engine *e, int64_t now, zl_tickets *locked, zl_err *err)
 {
 	zl_batch_filter f = { .status_mask = ZL_STATUS_BIT(ZL_BATCH_OPEN) | ZL_STATUS_BIT(ZL_BATCH_LOCKED) };
 	zl_batch *v = NULL;
@@ -173,7 +247,7 @@ int zl_engine_sweep(zl_engine *e, int64_t now, zl_strvec *locked, zl_err *err)
 		unsigned mask = 0;
 		const char *why = NULL;
 		if (b->status == ZL_BATCH_OPEN && c) {
-			zl_due_reason r = zl_batch_due(c, b->file_count, b->bytes, b->first_at, now);
+			zl_due_reason r = zl_open_batch_due(c, b, now);
 			mask = r ? ZL_LOCK_OPEN : 0;
 			why = zl_due_reason_name(r);
 		} else if (b->status == ZL_BATCH_LOCKED && b->lease_until <= now) {
@@ -183,29 +257,54 @@ int zl_engine_sweep(zl_engine *e, int64_t now, zl_strvec *locked, zl_err *err)
 		if (!mask)
 			continue;
 		zl_err lerr;
-		int lrc = zl_engine_lock(e, b->id, b->prefix, mask, now, why, &lerr);
+		zl_ticket k;
+		int lrc = zl_engine_lock(e, b->id, b->prefix, mask, now, why, &k, &lerr);
 		if (lrc == ZL_EBUSY || lrc == ZL_ENOTFOUND)
 			continue; /* another loader got there first */
 		if (lrc) {
 			rc = zl_err_set(err, lrc, "%s", lerr.msg);
 			break;
 		}
-		if ((rc = zl_strvec_push(locked, b->id)))
+		if ((rc = zl_tickets_push(locked, &k))) {
+			rc = zl_err_set(err, rc, "out of memory");
 			break;
+		}
 	}
 	zl_batch_list_free(v, n);
 	return rc;
 }
 
-int zl_engine_pending(zl_engine *e, int64_t *count, zl_err *err)
+static void describe_stuck(zl_strvec *stuck, const zl_batch *b, const zl_config *c)
+{
+	char line[512];
+	if (!c)
+		snprintf(line, sizeof line, "%s (prefix %s, %lld files): no configuration for the prefix", b->id,
+		         b->prefix, (long long)b->file_count);
+	else
+		snprintf(line, sizeof line, "%s (prefix %s): %lld of batchSize %lld files and no batchTimeoutSecs",
+		         b->id, b->prefix, (long long)b->file_count, (long long)c->batch_size);
+	zl_strvec_push(stuck, line);
+}
+
+int zl_engine_progress(zl_engine *e, int64_t now, int64_t *pending, zl_strvec *stuck, zl_err *err)
 {
 	zl_batch_filter f = { .status_mask = ZL_STATUS_BIT(ZL_BATCH_OPEN) | ZL_STATUS_BIT(ZL_BATCH_LOCKED) };
 	zl_batch *v = NULL;
 	size_t n = 0;
-	*count = 0;
+	*pending = 0;
 	int rc = e->st->ops->batch_list(e->st, &f, &v, &n, err);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		*count += v[i].status == ZL_BATCH_LOCKED || v[i].file_count > 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const zl_batch *b = &v[i];
+		const zl_config *c = zl_engine_config(e, b->prefix);
+		if (b->status == ZL_BATCH_LOCKED)
+			(*pending)++;
+		else if (b->file_count == 0)
+			continue;
+		else if (c && (zl_open_batch_due(c, b, now) || zl_open_batch_ages(c, b)))
+			(*pending)++;
+		else if (stuck)
+			describe_stuck(stuck, b, c);
+	}
 	zl_batch_list_free(v, n);
 	return rc;
 }

@@ -12,13 +12,33 @@
 #include "util/err.h"
 #include "util/strvec.h"
 
+#define ZL_OWNER_LEN 96
+
+/* One load attempt: the batch, locked under an owner id that names this attempt alone, so a
+ * stale attempt can neither renew nor finish a batch locked again since. */
+typedef struct zl_ticket {
+	char batch_id[ZL_UUID_LEN];
+	char owner[ZL_OWNER_LEN];
+} zl_ticket;
+
+/* A growable array of tickets; it owns its storage. */
+typedef struct zl_tickets {
+	zl_ticket *v;
+	size_t n, alloc;
+} zl_tickets;
+
+void zl_tickets_init(zl_tickets *t);
+void zl_tickets_release(zl_tickets *t);
+int zl_tickets_push(zl_tickets *t, const zl_ticket *k);
+
 typedef struct zl_engine {
 	const char *state_url;  /* borrowed; threads of a load open their own state handles */
 	zl_state *st;           /* owned */
 	zl_store *store;        /* borrowed, shared */
-	char owner[96];         /* this loader's lease owner id: host:pid:uuid */
+	char host_pid[64];      /* "host:pid", the first part of every owner id */
 	zl_config **configs;    /* owned, from the state store */
 	size_t nconfigs;
+	int64_t config_version; /* of configs; -1 before the first load */
 	int quiet_duplicates;   /* log duplicates at debug level (a start-up scan meets many) */
 } zl_engine;
 
@@ -34,8 +54,11 @@ const char *zl_ingest_outcome_name(zl_ingest_outcome o);
 typedef struct zl_ingest_result {
 	zl_ingest_outcome outcome;
 	char batch_id[ZL_UUID_LEN];   /* queued or duplicate */
-	const zl_config *config;      /* borrowed; NULL when unrouted */
+	char prefix[256];             /* the configuration it was routed to ("" when unrouted), for
+	                               * messages; a longer s3Prefix is cut */
 	const char *due;              /* why the append made the batch due ("batchSize", ...), or NULL */
+	int locked;                   /* the append filled the batch and locked it: ticket is set */
+	zl_ticket ticket;
 } zl_ingest_result;
 
 /* What zl_engine_load did with a batch. */
@@ -51,41 +74,34 @@ void zl_engine_close(zl_engine *e);
 /* Reloads the configurations from the state store. A stored configuration that no longer
  * validates is logged and skipped. */
 int zl_engine_reload(zl_engine *e, zl_err *err);
+/* Reloads the configurations if they changed since the last load (one cheap read otherwise). */
+int zl_engine_refresh(zl_engine *e, zl_err *err);
 /* The loaded configuration for a prefix, or NULL. */
 const zl_config *zl_engine_config(const zl_engine *e, const char *prefix);
+/* A new owner id for one load attempt: "host:pid:random". */
+void zl_engine_new_owner(const zl_engine *e, char owner[ZL_OWNER_LEN]);
 
-/* Steps 1-3 for one object: route, filter, claim and append. */
-int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, zl_ingest_result *res,
+/* Steps 1-3 (and 4 when the append fills the batch, with lock set) for one object: route,
+ * filter, claim, append and, in the same state transaction, lock the batch it fills. */
+int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, int lock, zl_ingest_result *res,
                      zl_err *err);
-/* Step 4: locks batch_id for this engine with the lease of its configuration, logging why. */
-int zl_engine_lock(zl_engine *e, const char *batch_id, const char *prefix, unsigned mask,
-                   int64_t now, const char *reason, zl_err *err);
+/* Step 4: locks batch_id under a new owner (written to ticket) with the lease of its
+ * configuration, logging why. ZL_EBUSY when the batch is not in a state mask allows. */
+int zl_engine_lock(zl_engine *e, const char *batch_id, const char *prefix, unsigned mask, int64_t now,
+                   const char *reason, zl_ticket *ticket, zl_err *err);
 /* The sweeper: locks every open batch that is due and every locked batch whose lease expired
- * (crashed loader or scheduled retry); appends the ids it locked to locked. */
-int zl_engine_sweep(zl_engine *e, int64_t now, zl_strvec *locked, zl_err *err);
-/* Steps 5-6: loads a batch this engine has locked into every target of its configuration,
- * renewing the lease meanwhile, and records the outcome. Returns 0 when the outcome was recorded
- * (whatever it was); an error only when the state store could not be updated. */
-int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_err *err);
-/* Batches still to be loaded: open ones holding files, and locked ones. */
-int zl_engine_pending(zl_engine *e, int64_t *count, zl_err *err);
+ * (crashed loader or scheduled retry); appends a ticket for each to locked. */
+int zl_engine_sweep(zl_engine *e, int64_t now, zl_tickets *locked, zl_err *err);
+/* Steps 5-6: loads the batch of a ticket into every target of its configuration, renewing the
+ * lease meanwhile, and records the outcome. Returns 0 when the outcome was recorded (whatever it
+ * was); ZL_ELOST when the ticket's owner no longer holds the batch; another error when the state
+ * store could not be updated. */
+int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, zl_err *err);
 
-/* Counts of what happened to the records of one event body. */
-typedef struct zl_body_summary {
-	size_t records, queued, duplicate, filtered, unrouted, ignored, malformed, failed;
-} zl_body_summary;
-
-/* Called per record of a body: res is NULL for ignored, malformed (error set) and failed records. */
-struct zl_event_record;
-typedef void (*zl_record_cb)(void *ud, const struct zl_event_record *rec, const zl_ingest_result *res,
-                             const char *error);
-
-/* Parses an event body (any form zl_event_parse accepts) and ingests every object record;
- * locks the batches that became due (unless due is NULL) and appends their ids to due.
- * ZL_EINVAL when the body itself is malformed (nothing ingested); ZL_ESTATE/ZL_ETRANSIENT
- * when the state store failed for some record (sum->failed > 0): the sender should retry. */
-int zl_engine_ingest_body(zl_engine *e, const char *body, size_t len, zl_strvec *due, zl_record_cb cb,
-                          void *ud, zl_body_summary *sum, zl_err *err);
+/* What can still progress without a new event: *pending counts locked batches and open batches
+ * that are due or will fall due by age; every open batch holding files that cannot (no
+ * batchTimeoutSecs and not full, or no configuration) is described in stuck (may be NULL). */
+int zl_engine_progress(zl_engine *e, int64_t now, int64_t *pending, zl_strvec *stuck, zl_err *err);
 
 /* The identity a configuration gives an object: "bucket/key" or "bucket/key@etag". Caller frees. */
 char *zl_file_id(const zl_config *c, const char *bucket, const char *key, const char *etag);

@@ -18,6 +18,7 @@
 
 /* One target's part of one attempt. */
 typedef struct target_run {
+	const volatile int *lease_lost; /* set by the renewer: do not commit */
 	zl_store *store;
 	const zl_config *cfg;
 	const zl_target_cfg *tc;
@@ -108,6 +109,10 @@ static void *run_target(void *arg)
 		goto out;
 	if ((rc = run_sql(r, t, "postLoadStatement", r->tc->post_sql)))
 		goto out;
+	if (*r->lease_lost) { /* another attempt owns the batch now: it decides what commits */
+		rc = zl_err_set(&r->err, ZL_ELOST, "lease lost before commit: rolled back");
+		goto out;
+	}
 	if ((rc = ops->commit(t, &r->err)))
 		goto out;
 	in_txn = 0;
@@ -131,7 +136,8 @@ typedef struct renewer {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int stop, lost, started;
+	int stop, started;
+	volatile int lost;
 	const char *state_url, *batch_id, *owner;
 	int64_t lease_ms;
 } renewer;
@@ -208,18 +214,19 @@ static json_t *target_result(const target_run *r)
 	return o;
 }
 
-static int finish(zl_engine *e, const zl_batch *b, zl_batch_status status, int64_t retry_at,
+static int finish(zl_engine *e, const zl_batch *b, const char *owner, zl_batch_status status, int64_t retry_at,
                   json_t *result, const char *error, zl_err *err)
 {
 	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	int rc = e->st->ops->batch_finish(e->st, b->id, e->owner, status, zl_now_ms(), retry_at, text,
+	int rc = e->st->ops->batch_finish(e->st, b->id, owner, status, zl_now_ms(), retry_at, text,
 	                                  error && *error ? error : NULL, err);
 	free(text);
 	return rc;
 }
 
-int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_err *err)
+int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, zl_err *err)
 {
+	const char *batch_id = ticket->batch_id, *owner = ticket->owner;
 	zl_batch b = { 0 };
 	target_run *runs = NULL;
 	json_t *result = NULL;
@@ -231,15 +238,16 @@ int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_
 	int rc = e->st->ops->batch_get(e->st, batch_id, &b, err);
 	if (rc)
 		goto out;
-	if (b.status != ZL_BATCH_LOCKED || !b.owner || strcmp(b.owner, e->owner) != 0) {
-		rc = zl_err_set(err, ZL_ELOST, "batch \"%s\" is not locked by this loader", batch_id);
+	if (b.status != ZL_BATCH_LOCKED || !b.owner || strcmp(b.owner, owner) != 0) {
+		rc = zl_err_set(err, ZL_ELOST, "batch %s is no longer locked by %s (it is %s%s%s)", batch_id, owner,
+		                zl_batch_status_name(b.status), b.owner ? " by " : "", b.owner ? b.owner : "");
 		goto out;
 	}
 	c = zl_engine_config(e, b.prefix);
 	if (!c) {
 		sum->status = ZL_BATCH_ERROR;
 		snprintf(sum->error, sizeof sum->error, "no configuration for prefix \"%s\"", b.prefix);
-		rc = finish(e, &b, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		rc = finish(e, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
 		goto log;
 	}
 	if (b.attempts > c->max_attempts) {
@@ -247,7 +255,7 @@ int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_
 		snprintf(sum->error, sizeof sum->error,
 		         "gave up after %d attempts (maxAttempts %d): the loader's lease expired each time; last error: %s",
 		         b.attempts - 1, c->max_attempts, b.error ? b.error : "none");
-		rc = finish(e, &b, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		rc = finish(e, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
 		goto log;
 	}
 	ZL_LOG(ZL_INFO, "loading batch", ZL_S("batch", b.id), ZL_S("prefix", b.prefix),
@@ -255,7 +263,7 @@ int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_
 
 	rn.state_url = e->state_url;
 	rn.batch_id = b.id;
-	rn.owner = e->owner;
+	rn.owner = owner;
 	rn.lease_ms = c->lease_ms;
 	renewer_start(&rn);
 
@@ -269,6 +277,7 @@ int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_
 	for (size_t i = 0; i < c->ntargets; i++) {
 		target_run *r = &runs[i];
 		r->store = e->store;
+		r->lease_lost = &rn.lost;
 		r->cfg = c;
 		r->tc = &c->targets[i];
 		r->b = &b;
@@ -333,7 +342,7 @@ int zl_engine_load(zl_engine *e, const char *batch_id, zl_load_summary *sum, zl_
 		rc = zl_err_set(err, ZL_ELOST, "batch \"%s\": lease lost while loading; another loader owns it", b.id);
 		goto out;
 	}
-	rc = finish(e, &b, sum->status, sum->retry_at, result, sum->error, err);
+	rc = finish(e, &b, owner, sum->status, sum->retry_at, result, sum->error, err);
 log:
 	if (rc == 0) {
 		if (sum->status == ZL_BATCH_COMPLETE)

@@ -16,8 +16,21 @@ zl_due_reason zl_batch_due(const zl_config *c, int64_t file_count, int64_t bytes
 
 const char *zl_due_reason_name(zl_due_reason r)
 {
-	static const char *const names[] = { "not due", "batchSize", "batchSizeBytes", "batchTimeoutSecs" };
+	static const char *const names[] = { "not due", "batchSize", "batchSizeBytes", "batchTimeoutSecs",
+	                                     "unlocked" };
 	return names[r];
+}
+
+zl_due_reason zl_open_batch_due(const zl_config *c, const zl_batch *b, int64_t now)
+{
+	if (b->file_count > 0 && b->locked_at)
+		return ZL_DUE_REOPENED;
+	return zl_batch_due(c, b->file_count, b->bytes, b->first_at, now);
+}
+
+int zl_open_batch_ages(const zl_config *c, const zl_batch *b)
+{
+	return b->file_count > 0 && c->batch_timeout_ms > 0;
 }
 
 int64_t zl_retry_delay_ms(int attempt, uint32_t rnd)

@@ -34,6 +34,16 @@ long zl_prefix_score(const char *pattern, const char *dir)
 	}
 }
 
+char *zl_prefix_normalised(const char *prefix)
+{
+	while (*prefix == '/')
+		prefix++;
+	size_t n = strlen(prefix);
+	while (n && prefix[n - 1] == '/')
+		n--;
+	return strndup(prefix, n);
+}
+
 const char *zl_key_basename(const char *key)
 {
 	const char *slash = strrchr(key, '/');

@@ -15,6 +15,10 @@ long zl_prefix_score(const char *pattern, const char *dir);
 /* The configuration for bucket/key, or NULL. configs is an array of n configurations. */
 const zl_config *zl_route(zl_config *const *configs, size_t n, const char *bucket, const char *key);
 
+/* An s3Prefix as stored: without the slashes around it ("/b/x/" -> "b/x"). Caller frees; NULL
+ * when out of memory. */
+char *zl_prefix_normalised(const char *prefix);
+
 /* The file name part of a key (after the last '/'). */
 const char *zl_key_basename(const char *key);
 

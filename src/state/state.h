@@ -18,9 +18,19 @@ typedef struct zl_state {
 	const zl_state_ops *ops;
 } zl_state;
 
+/* How claim_append appends, and whether it locks the batch it fills. */
+typedef struct zl_claim_opts {
+	int64_t max_files;        /* a batch holding this many files takes no more (batchSize); 0: no limit */
+	int64_t max_bytes;        /* nor one holding this many bytes (batchSizeBytes); 0: no limit */
+	const char *lock_owner;   /* when the append fills its batch, lock it for this owner in the same
+	                           * transaction; NULL leaves it open for a sweeper */
+	int64_t lease_until;
+} zl_claim_opts;
+
 /* What claim_append did. */
 typedef struct zl_append_result {
 	int duplicate;                /* the file was already claimed: nothing changed */
+	int locked;                   /* the append filled the batch and locked it for opts->lock_owner */
 	char batch_id[ZL_UUID_LEN];   /* the batch the file is in (for a duplicate: its batch) */
 	int64_t file_count;           /* the batch's totals after the append */
 	int64_t bytes;
@@ -54,16 +64,21 @@ struct zl_state_ops {
 	int (*config_list)(zl_state *st, zl_strvec *prefixes, zl_strvec *jsons, zl_err *err);
 	int (*config_delete)(zl_state *st, const char *prefix, zl_err *err); /* ZL_ENOTFOUND */
 
+	/* Configurations change the version, so a loader knows when to reload them. */
+	int (*config_version)(zl_state *st, int64_t *version, zl_err *err);
+
 	/* Protocol steps 2 and 3 in one atomic step: insert the file record if file_id is absent,
-	 * and append the object to the prefix's open batch (the newest one, creating it if none).
-	 * A duplicate changes nothing and sets res->duplicate. */
-	int (*claim_append)(zl_state *st, const char *file_id, const char *prefix,
-	                    const zl_object *obj, int64_t now, zl_append_result *res, zl_err *err);
+	 * and append the object to the prefix's open batch: the newest one that was never locked and
+	 * is not full by opts, creating one if none. A duplicate changes nothing and sets
+	 * res->duplicate. With opts->lock_owner, a batch the append makes full is locked too. */
+	int (*claim_append)(zl_state *st, const char *file_id, const char *prefix, const zl_object *obj,
+	                    int64_t now, const zl_claim_opts *opts, zl_append_result *res, zl_err *err);
 	int (*file_get)(zl_state *st, const char *file_id, zl_file_rec *out, zl_err *err); /* ZL_ENOTFOUND */
 	int (*file_delete)(zl_state *st, const char *file_id, zl_err *err);               /* ZL_ENOTFOUND */
 
 	/* Atomically: if the batch is in a state allowed by mask, set it locked by owner until
-	 * lease_until, set locked_at = now, attempts += 1 (= 1 for ZL_LOCK_FINISHED).
+	 * lease_until, set locked_at = now, attempts += 1 (= 1 for ZL_LOCK_FINISHED). Once locked, a
+	 * batch never takes new files, even if unlocked later.
 	 * ZL_EBUSY if it is not in such a state, ZL_ENOTFOUND if absent. */
 	int (*batch_lock)(zl_state *st, const char *batch_id, unsigned mask, const char *owner,
 	                  int64_t now, int64_t lease_until, zl_err *err);
@@ -76,12 +91,18 @@ struct zl_state_ops {
 	int (*batch_finish)(zl_state *st, const char *batch_id, const char *owner, zl_batch_status status,
 	                    int64_t now, int64_t retry_at, const char *result, const char *error,
 	                    zl_err *err);
+	/* The full id of the one batch whose id starts with id_prefix (at least 4 characters, or the
+	 * whole id). ZL_ENOTFOUND when none, ZL_EINVAL naming the candidates when several. */
+	int (*batch_resolve)(zl_state *st, const char *id_prefix, char out[ZL_UUID_LEN], zl_err *err);
 	/* The batch with its files. ZL_ENOTFOUND if absent. */
 	int (*batch_get)(zl_state *st, const char *batch_id, zl_batch *out, zl_err *err);
 	/* Batches matching f (without files), newest created first. *out is a calloc'd array. */
 	int (*batch_list)(zl_state *st, const zl_batch_filter *f, zl_batch **out, size_t *n, zl_err *err);
-	/* locked -> open, owner cleared. ZL_EBUSY if not locked. */
-	int (*batch_unlock)(zl_state *st, const char *batch_id, int64_t now, zl_err *err);
+	/* locked -> open, owner cleared; the batch stays closed to new files. ZL_EBUSY if it is not
+	 * locked; with owner, if owner does not hold it; else, unless force, if its lease is live
+	 * (an owner holds it until after now). */
+	int (*batch_unlock)(zl_state *st, const char *batch_id, int64_t now, const char *owner, int force,
+	                    zl_err *err);
 	/* Deletes a finished (complete or error) batch; its file records stay, so duplicates are
 	 * still recognised. ZL_EBUSY if it is not finished. */
 	int (*batch_delete)(zl_state *st, const char *batch_id, zl_err *err);

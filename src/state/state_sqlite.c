@@ -1,15 +1,20 @@
 /* The SQLite state backend: one database file in WAL mode. Every change of more than one row,
  * and every read-then-write, is one BEGIN IMMEDIATE transaction, so processes can share the file. */
 #include "state/state.h"
+#include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION_SQL "PRAGMA user_version = 2"
 #define BUSY_TIMEOUT_MS 10000
 
 static const char schema_sql[] =
@@ -27,7 +32,16 @@ static const char schema_sql[] =
 	" file_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, etag TEXT,"
 	" prefix TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0, received_at INTEGER,"
 	" batch_id TEXT);"
-	"CREATE INDEX IF NOT EXISTS files_batch ON files (batch_id);";
+	"CREATE INDEX IF NOT EXISTS files_batch ON files (batch_id);"
+	/* version 2: every change of a configuration bumps config_version (loaders reload on it) */
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO meta VALUES ('config_version', 0);"
+	"CREATE TRIGGER IF NOT EXISTS configs_inserted AFTER INSERT ON configs BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'config_version'; END;"
+	"CREATE TRIGGER IF NOT EXISTS configs_updated AFTER UPDATE ON configs BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'config_version'; END;"
+	"CREATE TRIGGER IF NOT EXISTS configs_deleted AFTER DELETE ON configs BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'config_version'; END;";
 
 #define BATCH_COLS \
 	"id, prefix, status, created_at, first_at, updated_at, locked_at, finished_at, lease_until," \
@@ -43,6 +57,7 @@ enum {
 	S_CONFIG_GET,
 	S_CONFIG_LIST,
 	S_CONFIG_DELETE,
+	S_CONFIG_VERSION,
 	S_FILE_BATCH,
 	S_FILE_GET,
 	S_FILE_INSERT,
@@ -54,6 +69,7 @@ enum {
 	S_BATCH_APPEND,
 	S_BATCH_TOTALS,
 	S_BATCH_STATE,
+	S_BATCH_RESOLVE,
 	S_BATCH_GET,
 	S_BATCH_FILES,
 	S_BATCH_LOCK,
@@ -79,6 +95,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CONFIG_GET] = "SELECT json FROM configs WHERE prefix = ?1",
 	[S_CONFIG_LIST] = "SELECT prefix, json FROM configs ORDER BY prefix",
 	[S_CONFIG_DELETE] = "DELETE FROM configs WHERE prefix = ?1",
+	[S_CONFIG_VERSION] = "SELECT value FROM meta WHERE key = 'config_version'",
 	[S_FILE_BATCH] = "SELECT batch_id FROM files WHERE file_id = ?1",
 	[S_FILE_GET] = "SELECT " FILE_COLS ", b.status FROM files f"
 	               " LEFT JOIN batches b ON b.id = f.batch_id WHERE f.file_id = ?1",
@@ -92,14 +109,18 @@ static const char *const stmt_sql[S_COUNT] = {
 	                   " WHERE id = (SELECT batch_id FROM files WHERE file_id = ?1) AND status = 'open'",
 	[S_FILE_RETIRE] = "UPDATE files SET file_id = file_id || '#forgotten-' || lower(hex(randomblob(6)))"
 	                  " WHERE file_id = ?1",
+	/* the newest batch that was never locked and is not full (?2 files, ?3 bytes; 0: no limit) */
 	[S_OPEN_BATCH] = "SELECT id, file_count, bytes, first_at FROM batches"
-	                 " WHERE prefix = ?1 AND status = 'open' ORDER BY created_at DESC, id DESC LIMIT 1",
+	                 " WHERE prefix = ?1 AND status = 'open' AND locked_at IS NULL"
+	                 " AND (?2 <= 0 OR file_count < ?2) AND (?3 <= 0 OR bytes < ?3)"
+	                 " ORDER BY created_at DESC, id DESC LIMIT 1",
 	[S_BATCH_INSERT] = "INSERT INTO batches (id, prefix, status, created_at, first_at, updated_at)"
 	                   " VALUES (?1, ?2, 'open', ?3, ?3, ?3)",
 	[S_BATCH_APPEND] = "UPDATE batches SET file_count = file_count + 1, bytes = bytes + ?2,"
 	                   " updated_at = ?3 WHERE id = ?1",
 	[S_BATCH_TOTALS] = "SELECT file_count, bytes, first_at FROM batches WHERE id = ?1",
-	[S_BATCH_STATE] = "SELECT status, owner FROM batches WHERE id = ?1",
+	[S_BATCH_STATE] = "SELECT status, owner, lease_until FROM batches WHERE id = ?1",
+	[S_BATCH_RESOLVE] = "SELECT id FROM batches WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 4",
 	[S_BATCH_GET] = "SELECT " BATCH_COLS " FROM batches WHERE id = ?1",
 	[S_BATCH_FILES] = "SELECT " FILE_COLS " FROM files f WHERE f.batch_id = ?1 ORDER BY f.rowid",
 	/* ?3 now, ?4 lease_until, ?5 the ZL_LOCK_* mask; SET sees the row as it was */
@@ -119,8 +140,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	                   " lease_until = CASE WHEN ?3 = 'locked' THEN ?5 ELSE NULL END,"
 	                   " result = ?6, error = ?7, updated_at = ?4"
 	                   " WHERE id = ?1 AND status = 'locked' AND owner = ?2",
+	/* ?4: only from this owner; else ?3: force; else only a batch whose lease is not live */
 	[S_BATCH_UNLOCK] = "UPDATE batches SET status = 'open', owner = NULL, lease_until = NULL,"
-	                   " updated_at = ?2 WHERE id = ?1 AND status = 'locked'",
+	                   " updated_at = ?2 WHERE id = ?1 AND status = 'locked' AND (CASE"
+	                   " WHEN ?4 IS NOT NULL THEN owner IS ?4 WHEN ?3 != 0 THEN 1"
+	                   " ELSE owner IS NULL OR IFNULL(lease_until, 0) <= ?2 END)",
 	[S_BATCH_DELETE] = "DELETE FROM batches WHERE id = ?1 AND status IN ('complete', 'error')",
 };
 
@@ -288,8 +312,12 @@ static int not_changed(sq_state *h, const char *batch_id, const char *why, zl_er
 		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", batch_id);
 	const char *status = (const char *)sqlite3_column_text(s, 0);
 	const char *owner = (const char *)sqlite3_column_text(s, 1);
-	return zl_err_set(err, ZL_EBUSY, "batch %s is %s%s%s, %s", batch_id, status ? status : "?",
-	                  owner ? " by " : "", owner ? owner : "", why);
+	if (owner && status && strcmp(status, "locked") == 0) {
+		char t[40];
+		return zl_err_set(err, ZL_EBUSY, "batch %s is locked by %s until %s (its lease is live)", batch_id,
+		                  owner, zl_time_format(sqlite3_column_int64(s, 2), t, sizeof t));
+	}
+	return zl_err_set(err, ZL_EBUSY, "batch %s is %s, %s", batch_id, status ? status : "?", why);
 }
 
 /* The ZL_ELOST error for an owner-conditional update that changed nothing. */
@@ -364,7 +392,7 @@ static int setup_schema(sq_state *h, const char *path, zl_err *err)
 		goto out;
 	}
 	if ((ret = exec_sql(h, schema_sql, err)) ||
-	    (ret = exec_sql(h, "PRAGMA user_version = 1", err)) ||
+	    (ret = exec_sql(h, SCHEMA_VERSION_SQL, err)) ||
 	    (ret = exec_sql(h, "COMMIT", err)))
 		goto out;
 out:
@@ -387,6 +415,26 @@ static int busy_wait(void *arg, int count)
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
 	nanosleep(&ts, NULL);
 	return 1;
+}
+
+/* A new state database and its directories are private to the loader's user: SQLite gives its
+ * WAL and shared-memory files the database file's mode. */
+static int create_private(const char *path, zl_err *err)
+{
+	if (path[0] == ':' || strncmp(path, "file:", 5) == 0 || access(path, F_OK) == 0)
+		return 0;
+	char *copy = strdup(path);
+	int rc = copy ? zl_mkdirs_for(copy, 0700) : -1;
+	free(copy);
+	if (rc != 0)
+		return zl_err_set(err, ZL_ESTATE, "cannot create the directory of state database \"%s\": %s", path,
+		                  strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return zl_err_set(err, ZL_ESTATE, "cannot create state database \"%s\": %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return 0;
 }
 
 static void sq_close(zl_state *st)
@@ -413,6 +461,8 @@ static int sq_open(const char *target, zl_state **out, zl_err *err)
 		goto out;
 	}
 	h->base.ops = &zl_state_sqlite_ops;
+	if ((ret = create_private(target, err)))
+		goto out;
 	rc = sqlite3_open_v2(target, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                     NULL);
 	if (rc != SQLITE_OK) {
@@ -520,48 +570,76 @@ out:
 	return ret;
 }
 
-static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix, const zl_object *obj,
-                           int64_t now, zl_append_result *res, zl_err *err)
+static int sq_config_version(zl_state *st, int64_t *version, zl_err *err)
 {
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_CONFIG_VERSION);
+	int ret = 0, row = step_row(h, s, err);
+
+	*version = 0;
+	if (row < 0)
+		ret = row;
+	else if (row)
+		*version = sqlite3_column_int64(s, 0);
+	op_end(h);
+	return ret;
+}
+
+/* A claimed file: res gets its batch and the batch's totals. Returns 1 when file_id is claimed,
+ * 0 when not, or an error. */
+static int find_claim(sq_state *h, const char *file_id, zl_append_result *res, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_FILE_BATCH);
+	int ret, row;
+
+	if ((ret = bound(h, bind_str(s, 1, file_id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) <= 0)
+		return row;
+	res->duplicate = 1;
+	copy_id(res->batch_id, sqlite3_column_text(s, 0));
+	s = use(h, S_BATCH_TOTALS);
+	if ((ret = bound(h, bind_str(s, 1, res->batch_id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) < 0)
+		return row;
+	if (row) {
+		res->file_count = sqlite3_column_int64(s, 0);
+		res->bytes = sqlite3_column_int64(s, 1);
+		res->first_at = sqlite3_column_int64(s, 2);
+	}
+	return 1;
+}
+
+static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix, const zl_object *obj,
+                           int64_t now, const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
+{
+	static const zl_claim_opts no_opts;
 	sq_state *h = (sq_state *)st;
 	sqlite3_stmt *s;
 	int64_t size = obj && obj->size > 0 ? obj->size : 0;
 	int ret, row;
 
 	memset(res, 0, sizeof *res);
+	if (!opts)
+		opts = &no_opts;
 	if (!file_id || !prefix || !obj || !obj->bucket || !obj->key)
 		return zl_err_set(err, ZL_EINVAL, "claim needs a file id, prefix, bucket and key");
-	if ((ret = begin(h, 1, err)))
-		goto out;
-
-	s = use(h, S_FILE_BATCH);
-	if ((ret = bound(h, bind_str(s, 1, file_id), err)))
-		goto out;
-	if ((row = step_row(h, s, err)) < 0) {
-		ret = row;
+	/* Most repeated events are answered by a read, without waiting for the write lock. */
+	if ((ret = find_claim(h, file_id, res, err)) != 0) {
+		ret = ret > 0 ? 0 : ret;
 		goto out;
 	}
-	if (row) {
-		res->duplicate = 1;
-		copy_id(res->batch_id, sqlite3_column_text(s, 0));
-		s = use(h, S_BATCH_TOTALS);
-		if ((ret = bound(h, bind_str(s, 1, res->batch_id), err)))
-			goto out;
-		if ((row = step_row(h, s, err)) < 0) {
-			ret = row;
-			goto out;
-		}
-		if (row) {
-			res->file_count = sqlite3_column_int64(s, 0);
-			res->bytes = sqlite3_column_int64(s, 1);
-			res->first_at = sqlite3_column_int64(s, 2);
-		}
-		ret = commit(h, err);
+	if ((ret = begin(h, 1, err)))
+		goto out;
+	if ((ret = find_claim(h, file_id, res, err)) != 0) {
+		ret = ret > 0 ? commit(h, err) : ret;
 		goto out;
 	}
 
 	s = use(h, S_OPEN_BATCH);
-	if ((ret = bound(h, bind_str(s, 1, prefix), err)))
+	if ((ret = bound(h, bind_str(s, 1, prefix) || sqlite3_bind_int64(s, 2, opts->max_files) ||
+	                    sqlite3_bind_int64(s, 3, opts->max_bytes), err)))
 		goto out;
 	if ((row = step_row(h, s, err)) < 0) {
 		ret = row;
@@ -597,6 +675,16 @@ static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix
 		goto out;
 	res->file_count++;
 	res->bytes += size;
+	if (opts->lock_owner && ((opts->max_files > 0 && res->file_count >= opts->max_files) ||
+	                         (opts->max_bytes > 0 && res->bytes >= opts->max_bytes))) {
+		s = use(h, S_BATCH_LOCK);
+		if ((ret = bound(h, bind_str(s, 1, res->batch_id) || bind_str(s, 2, opts->lock_owner) ||
+		                    sqlite3_bind_int64(s, 3, now) || sqlite3_bind_int64(s, 4, opts->lease_until) ||
+		                    sqlite3_bind_int64(s, 5, ZL_LOCK_OPEN), err)) ||
+		    (ret = run(h, s, err)))
+			goto out;
+		res->locked = sqlite3_changes(h->db) == 1;
+	}
 	ret = commit(h, err);
 out:
 	op_end(h);
@@ -725,6 +813,44 @@ static int sq_batch_finish(zl_state *st, const char *batch_id, const char *owner
 		goto out;
 	if (sqlite3_changes(h->db) == 0)
 		ret = lost(h, batch_id, owner, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_batch_resolve(zl_state *st, const char *id_prefix, char out[ZL_UUID_LEN], zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	char lo[ZL_UUID_LEN], hi[ZL_UUID_LEN];
+	size_t n = strlen(id_prefix);
+	int ret = 0, row, found = 0;
+	char ids[4][ZL_UUID_LEN];
+
+	out[0] = '\0';
+	if (n == 0 || n >= ZL_UUID_LEN || strspn(id_prefix, "0123456789abcdefABCDEF-") != n)
+		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", id_prefix);
+	if (n < 4 && n != ZL_UUID_LEN - 1)
+		return zl_err_set(err, ZL_EINVAL, "batch id \"%s\" is too short: give at least 4 characters", id_prefix);
+	for (size_t i = 0; i <= n; i++)
+		lo[i] = hi[i] = (char)(id_prefix[i] >= 'A' && id_prefix[i] <= 'F' ? id_prefix[i] + 32 : id_prefix[i]);
+	hi[n - 1]++; /* ids from lo (inclusive) to hi (exclusive) start with the prefix */
+	sqlite3_stmt *s = use(h, S_BATCH_RESOLVE);
+	if ((ret = bound(h, bind_str(s, 1, lo) || bind_str(s, 2, hi), err)))
+		goto out;
+	while ((row = step_row(h, s, err)) == 1)
+		copy_id(ids[found++], sqlite3_column_text(s, 0));
+	if (row < 0) {
+		ret = row;
+		goto out;
+	}
+	if (found == 1) {
+		memcpy(out, ids[0], ZL_UUID_LEN);
+	} else if (found == 0) {
+		ret = zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", id_prefix);
+	} else {
+		ret = zl_err_set(err, ZL_EINVAL, "batch id \"%s\" is ambiguous: %s, %s%s", id_prefix, ids[0], ids[1],
+		                 found > 2 ? ", ..." : "");
+	}
 out:
 	op_end(h);
 	return ret;
@@ -864,13 +990,15 @@ out:
 	return ret;
 }
 
-static int sq_batch_unlock(zl_state *st, const char *batch_id, int64_t now, zl_err *err)
+static int sq_batch_unlock(zl_state *st, const char *batch_id, int64_t now, const char *owner, int force,
+                           zl_err *err)
 {
 	sq_state *h = (sq_state *)st;
 	sqlite3_stmt *s = use(h, S_BATCH_UNLOCK);
 	int ret;
 
-	if ((ret = bound(h, bind_str(s, 1, batch_id) || sqlite3_bind_int64(s, 2, now), err)) ||
+	if ((ret = bound(h, bind_str(s, 1, batch_id) || sqlite3_bind_int64(s, 2, now) ||
+	                    sqlite3_bind_int(s, 3, force != 0) || bind_str(s, 4, owner), err)) ||
 	    (ret = run(h, s, err)))
 		goto out;
 	if (sqlite3_changes(h->db) == 0)
@@ -903,12 +1031,14 @@ const zl_state_ops zl_state_sqlite_ops = {
 	.config_get = sq_config_get,
 	.config_list = sq_config_list,
 	.config_delete = sq_config_delete,
+	.config_version = sq_config_version,
 	.claim_append = sq_claim_append,
 	.file_get = sq_file_get,
 	.file_delete = sq_file_delete,
 	.batch_lock = sq_batch_lock,
 	.batch_renew = sq_batch_renew,
 	.batch_finish = sq_batch_finish,
+	.batch_resolve = sq_batch_resolve,
 	.batch_get = sq_batch_get,
 	.batch_list = sq_batch_list,
 	.batch_unlock = sq_batch_unlock,

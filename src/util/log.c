@@ -1,5 +1,6 @@
 #include "util/log.h"
 #include "util/buf.h"
+#include "util/quote.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -21,20 +22,23 @@ void zl_log_setup(zl_log_level level, int json)
 
 int zl_log_enabled(zl_log_level level) { return level >= min_level; }
 
+/* A value as it is when that is unambiguous, else quoted with every control character escaped,
+ * so a key holding a newline cannot forge a log line. */
 static void add_text_value(zl_buf *b, const char *v)
 {
-	if (v[0] && !strpbrk(v, " \"=\t\n\\")) {
+	if (v[0] && !strpbrk(v, " =") && !zl_quote_needed(v)) {
 		zl_buf_adds(b, v);
 		return;
 	}
 	zl_buf_addc(b, '"');
 	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
+		if (*v == '"' || *v == '\\') {
 			zl_buf_addc(b, '\\');
-		if (*v == '\n')
-			zl_buf_adds(b, "\\n");
-		else
 			zl_buf_addc(b, *v);
+		} else {
+			char c[2] = { *v, 0 };
+			zl_escape_ctl(b, c);
+		}
 	}
 	zl_buf_addc(b, '"');
 }

@@ -147,14 +147,19 @@ assert_contains "$ERR" "zload batches show: expected ID" "missing argument"
 assert_exit 2 zload batches list --limit
 assert_contains "$ERR" "zload batches list: option --limit needs a value (N)" "option without its value"
 assert_exit 2 zload serve --workers 0
-assert_contains "$ERR" 'zload serve: --workers: "0" is not a valid number' "bad number"
+assert_contains "$ERR" 'zload serve: --workers: must be at least 1' "zero workers"
+assert_exit 2 zload serve --workers many
+assert_contains "$ERR" 'zload serve: --workers: "many" is not a number' "bad number"
 assert_exit 2 zload event --log-format xml
 assert_contains "$ERR" 'zload event: --log-format must be text or json, not "xml"' "bad log format"
 assert_exit 2 zload
 assert_contains "$ERR" "usage: zload" "no command"
 assert_exit 1 zload batches show nosuch
 assert_eq 'zload: no batch "nosuch"' "$ERR" "unknown batch"
-assert_exit 1 zload --state "sqlite:$WS/no/dir/state.db" batches list
-assert_contains "$ERR" "zload: cannot open state database \"$WS/no/dir/state.db\"" "unopenable state database"
+ok zload --state "sqlite:$WS/no/dir/state.db" batches list
+assert_eq 700 "$(stat -c %a "$WS/no/dir")" "a state database's new directories are private"
+assert_eq 600 "$(stat -c %a "$WS/no/dir/state.db")" "a new state database is private"
+assert_exit 1 zload --state "sqlite:$WS/ev.json/state.db" batches list
+assert_eq "zload: cannot create state database \"$WS/ev.json/state.db\": Not a directory" "$ERR" "unopenable state database"
 assert_exit 1 zload --store "dir:$WS/nostore" flush b/one
 assert_contains "$ERR" "zload: store directory \"$WS/nostore\": No such file or directory" "missing store directory"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two `zload event` processes run at once, each appending 300 distinct files (30 invocations of 10
 # records) to one prefix with batchSize 7 and loading the batches they fill; `zload flush` loads
-# the rest. Every file ends in exactly one batch and every row is in the warehouse once.
+# the rest. Every file ends in exactly one batch of at most 7 files and every row is in the
+# warehouse once.
 # (One record per invocation would take a minute: each zload process costs ~50-90 ms to start.)
 . "$(dirname "$0")/lib.sh"
 
@@ -59,9 +60,11 @@ assert_eq 0 "$(batch_count --status open --prefix b/conc)" "open batches after f
 json "sum(b['files'] for b in j)" zload batches list --json --prefix b/conc >"$WS/sum"
 assert_eq $((2 * n)) "$(<"$WS/sum")" "sum of the batches' file counts"
 assert_eq "complete" "$(json "sorted(set(b['status'] for b in j))" zload batches list --json)" "statuses of all batches"
-# Every batch reached batchSize (the last one may be smaller) and no batch is empty.
+# Every batch reached batchSize (the last one may be smaller), none holds more (issue #7, item 4:
+# concurrent appenders once made batches of 8-9 files), and no batch is empty.
 small=$(json "len([b for b in j if b['files'] < 7])" zload batches list --json)
 ((small <= 1)) || fail "$small batches smaller than batchSize"
+assert_eq 7 "$(json "max(b['files'] for b in j)" zload batches list --json)" "the largest batch holds batchSize files"
 
 # Every file is listed by exactly one batch, and its record (checked in the state database for
 # all files, and with `zload files show` for every 10th) names that batch.
@@ -97,3 +100,38 @@ assert_eq "$((2 * n))|$((2 * n))|$((2 * n))" "$(<"$WS/records")" "file records, 
 assert_eq "$expected" "$(rows t)" "rows in the warehouse == rows in all files"
 assert_eq "$expected" "$(sql "$WH" "SELECT count(*) FROM (SELECT DISTINCT id, v FROM t)")" "no row loaded twice"
 assert_eq "$(batch_count)" "$(sql "$WH" 'SELECT count(*) FROM zload_ledger')" "ledger rows == batches"
+
+# The same cap holds when nothing locks (event --no-load, no daemon running): three appenders, 70
+# files each, make batches of 7 that a flush then loads (once, every batch took all it got).
+put_config conc2 <<'EOF2'
+{"s3Prefix": "b/conc2", "batchSize": 7, "format": {"header": true},
+ "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "t2"}]}
+EOF2
+make_table t2 "id INTEGER, v TEXT"
+"$PYTHON" - "$STORE" "$WS" <<'EOF2'
+import json, os, sys
+store, ws = sys.argv[1], sys.argv[2]
+os.makedirs(f"{store}/b/conc2", exist_ok=True)
+for p in "xyz":
+    for i in range(70):
+        with open(f"{store}/b/conc2/{p}-{i}.csv", "w") as f:
+            f.write(f"id,v\n{i},{p}\n")
+    for i in range(0, 70, 7):
+        records = [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"},
+                    "object": {"key": f"conc2/{p}-{k}.csv", "size": 10}}} for k in range(i, i + 7)]
+        with open(f"{ws}/ev2-{p}-{i}.json", "w") as f:
+            json.dump({"Records": records}, f)
+EOF2
+pids=()
+for p in x y z; do
+	(for ((i = 0; i < 70; i += 7)); do "$ZLOAD" event --no-load "$WS/ev2-$p-$i.json" >/dev/null 2>>"$WS/$p.err" || echo bad; done) >"$WS/$p.bad" &
+	pids+=("$!")
+	BG_PIDS+=("$!")
+done
+for pid in "${pids[@]}"; do wait_exit "$pid" 60; done
+assert_eq "" "$(cat "$WS"/[xyz].bad)" "failed --no-load invocations"
+assert_eq "210 7" "$(json "f\"{sum(b['files'] for b in j)} {max(b['files'] for b in j)}\"" zload batches list --json --prefix b/conc2)" \
+	"files in the b/conc2 batches, and the most in one"
+ok zload flush b/conc2
+assert_eq 210 "$(rows t2)" "rows of b/conc2"
+assert_eq 0 "$(batch_count --prefix b/conc2 --status open)" "open b/conc2 batches after flush"

@@ -64,8 +64,8 @@ wait_for 15 log_has "$WS/serve.log" "sv/in/latedir$refused"
 wait_exit "$SERVE_PID" 30
 assert_eq 0 "$RC" "serve exit code"
 log=$(<"$WS/serve.log")
-assert_contains "$log" "msg=\"cannot read new object\" bucket=sv key=in/out.csv error=\"sv/in/out.csv$refused\"" "serve: scan, file link"
-assert_contains "$log" "msg=\"cannot read new object\" bucket=sv key=in/outdir error=\"sv/in/outdir$refused\"" "serve: scan, directory link"
+assert_contains "$log" "msg=\"object refused\" bucket=sv key=in/out.csv error=\"sv/in/out.csv$refused\"" "serve: scan, file link"
+assert_contains "$log" "msg=\"object refused\" bucket=sv key=in/outdir error=\"sv/in/outdir$refused\"" "serve: scan, directory link"
 assert_not_contains "$log" "outdir/x.csv" "serve never looks inside a linked directory"
 assert_eq 0 "$(secret_rows)" "rows from outside after serve"
 assert_eq 12 "$(rows t)" "rows after serve (the inside link and plain.csv)"

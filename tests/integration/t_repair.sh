@@ -89,7 +89,8 @@ assert_eq "batch already in the target's ledger: not loaded again" \
 assert_eq "6 6" "$(rows t "$WS/first.db") $(rows t "$WS/second.db")" "each target holds the rows once"
 
 # Unlock: a loader is killed while it holds the lock (its target is write-locked, so it waits);
-# with a 600 s lease nobody reclaims the batch, and unlock returns it to open.
+# with a 600 s lease nobody reclaims the batch. unlock refuses while the lease is live, naming its
+# holder and until when; --force returns it to open.
 make_table "$WS/other.db" t "id INTEGER, v TEXT"
 hold_lock "$WS/other.db"
 s3_event b lock/k.csv >"$WS/lock.json"
@@ -100,8 +101,13 @@ wait_exit "$BG_PID" 10
 release_lock "$WS/other.db"
 lock_id=$(batch_ids --prefix b/lock)
 assert_eq locked "$(batch_status "$lock_id")" "status after the loader died"
-ok zload batches unlock "$lock_id"
-assert_eq "unlocked batch $lock_id: it is open again" "$OUT" "unlock output"
+owner=$(batch_field "$lock_id" owner)
+until=$(batch_field "$lock_id" leaseUntil)
+assert_exit 1 zload batches unlock "$lock_id"
+assert_eq "zload: batch $lock_id is locked by $owner until $until: its loader may still be loading it; use --force to unlock it anyway" "$ERR" "unlock of a live lease"
+assert_eq locked "$(batch_status "$lock_id")" "still locked"
+ok zload batches unlock --force "${lock_id:0:20}"
+assert_eq "unlocked batch $lock_id: it is open again and loads at the next sweep" "$OUT" "unlock output (abbreviated id)"
 assert_eq open "$(batch_status "$lock_id")" "status after unlock"
 assert_eq null "$(batch_field "$lock_id" owner)" "owner after unlock"
 assert_exit 1 zload batches unlock "$lock_id"

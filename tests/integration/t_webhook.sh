@@ -58,7 +58,7 @@ stop_hook() {
 
 # Usage errors: a zero body cap (it would mean the buffer's 64 MiB default), a token without --webhook.
 assert_exit 2 zload serve --no-watch --webhook 127.0.0.1:1 --webhook-max-body 0
-assert_contains "$ERR" '--webhook-max-body: "0"' "a zero --webhook-max-body"
+assert_contains "$ERR" '--webhook-max-body: must be at least 1' "a zero --webhook-max-body"
 assert_exit 2 zload serve --no-watch --webhook-token t
 assert_contains "$ERR" "--webhook-token needs --webhook" "a token without --webhook"
 assert_exit 2 zload serve --no-watch --webhook 127.0.0.1:1 --webhook-token ''

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,7 +89,7 @@ static int claim(zl_state *st, const char *prefix, const char *key, int64_t size
 	zl_err err = { 0 };
 
 	snprintf(id, sizeof id, "b/%s", key);
-	int rc = st->ops->claim_append(st, id, prefix, &o, now, res, &err);
+	int rc = st->ops->claim_append(st, id, prefix, &o, now, NULL, res, &err);
 	if (rc)
 		fprintf(stderr, "claim %s: %s\n", id, err.msg);
 	return rc;
@@ -127,9 +128,12 @@ static void test_open_sets_up_wal_and_schema(void **state)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 
-	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-	                                   " AND name IN ('configs', 'batches', 'files')"), 3);
+	                                   " AND name IN ('configs', 'batches', 'files', 'meta')"), 4);
+	struct stat sb;
+	assert_int_equal(stat(fx->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600); /* private: it holds configurations with passwords */
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -155,9 +159,18 @@ static void test_open_errors(void **state)
 	zl_err err = { 0 };
 	char path[256];
 
-	assert_int_equal(zl_state_sqlite_ops.open("/nonexistent-dir-zl/x/state.db", &st, &err), ZL_ESTATE);
+	assert_int_equal(zl_state_sqlite_ops.open("/dev/null/x/state.db", &st, &err), ZL_ESTATE);
 	assert_null(st);
-	assert_non_null(strstr(err.msg, "cannot open state database \"/nonexistent-dir-zl/x/state.db\""));
+	assert_string_equal(err.msg, "cannot create the directory of state database \"/dev/null/x/state.db\": Not a directory");
+	/* missing directories are created, private to the user */
+	snprintf(path, sizeof path, "%s/new/dir/state.db", fx->dir);
+	assert_int_equal(zl_state_sqlite_ops.open(path, &st, &err), 0);
+	zl_state_close(st);
+	st = NULL;
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/new/dir", fx->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
 	assert_int_equal(zl_state_sqlite_ops.open("", &st, &err), ZL_EINVAL);
 
 	/* a newer schema is refused */
@@ -309,7 +322,8 @@ static void test_lock_live_lease_busy(void **state)
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 1000, &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED, "o2", T0 + 1,
 	                                     T0 + 2000, &err), ZL_EBUSY);
-	snprintf(want, sizeof want, "batch %s is locked by o1, not lockable", r.batch_id);
+	snprintf(want, sizeof want, "batch %s is locked by o1 until 2023-11-14T22:13:21.000Z (its lease is live)",
+	         r.batch_id);
 	assert_string_equal(err.msg, want);
 
 	zl_batch b = get_batch(st, r.batch_id);
@@ -494,26 +508,43 @@ static void test_unlock(void **state)
 	char want[128];
 
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
-	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 1, &err), ZL_EBUSY);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 1, NULL, 0, &err), ZL_EBUSY);
 	snprintf(want, sizeof want, "batch %s is open, not locked", r.batch_id);
 	assert_string_equal(err.msg, want);
 
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0 + 2, T0 + 1000, &err), 0);
-	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, &err), 0);
+	/* a live lease refuses, naming its holder; another owner cannot unlock it either */
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, NULL, 0, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is locked by o1 until 2023-11-14T22:13:21.000Z (its lease is live)",
+	         r.batch_id);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, "o2", 0, &err), ZL_EBUSY);
+	/* force, or the holder itself */
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, "o1", 0, &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o3", T0 + 4, T0 + 1000, &err), 0);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 5, NULL, 1, &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
 	assert_int_equal(b.status, ZL_BATCH_OPEN);
 	assert_null(b.owner);
 	assert_int_equal(b.lease_until, 0);
-	assert_int_equal(b.updated_at, T0 + 3);
+	assert_int_equal(b.updated_at, T0 + 5);
+	assert_int_equal(b.locked_at, T0 + 4);
 	zl_batch_release(&b);
 
-	/* the unlocked batch is open again and takes appends */
+	/* once locked, never appended to: a new file goes to a new batch */
 	zl_append_result r2;
-	assert_int_equal(claim(st, "b/in", "b.csv", 1, T0 + 4, &r2), 0);
-	assert_string_equal(r2.batch_id, r.batch_id);
-	assert_int_equal(r2.file_count, 2);
+	assert_int_equal(claim(st, "b/in", "b.csv", 1, T0 + 6, &r2), 0);
+	assert_string_not_equal(r2.batch_id, r.batch_id);
+	assert_int_equal(r2.file_count, 1);
+	b = get_batch(st, r.batch_id);
+	assert_int_equal(b.file_count, 1);
+	zl_batch_release(&b);
 
-	assert_int_equal(st->ops->batch_unlock(st, "nope", T0, &err), ZL_ENOTFOUND);
+	/* an expired lease unlocks without force */
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o4", T0 + 7, T0 + 8, &err), 0);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 8, NULL, 0, &err), 0);
+
+	assert_int_equal(st->ops->batch_unlock(st, "nope", T0, NULL, 0, &err), ZL_ENOTFOUND);
 	assert_string_equal(err.msg, "no batch \"nope\"");
 }
 
@@ -675,7 +706,7 @@ static void test_file_get_and_delete(void **state)
 	zl_err err = { 0 };
 	zl_object o = { .bucket = (char *)"bk", .key = (char *)"dir/x.csv", .size = 77, .etag = (char *)"e1" };
 
-	assert_int_equal(st->ops->claim_append(st, "bk/dir/x.csv@e1", "bk/dir", &o, T0, &r, &err), 0);
+	assert_int_equal(st->ops->claim_append(st, "bk/dir/x.csv@e1", "bk/dir", &o, T0, NULL, &r, &err), 0);
 	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), 0);
 	assert_string_equal(f.file_id, "bk/dir/x.csv@e1");
 	assert_string_equal(f.bucket, "bk");
@@ -709,7 +740,7 @@ static void test_file_get_and_delete(void **state)
 	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), ZL_ENOTFOUND);
 	assert_int_equal(st->ops->file_delete(st, "bk/dir/x.csv@e1", &err), ZL_ENOTFOUND);
 	assert_string_equal(err.msg, "no file record \"bk/dir/x.csv@e1\"");
-	assert_int_equal(st->ops->claim_append(st, "bk/dir/x.csv@e1", "bk/dir", &o, T0 + 5, &r2, &err), 0);
+	assert_int_equal(st->ops->claim_append(st, "bk/dir/x.csv@e1", "bk/dir", &o, T0 + 5, NULL, &r2, &err), 0);
 	assert_int_equal(r2.duplicate, 0);
 	assert_string_not_equal(r2.batch_id, r.batch_id);
 

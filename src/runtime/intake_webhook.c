@@ -1,0 +1,67 @@
+/* The webhook as an intake: POST /events bodies are submitted; 2xx only once every record is
+ * durably claimed, so a sender that got an error retries. */
+#include "intake/webhook.h"
+#include "runtime/runtime_int.h"
+#include "util/log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+typedef struct webhook_intake {
+	zl_rt *rt;
+	zl_webhook *hook;
+} webhook_intake;
+
+static int on_body(void *ud, const char *body, size_t len, zl_buf *reply)
+{
+	webhook_intake *wi = ud;
+	zl_err err;
+	zl_body_summary sum;
+	int rc = zl_rt_submit_body(wi->rt, body, len, NULL, NULL, &sum, &err);
+	if (rc == ZL_EINVAL) {
+		ZL_LOG(ZL_WARN, "webhook: malformed body refused", ZL_S("error", err.msg));
+		json_t *j = json_pack("{s:s}", "error", err.msg);
+		char *t = json_dumps(j, JSON_COMPACT);
+		zl_buf_adds(reply, t ? t : "{}");
+		free(t);
+		json_decref(j);
+		return 400;
+	}
+	zl_buf_printf(reply, "{\"records\":%zu,\"queued\":%zu,\"duplicate\":%zu,\"filtered\":%zu,\"unrouted\":%zu,"
+	              "\"ignored\":%zu,\"malformed\":%zu,\"failed\":%zu}", sum.records, sum.queued, sum.duplicate,
+	              sum.filtered, sum.unrouted, sum.ignored, sum.malformed, sum.failed);
+	return rc ? 503 : 200;
+}
+
+static void webhook_stop(void *ctx)
+{
+	webhook_intake *wi = ctx;
+	if (!wi)
+		return;
+	zl_webhook_stop(wi->hook);
+	free(wi);
+}
+
+static int webhook_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
+{
+	const zl_webhook_cfg *cfg = cfgp;
+	webhook_intake *wi = calloc(1, sizeof *wi);
+	if (!wi)
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	wi->rt = rt;
+	int rc = zl_webhook_start(cfg->listen, cfg->token, cfg->max_body, on_body, wi, &wi->hook, err);
+	if (rc) {
+		free(wi);
+		return rc;
+	}
+	ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", cfg->listen), ZL_I("port", zl_webhook_port(wi->hook)),
+	       ZL_S("auth", cfg->token ? "bearer" : "none"));
+	*ctx = wi;
+	return 0;
+}
+
+const zl_intake_ops zl_intake_webhook = {
+	.name = "webhook",
+	.start = webhook_start,
+	.stop = webhook_stop,
+};

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Helpers for scenarios that talk to `zload serve --webhook`, sourced after lib.sh.
+
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# http METHOD PATH [CURL ARGS...]: a request to the serve's webhook at $PORT; status in $CODE,
+# body in $BODY.
+http() {
+	local method=$1 path=$2
+	shift 2
+	CODE=$(curl -sS --max-time 30 -o "$WS/.http" -w '%{http_code}' -X "$method" "$@" "http://127.0.0.1:$PORT$path") ||
+		fail "curl $method $path failed"
+	BODY=$(<"$WS/.http")
+}
+# post FILE [CURL ARGS...]: POST /events with the file as the body.
+post() {
+	local f=$1
+	shift
+	http POST /events -H 'Content-Type: application/json' --data-binary "@$f" "$@"
+}
+# start_hook NAME [SERVE OPTIONS]: serve --webhook on a free port (a second try if it was taken);
+# sets PORT and SERVE_PID.
+start_hook() {
+	local name=$1 try
+	shift
+	for try in 1 2; do
+		PORT=$(free_port)
+		start_bg "$name" "$ZLOAD" serve --webhook "127.0.0.1:$PORT" "$@"
+		SERVE_PID=$BG_PID
+		wait_for 10 eval "log_has '$WS/$name.log' 'msg=serving' || not_running $SERVE_PID"
+		log_has "$WS/$name.log" 'msg=serving' && return 0
+		mv "$WS/$name.log" "$WS/$name.try$try.txt"
+	done
+	fail "serve --webhook did not start: $(cat "$WS/$name".try*.txt)"
+}
+stop_hook() {
+	kill -TERM "$SERVE_PID"
+	wait_exit "$SERVE_PID" 15
+	assert_eq 0 "$RC" "exit code of serve after SIGTERM"
+}
