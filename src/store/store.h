@@ -18,8 +18,9 @@ typedef struct zl_store {
 
 /* Called once per listed object; obj is valid during the call only. Non-zero stops the listing
  * and is returned by list. refused is NULL for an object; otherwise the entry named by obj's
- * bucket and key (its other fields unknown) cannot be read, and refused says why (a dir: store's
- * symbolic link leading outside its root): listings report such entries rather than skip them. */
+ * bucket and key (key "" for a whole bucket; other fields unknown) cannot be read, and refused
+ * says why (a dir: store's symbolic link leading outside its root): listings report such entries
+ * rather than skip them. */
 typedef int (*zl_store_list_cb)(void *ud, const zl_object *obj, const zl_err *refused);
 
 struct zl_store_ops {
