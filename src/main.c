@@ -11,6 +11,9 @@
 #define ZL_VERSION "0.1.0"
 #endif
 
+static int cmd_help(zl_cli *cli, int argc, char **argv);
+static int cmd_version(zl_cli *cli, int argc, char **argv);
+
 static const zl_cmd commands[] = {
 	{ "config", zl_cmd_config, "COMMAND", "store, show and delete load configurations", NULL },
 	{ "serve", zl_cmd_serve, NULL, "run the loader daemon: watch, batch and load", zl_serve_opts },
@@ -20,6 +23,8 @@ static const zl_cmd commands[] = {
 	{ "trigger", zl_cmd_trigger, "BUCKET/PREFIX", "put a marker object that makes the store emit an event", NULL },
 	{ "batches", zl_cmd_batches, "COMMAND", "list, show, reprocess, unlock and delete batches", NULL },
 	{ "files", zl_cmd_files, "COMMAND", "show and forget file records", NULL },
+	{ "help", cmd_help, "[COMMAND]", "show help, of zload or of a command", NULL },
+	{ "version", cmd_version, NULL, "show the version", NULL },
 	{ 0 }
 };
 
@@ -42,8 +47,49 @@ static void usage(FILE *f)
 		snprintf(left, sizeof left, "%s--%s%s%s", shortopt, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(f, "  %-26s %s\n", left, o->help);
 	}
-	fprintf(f, "  %-26s %s\n  %-26s %s\n\nRun 'zload COMMAND --help' for more.\n", "-h, --help",
-	        "show this help", "--version", "show the version");
+	fprintf(f, "  %-26s %s\n  %-26s %s\n\nRun 'zload COMMAND --help' or 'zload help COMMAND' for more.\n", "-h, --help",
+	        "show this help", "-V, --version", "show the version");
+}
+
+static const zl_cmd *find_command(const char *name)
+{
+	for (const zl_cmd *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* zload help [COMMAND [SUBCOMMAND]]: the same as COMMAND [SUBCOMMAND] --help. */
+static int cmd_help(zl_cli *cli, int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return ZL_EXIT_OK;
+	}
+	const zl_cmd *cmd = find_command(argv[1]);
+	if (!cmd || cmd->run == cmd_help || cmd->run == cmd_version) {
+		if (!cmd) {
+			fprintf(stderr, "zload help: unknown command \"%s\"\nTry 'zload --help'.\n", argv[1]);
+			return ZL_EXIT_USAGE;
+		}
+		usage(stdout);
+		return ZL_EXIT_OK;
+	}
+	char *args[4] = { argv[1], NULL, NULL, NULL };
+	int n = 1;
+	if (argc > 2)
+		args[n++] = argv[2];
+	args[n++] = (char *)"--help";
+	char prog[64];
+	snprintf(prog, sizeof prog, "zload %s", cmd->name);
+	cli->prog = prog;
+	return cmd->run(cli, n, args);
+}
+
+static int cmd_version(zl_cli *cli, int argc, char **argv)
+{
+	printf("zload %s\n", ZL_VERSION);
+	return ZL_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -67,7 +113,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return ZL_EXIT_OK;
 		}
-		if (strcmp(a, "--version") == 0) {
+		if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
 			printf("zload %s\n", ZL_VERSION);
 			return ZL_EXIT_OK;
 		}
@@ -80,10 +126,7 @@ int main(int argc, char **argv)
 	}
 	if (!cli.state_url || !*cli.state_url)
 		cli.state_url = default_state = zl_state_default_url();
-	const zl_cmd *cmd = NULL;
-	for (const zl_cmd *c = commands; c->name; c++)
-		if (strcmp(c->name, argv[i]) == 0)
-			cmd = c;
+	const zl_cmd *cmd = find_command(argv[i]);
 	if (!cmd) {
 		fprintf(stderr, "zload: unknown command \"%s\"\nTry 'zload --help'.\n", argv[i]);
 		goto out;

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { B_SINCE, B_NO_LOAD, B_COUNT };
 static const zl_opt backfill_opts[] = {
@@ -23,20 +24,35 @@ typedef struct backfill {
 	int64_t since;
 	int64_t listed, queued, known, skipped, failed, older, refused;
 	int64_t last_progress;
+	int live;            /* progress on a terminal's stderr, redrawn in place */
 } backfill;
 
+static void summary(const backfill *b, FILE *f)
+{
+	fprintf(f, "listed %lld, queued %lld, already known %lld, not routed or filtered %lld", (long long)b->listed,
+	        (long long)b->queued, (long long)b->known, (long long)b->skipped);
+	if (b->failed)
+		fprintf(f, ", failed %lld", (long long)b->failed);
+	if (b->older)
+		fprintf(f, ", older than --since %lld", (long long)b->older);
+	if (b->refused)
+		fprintf(f, ", refused %lld", (long long)b->refused);
+}
+
+/* A progress line on a terminal, redrawn in place; the final summary goes to stdout. */
 static void progress(backfill *b, int final)
 {
-	fprintf(stderr, "%slisted %lld, queued %lld, already known %lld, not routed or filtered %lld%s%s",
-	        final ? "" : "\r", (long long)b->listed, (long long)b->queued, (long long)b->known,
-	        (long long)b->skipped, b->failed ? ", failed " : "", "");
-	if (b->failed)
-		fprintf(stderr, "%lld", (long long)b->failed);
-	if (b->older)
-		fprintf(stderr, ", older than --since %lld", (long long)b->older);
-	if (b->refused)
-		fprintf(stderr, ", refused %lld", (long long)b->refused);
-	fputc(final ? '\n' : ' ', stderr);
+	if (b->live) {
+		fputs("\r\033[K", stderr);
+		if (!final)
+			summary(b, stderr);
+		fflush(stderr);
+	}
+	if (final) {
+		summary(b, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
 }
 
 static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
@@ -99,6 +115,7 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	b.rt = rt;
+	b.live = isatty(STDERR_FILENO) && !zl_log_json();
 	if (store->ops->list(store, bucket, prefix, on_object, &b, &err)) {
 		progress(&b, 1);
 		zl_cli_fail(&err);

@@ -1,6 +1,7 @@
 #include "core/fields.h"
 
 #include <string.h>
+#include <strings.h>
 
 static const char *const type_names[] = {
 	"string", "string", "non-negative integer", "boolean", "one-character string", "string",
@@ -55,6 +56,50 @@ static int type_ok(const zl_field *f, const json_t *v)
 	return 0;
 }
 
+/* Edit distance of a and b (insertions, deletions, substitutions; letter case ignored), capped
+ * at 9: names are short. */
+static int distance(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	int row[64];
+	if (na >= 64 || nb >= 64)
+		return 9;
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= na; i++) {
+		int diag = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= nb; j++) {
+			int up = row[j];
+			int same = (a[i - 1] | 0x20) == (b[j - 1] | 0x20);
+			int best = diag + !same;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[nb] > 9 ? 9 : row[nb];
+}
+
+/* The known field nearest to an unknown name: same letters in another case, or at most two edits
+ * (one for short names) away; NULL when none is that close. */
+static const char *nearest(const zl_field *table, const char *name)
+{
+	const char *best = NULL;
+	int best_d = strlen(name) <= 4 ? 2 : 3;
+	for (const zl_field *f = table; f->name; f++) {
+		int d = strcasecmp(f->name, name) == 0 ? 0 : distance(f->name, name);
+		if (d < best_d) {
+			best = f->name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
 int zl_fields_check(const zl_field *table, const json_t *obj, const char *where, zl_err *err)
 {
 	const char *dot = where && *where ? "." : "";
@@ -65,6 +110,9 @@ int zl_fields_check(const zl_field *table, const json_t *obj, const char *where,
 	json_t *v;
 	json_object_foreach((json_t *)obj, key, v) {
 		const zl_field *f = find(table, key);
+		const char *hint = f ? NULL : nearest(table, key);
+		if (!f && hint)
+			return zl_err_set(err, ZL_EINVAL, "%s%s%s: unknown field; did you mean \"%s\"?", where, dot, key, hint);
 		if (!f)
 			return zl_err_set(err, ZL_EINVAL, "%s%s%s: unknown field", where, dot, key);
 		const zl_field *c = canonical(table, f);

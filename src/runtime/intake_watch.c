@@ -107,11 +107,15 @@ static void on_file(void *ud, const char *bucket, const char *key)
 {
 	watch_intake *wi = ud;
 	zl_err err;
-	retry *r = find_retry(wi, bucket, key);
-	if (submit_file(wi, bucket, key, &err) != 0)
+	if (submit_file(wi, bucket, key, &err) != 0) {
 		schedule_retry(wi, bucket, key, zl_now_ms(), err.msg);
-	else if (r)
+		return;
+	}
+	retry *r = find_retry(wi, bucket, key);
+	if (r) {
+		ZL_LOG(ZL_INFO, "object queued after retry", ZL_S("bucket", bucket), ZL_S("key", key));
 		drop_retry(wi, r);
+	}
 }
 
 static void scan(watch_intake *wi, int64_t now, const char *what)
@@ -189,15 +193,9 @@ static void watch_tick(void *ctx, int64_t now)
 			i++;
 			continue;
 		}
-		retry *r = &wi->v[i];
-		zl_err err;
-		if (submit_file(wi, r->bucket, r->key, &err) == 0) {
-			ZL_LOG(ZL_INFO, "object queued after retry", ZL_S("bucket", r->bucket), ZL_S("key", r->key));
-			drop_retry(wi, r); /* the last entry moved to i */
-		} else {
-			schedule_retry(wi, r->bucket, r->key, now, err.msg);
-			i++;
-		}
+		size_t n = wi->n;
+		on_file(wi, wi->v[i].bucket, wi->v[i].key);
+		i += wi->n == n; /* else the entry at i is gone and the last one moved there */
 	}
 	if (wi->next_rescan && now >= wi->next_rescan)
 		scan(wi, now, "rescan");

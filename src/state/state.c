@@ -9,19 +9,29 @@
 
 extern const zl_state_ops zl_state_sqlite_ops;
 
-static const zl_state_ops *const backends[] = {
+#define MAX_BACKENDS 8
+
+/* The built-in backends, then any registered (tests register in-memory and fault backends). */
+static const zl_state_ops *backends[MAX_BACKENDS] = {
 	&zl_state_sqlite_ops,
 };
+static size_t nbackends = 1;
 
-#define NBACKENDS (sizeof backends / sizeof backends[0])
+int zl_state_register(const zl_state_ops *ops)
+{
+	if (nbackends == MAX_BACKENDS)
+		return ZL_ENOMEM;
+	backends[nbackends++] = ops;
+	return 0;
+}
 
 int zl_state_open(const char *url, zl_state **out, zl_err *err)
 {
-	const char *schemes[NBACKENDS], *target;
+	const char *schemes[MAX_BACKENDS], *target;
 	*out = NULL;
-	for (size_t i = 0; i < NBACKENDS; i++)
+	for (size_t i = 0; i < nbackends; i++)
 		schemes[i] = backends[i]->scheme;
-	int i = zl_url_pick_scheme(url, schemes, NBACKENDS, "state URL", "sqlite:/var/lib/zload/state.db", &target,
+	int i = zl_url_pick_scheme(url, schemes, nbackends, "state URL", "sqlite:/var/lib/zload/state.db", &target,
 	                           err);
 	return i < 0 ? i : backends[i]->open(target, out, err);
 }

@@ -108,6 +108,8 @@ struct zl_state_ops {
 	int (*batch_delete)(zl_state *st, const char *batch_id, zl_err *err);
 };
 
+/* Adds a backend beside the built-in ones (before any thread opens state; for tests). */
+int zl_state_register(const zl_state_ops *ops);
 /* Opens the backend named by url's scheme ("sqlite:/path/state.db"). */
 int zl_state_open(const char *url, zl_state **out, zl_err *err);
 void zl_state_close(zl_state *st);

@@ -6,19 +6,29 @@
 
 extern const zl_target_ops zl_target_sqlite_ops, zl_target_pg_ops;
 
-static const zl_target_ops *const targets[] = {
+#define MAX_TARGETS 16
+
+/* The built-in types, then any registered (tests register a fault-injecting one). */
+static const zl_target_ops *targets[MAX_TARGETS] = {
 	&zl_target_sqlite_ops,
 	&zl_target_pg_ops,
 };
+static size_t ntargets = 2;
 
-#define NTARGETS (sizeof targets / sizeof targets[0])
+int zl_target_register(const zl_target_ops *ops)
+{
+	if (ntargets == MAX_TARGETS)
+		return ZL_ENOMEM;
+	targets[ntargets++] = ops;
+	return 0;
+}
 
 static char type_list[256];
 static pthread_once_t type_list_once = PTHREAD_ONCE_INIT;
 
 const zl_target_ops *zl_target_ops_find(const char *type)
 {
-	for (size_t i = 0; type && i < NTARGETS; i++)
+	for (size_t i = 0; type && i < ntargets; i++)
 		if (strcmp(targets[i]->type, type) == 0)
 			return targets[i];
 	return NULL;
@@ -27,7 +37,7 @@ const zl_target_ops *zl_target_ops_find(const char *type)
 static void build_type_list(void)
 {
 	size_t len = 0;
-	for (size_t i = 0; i < NTARGETS; i++) {
+	for (size_t i = 0; i < ntargets; i++) {
 		const char *sep = i ? ", " : "";
 		size_t n = strlen(sep) + strlen(targets[i]->type);
 		if (len + n >= sizeof type_list)

@@ -49,6 +49,8 @@ struct zl_target_ops {
 	const char *(*last_sql)(zl_target *t);
 };
 
+/* Adds a target type beside the built-in ones (before any thread loads; for tests). */
+int zl_target_register(const zl_target_ops *ops);
 /* The ops for a target type, or NULL. */
 const zl_target_ops *zl_target_ops_find(const char *type);
 /* "sqlite, postgres" — the known types, for messages. */

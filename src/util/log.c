@@ -22,6 +22,8 @@ void zl_log_setup(zl_log_level level, int json)
 
 int zl_log_enabled(zl_log_level level) { return level >= min_level; }
 
+int zl_log_json(void) { return as_json; }
+
 /* A value as it is when that is unambiguous, else quoted with every control character escaped,
  * so a key holding a newline cannot forge a log line. */
 static void add_text_value(zl_buf *b, const char *v)

@@ -20,6 +20,8 @@ typedef struct zl_kv {
 
 void zl_log_setup(zl_log_level min_level, int json);
 int zl_log_enabled(zl_log_level level);
+/* Whether lines go out as JSON (then stderr carries nothing else). */
+int zl_log_json(void);
 void zl_log_kv(zl_log_level level, const char *msg, const zl_kv *kvs);
 
 #endif

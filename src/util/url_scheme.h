@@ -7,8 +7,9 @@
 #include "util/err.h"
 
 /* Returns the index of url's scheme among the n schemes and sets *target to what follows the
- * colon; else ZL_EINVAL with a message naming the URL (what: "state URL"), an example, and the
- * known schemes. */
+ * colon (a bare scheme name, "s3", has an empty target); else ZL_EINVAL with a message naming the
+ * URL (what: "state URL") and the known schemes, or for a bare path the example's scheme as a
+ * hint ("did you mean dir:/srv/landing?"). */
 int zl_url_pick_scheme(const char *url, const char *const *schemes, size_t n, const char *what,
                        const char *example, const char **target, zl_err *err);
 

@@ -56,12 +56,12 @@ EOF
 make_table t "id INTEGER, v TEXT"
 # Some objects are loaded first (the 1,111 under k1), then the backfill of all 2,000 queues only the rest.
 assert_exit 0 zload -v backfill --no-load bulk/many/k1
-assert_contains "$ERR" "listed 1111, queued 1111, already known 0" "backfill of a prefix"
+assert_contains "$OUT" "listed 1111, queued 1111, already known 0" "backfill of a prefix"
 assert_contains "$ERR" 'msg="s3 listing done" bucket=bulk prefix=many/k1 pages=2 rc=0' "two pages under the prefix"
 assert_exit 0 zload flush bulk/many
 assert_contains "$OUT" "status=complete rows=1111" "the first 1,111 objects loaded"
 assert_exit 0 zload -v backfill --no-load bulk/many
-assert_contains "$ERR" "listed 2000, queued 889, already known 1111" "backfill of 2,000 objects, 1,111 already loaded"
+assert_contains "$OUT" "listed 2000, queued 889, already known 1111" "backfill of 2,000 objects, 1,111 already loaded"
 assert_contains "$ERR" 'msg="s3 listing done" bucket=bulk prefix=many pages=2 rc=0' "two pages"
 b=$(batch_ids --prefix bulk/many --status open)
 assert_eq 889 "$(batch_field "$b" files)" "files in the open batch"

@@ -152,7 +152,7 @@ assert_eq complete "$(batch_status "$b_re")" "status of the reprocess batch"
 
 # Every stored object under the prefix is recorded: a backfill finds nothing new.
 ok zload backfill --no-load bkt/in
-assert_contains "$ERR" "listed 34, queued 0, already known 34" "backfill after the loads"
+assert_contains "$OUT" "listed 34, queued 0, already known 34" "backfill after the loads"
 
 # ---- the queue holds only the malformed message; both serves stop cleanly on SIGTERM.
 wait_for 20 count_is 1 sqs_total "$LOADS"

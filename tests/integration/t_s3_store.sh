@@ -256,7 +256,7 @@ assert_contains "$(proxy_log)" "ok GET /bkt/odd/dt%3D2026-11-25/%C3%BC%2B%C3%9F%
 	"the proxy saw the strictly encoded partition key"
 # Listing (sorted query, encoded prefix), put and copy-in-place are checked too.
 assert_exit 0 zload backfill --no-load "bkt/odd/dt=2026-11-25/ü"
-assert_contains "$ERR" "listed 1, queued 0, already known 1" "listing through the checking proxy"
+assert_contains "$OUT" "listed 1, queued 0, already known 1" "listing through the checking proxy"
 assert_contains "$(proxy_log)" "ok GET /bkt?encoding-type=url&list-type=2&prefix=odd%2Fdt%3D2026-11-25%2F%C3%BC" "listing query"
 assert_exit 0 zload trigger "bkt/odd/dt=2026-11-25"
 assert_contains "$(proxy_log)" "ok PUT /bkt/odd/dt%3D2026-11-25/lambda-vertica-trigger-file.dummy" "put through the checking proxy"
