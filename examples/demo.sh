@@ -16,7 +16,7 @@ say() { local ds=$(( (${EPOCHREALTIME/./} - t0) / 100000 )); printf '%s[%3d.%ds]
 
 say "workspace $ws"
 sqlite3 "$ws/warehouse.db" < "$here/warehouse.sql"
-sed "s|@WAREHOUSE@|$ws/warehouse.db|" "$here/demo-config.json" > "$ws/config.json"
+sed "s|/tmp/zload-warehouse.db|$ws/warehouse.db|" "$here/demo-config.json" > "$ws/config.json"
 say "zload config put config.json   (landing/events: batches of 3 files or 4 seconds, *.csv and *.csv.gz)"
 "$zload" config put "$ws/config.json"
 

@@ -111,6 +111,8 @@ static int parse_target(json_t *t, size_t i, zl_target_cfg *tc, zl_err *err)
 		return zl_err_set(err, ZL_EINVAL, "%s.type: unknown target type \"%s\" (known: %s)", where,
 		                  json_string_value(type), zl_target_types());
 	int rc = zl_fields_check(tc->ops->fields, t, where, err);
+	if (rc == 0 && tc->ops->validate)
+		rc = tc->ops->validate(t, where, err);
 	if (rc)
 		return rc;
 	tc->json = t;

@@ -53,6 +53,9 @@ void zl_rows_header(const zl_rows *rows, const char *const **names, size_t *n);
  * "NAME line N: reason" (unterminated quote, invalid JSON, not an object, backslash at end
  * of line, ...). */
 int zl_rows_next(zl_rows *rows, zl_row *row, zl_err *err);
+/* JSON lines and text: the line the last row came from, as read (without its line break), for
+ * a caller that passes accepted lines on; valid until the next zl_rows_next. Otherwise len = 0. */
+void zl_rows_line(const zl_rows *rows, const char **text, size_t *len);
 void zl_rows_free(zl_rows *rows);
 
 #endif

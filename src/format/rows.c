@@ -36,6 +36,8 @@ struct zl_rows {
 	json_t *obj;        /* JSON lines: the current row's object, owner of names and strings */
 	char **header;
 	size_t nheader;
+	const char *line_text; /* JSON lines and text: the current row's line, in in or linebuf */
+	size_t line_len;
 };
 
 static int grow_fields(zl_rows *rs, zl_err *err)
@@ -391,9 +393,14 @@ static int jsonl_next(zl_rows *rs, zl_row *row, zl_err *err)
 	rs->obj = NULL;
 	zl_buf_reset(&rs->data);
 	rs->nf = 0;
+	rs->line_text = NULL;
+	rs->line_len = 0;
 	while ((rc = read_line(rs, &text, &len, &line, err)) == 1)
-		if (!blank(text, len))
+		if (!blank(text, len)) {
+			rs->line_text = text;
+			rs->line_len = len;
 			return json_row(rs, text, len, line, row, err);
+		}
 	return rc;
 }
 
@@ -467,10 +474,14 @@ static int text_next(zl_rows *rs, zl_row *row, zl_err *err)
 	int rc;
 	zl_buf_reset(&rs->data);
 	rs->nf = 0;
+	rs->line_text = NULL;
+	rs->line_len = 0;
 	if (rs->ended)
 		return 0;
 	if ((rc = read_line(rs, &text, &len, &line, err)) <= 0)
 		return rc;
+	rs->line_text = text;
+	rs->line_len = len;
 	if (len > 0 && text[len - 1] == '\r')
 		len--;
 	if (len == 2 && text[0] == '\\' && text[1] == '.') {
@@ -585,6 +596,12 @@ int zl_rows_next(zl_rows *rows, zl_row *row, zl_err *err)
 	if (rows->fmt.type == ZL_FMT_TEXT)
 		return text_next(rows, row, err);
 	return csv_next(rows, row, err);
+}
+
+void zl_rows_line(const zl_rows *rows, const char **text, size_t *len)
+{
+	*text = rows->line_text ? rows->line_text : "";
+	*len = rows->line_len;
 }
 
 void zl_rows_free(zl_rows *rows)

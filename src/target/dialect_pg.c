@@ -2,20 +2,6 @@
 
 #include <string.h>
 
-int zl_sql_ident(zl_buf *out, const char *name)
-{
-	int rc = zl_buf_addc(out, '"');
-	for (const char *p = name; *p && rc == 0; p++) {
-		if (*p == '.')
-			rc = zl_buf_adds(out, "\".\"");
-		else if (*p == '"')
-			rc = zl_buf_adds(out, "\"\"");
-		else
-			rc = zl_buf_addc(out, *p);
-	}
-	return rc ? rc : zl_buf_addc(out, '"');
-}
-
 int zl_sql_literal(zl_buf *out, const char *s)
 {
 	int escaped = 0;
@@ -52,7 +38,7 @@ static int table_and_columns(zl_buf *out, const zl_copy_spec *spec)
 		for (size_t i = 0; i < spec->ncolumns && rc == 0; i++) {
 			if (i)
 				rc = zl_buf_adds(out, ", ");
-			rc = rc ? rc : zl_sql_ident(out, spec->columns[i]);
+			rc = rc ? rc : zl_sql_name(out, spec->columns[i]);
 		}
 		rc = rc ? rc : zl_buf_addc(out, ')');
 	}
@@ -104,31 +90,59 @@ int zl_dialect_pg_json_insert(zl_buf *out, const zl_copy_spec *spec)
 		rc = rc ? rc : zl_buf_adds(out, "r.*");
 	for (size_t i = 0; i < spec->ncolumns && rc == 0; i++) {
 		rc = zl_buf_adds(out, i ? ", r." : "r.");
-		rc = rc ? rc : zl_sql_ident(out, spec->columns[i]);
+		rc = rc ? rc : zl_sql_name(out, spec->columns[i]);
 	}
 	rc = rc ? rc : zl_buf_adds(out, " FROM zload_json_stage s, jsonb_populate_record(NULL::");
 	rc = rc ? rc : zl_sql_ident(out, spec->table);
 	return rc ? rc : zl_buf_adds(out, ", s.doc) r WHERE s.doc IS NOT NULL");
 }
 
+/* Both columns of the key are NOT NULL by being in it; spelt out to match the documented layout. */
 int zl_dialect_pg_ledger_create(zl_buf *out, const char *ledger)
 {
 	int rc = zl_buf_adds(out, "CREATE TABLE IF NOT EXISTS ");
 	rc = rc ? rc : zl_sql_ident(out, ledger);
-	return rc ? rc : zl_buf_adds(out, " (batch_id text PRIMARY KEY, prefix text NOT NULL, "
-	                                  "loaded_at timestamptz NOT NULL DEFAULT now())");
+	return rc ? rc : zl_buf_adds(out, " (batch_id text NOT NULL, target text NOT NULL, prefix text NOT NULL, "
+	                                  "loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (batch_id, target))");
 }
+
+const char zl_dialect_pg_ledger_layout[] =
+	"SELECT l.rel IS NOT NULL, "
+	"EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.rel AND a.attname = 'target' AND NOT a.attisdropped), "
+	"(SELECT c.conname FROM pg_constraint c WHERE c.conrelid = l.rel AND c.contype = 'p') "
+	"FROM (SELECT to_regclass($1) AS rel) l";
 
 int zl_dialect_pg_ledger_select(zl_buf *out, const char *ledger)
 {
 	int rc = zl_buf_adds(out, "SELECT 1 FROM ");
 	rc = rc ? rc : zl_sql_ident(out, ledger);
-	return rc ? rc : zl_buf_adds(out, " WHERE batch_id = $1");
+	return rc ? rc : zl_buf_adds(out, " WHERE batch_id = $1 AND target IN ($2, '" ZL_LEDGER_ANY_TARGET "')");
 }
 
 int zl_dialect_pg_ledger_insert(zl_buf *out, const char *ledger)
 {
 	int rc = zl_buf_adds(out, "INSERT INTO ");
 	rc = rc ? rc : zl_sql_ident(out, ledger);
-	return rc ? rc : zl_buf_adds(out, " (batch_id, prefix) VALUES ($1, $2)");
+	return rc ? rc : zl_buf_adds(out, " (batch_id, target, prefix) VALUES ($1, $2, $3)");
+}
+
+/* Appends "ALTER TABLE ledger action", after "; " unless it is the first statement. */
+static int alter(zl_buf *out, int first, const char *ledger, const char *action, const char *name)
+{
+	int rc = zl_buf_adds(out, first ? "ALTER TABLE " : "; ALTER TABLE ");
+	rc = rc ? rc : zl_sql_ident(out, ledger);
+	rc = rc ? rc : zl_buf_addc(out, ' ');
+	rc = rc ? rc : zl_buf_adds(out, action);
+	return rc || !name ? rc : zl_sql_name(out, name);
+}
+
+/* The default fills the old rows (without rewriting the table), then goes: every insert names
+ * its target. */
+int zl_dialect_pg_ledger_migrate(zl_buf *out, const char *ledger, const char *pkey)
+{
+	int rc = alter(out, 1, ledger, "ADD COLUMN target text NOT NULL DEFAULT '" ZL_LEDGER_ANY_TARGET "'", NULL);
+	rc = rc ? rc : alter(out, 0, ledger, "ALTER COLUMN target DROP DEFAULT", NULL);
+	if (pkey)
+		rc = rc ? rc : alter(out, 0, ledger, "DROP CONSTRAINT ", pkey);
+	return rc ? rc : alter(out, 0, ledger, "ADD PRIMARY KEY (batch_id, target)", NULL);
 }

@@ -33,8 +33,13 @@ struct zl_target_ops {
 	const zl_field *fields;         /* the target's configuration fields, for validation and help */
 	/* cfg is the target's JSON object, already validated against fields. */
 	int (*connect)(const json_t *cfg, zl_target **out, zl_err *err);
+	/* Optional: checks beyond the field table at configuration time (cfg already passed it);
+	 * messages start with where and the field ("targets[0].path: ..."). */
+	int (*validate)(const json_t *cfg, const char *where, zl_err *err);
 	void (*close)(zl_target *t);
-	/* Sets *has when the ledger holds the key (batch and target). */
+	/* Sets *has when the ledger holds the key (batch and target), or the batch with target '*'
+	 * (a row migrated from the older layout keyed by batch alone). The ledger table itself is
+	 * created or migrated by connect, outside any load transaction. */
 	int (*ledger_has)(zl_target *t, const zl_ledger_key *k, int *has, zl_err *err);
 	int (*begin)(zl_target *t, zl_err *err);
 	int (*exec)(zl_target *t, const char *sql, zl_err *err);

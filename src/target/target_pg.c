@@ -1,6 +1,9 @@
 /* The PostgreSQL target (libpq): streams each object into COPY ... FROM STDIN. The COPY text
- * comes from dialect_pg.c. */
+ * comes from dialect_pg.c, the ledger from pg_ledger.c. CSV headers and JSON lines are read by
+ * zload's row reader (format/rows.c), as the SQLite target reads them. */
 #include "target/dialect.h"
+#include "target/pg_db.h"
+#include "target/pg_ledger.h"
 #include "target/target.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -54,80 +57,9 @@ static const char *str_field(const json_t *cfg, const char *name)
 	return s && *s ? s : NULL;
 }
 
-/* SQLSTATE classes a retry can cure: connection trouble, resources, shutdown, conflicts. */
-static int sqlstate_transient(const char *st)
-{
-	static const char *const prefixes[] = { "08", "53", "57P", "40001", "40P01", "55P03", NULL };
-	for (int i = 0; st && prefixes[i]; i++)
-		if (strncmp(st, prefixes[i], strlen(prefixes[i])) == 0)
-			return 1;
-	return 0;
-}
-
-static void chomp(char *s)
-{
-	for (size_t n = strlen(s); n && (s[n - 1] == '\n' || s[n - 1] == ' ');)
-		s[--n] = '\0';
-}
-
-/* libpq's own messages span lines ("...failed: Connection refused\n\tIs the server running...?"):
- * one line, for logs and `batches show`. */
-static void oneline(char *s)
-{
-	char *w = s;
-	int in_break = 0; /* inside a run of line breaks, tabs and the spaces after them */
-	for (const char *r = s; *r; r++) {
-		if (*r == '\n' || *r == '\r' || *r == '\t') {
-			if (!in_break && !(w > s && w[-1] == ' '))
-				*w++ = ' ';
-			in_break = 1;
-		} else if (!(in_break && *r == ' ')) {
-			in_break = 0;
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-/* Fills err from a failed result (or the connection's message when res is NULL). */
-static int pg_fail(pg_target *t, PGresult *res, const char *what, zl_err *err)
-{
-	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *context = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
-	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
-	char msg[768];
-	snprintf(msg, sizeof msg, "%s", primary ? primary : PQerrorMessage(t->conn));
-	chomp(msg);
-	oneline(msg);
-	int lost = PQstatus(t->conn) == CONNECTION_BAD;
-	int code = lost || sqlstate_transient(state) ? ZL_ETRANSIENT : ZL_ELOAD;
-	zl_buf b;
-	zl_buf_init(&b, sizeof err->msg - 1);
-	zl_buf_printf(&b, "%s%s%s", what ? what : "", what ? ": " : "", msg);
-	if (detail)
-		zl_buf_printf(&b, " (%s)", detail);
-	if (state)
-		zl_buf_printf(&b, " [SQLSTATE %s]", state);
-	if (context) {
-		char ctx[512];
-		snprintf(ctx, sizeof ctx, "%s", context);
-		chomp(ctx);
-		zl_buf_printf(&b, " [%s]", ctx);
-	}
-	zl_err_set(err, code, "%s", zl_buf_str(&b));
-	zl_buf_release(&b);
-	return code;
-}
-
-/* Runs one statement that returns no rows. */
 static int run(pg_target *t, const char *sql, const char *what, zl_err *err)
 {
-	PGresult *res = PQexec(t->conn, sql);
-	ExecStatusType st = PQresultStatus(res);
-	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_fail(t, res, what, err);
-	PQclear(res);
-	return rc;
+	return zl_pg_run(t->conn, sql, what, err);
 }
 
 /* Connection failures: a retry will not fix authentication or a missing database. */
@@ -135,8 +67,8 @@ static int connect_error(PGconn *conn, zl_err *err)
 {
 	char msg[768];
 	snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "out of memory");
-	chomp(msg);
-	oneline(msg);
+	zl_pg_oneline(msg);
+	/* No SQLSTATE before a session exists: libpq's words are all there is. */
 	static const char *const permanent[] = { "authentication failed", "does not exist", "no pg_hba.conf entry",
 	                                         "permission denied", "password is required", "no password supplied", "invalid ", NULL };
 	int code = ZL_ETRANSIENT;
@@ -153,34 +85,8 @@ static void pg_notice(void *arg, const char *message)
 	(void)arg;
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s", message);
-	chomp(msg);
+	zl_pg_oneline(msg);
 	ZL_LOG(ZL_DEBUG, "postgres notice", ZL_S("notice", msg));
-}
-
-/* Creates the ledger table unless it exists. Checked first: CREATE TABLE IF NOT EXISTS needs
- * CREATE on the schema even when the table is there, which a least-privilege loader lacks. */
-static int ledger_ensure(pg_target *t, zl_err *err)
-{
-	zl_buf q;
-	zl_buf_init(&q, 0);
-	int rc = zl_sql_ident(&q, t->ledger) ? zl_err_set(err, ZL_ENOMEM, "out of memory") : 0;
-	if (rc)
-		goto out;
-	const char *params[1] = { zl_buf_str(&q) };
-	PGresult *res = PQexecParams(t->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
-	int exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(t, res, "ledger", err);
-	PQclear(res);
-	if (rc || exists)
-		goto out;
-	zl_buf_reset(&q);
-	zl_dialect_pg_ledger_create(&q, t->ledger);
-	rc = run(t, zl_buf_str(&q), "ledger", err);
-	if (rc == ZL_ELOAD && strstr(err->msg, "23505"))
-		rc = 0; /* created concurrently by another loader */
-out:
-	zl_buf_release(&q);
-	return rc;
 }
 
 static void pg_close(zl_target *base)
@@ -249,7 +155,7 @@ static int pg_connect(const json_t *cfg, zl_target **out, zl_err *err)
 		goto out;
 	}
 	PQsetNoticeProcessor(t->conn, pg_notice, NULL);
-	rc = ledger_ensure(t, err);
+	rc = zl_pg_ledger_ensure(t->conn, t->ledger, err);
 out:
 	if (rc) {
 		pg_close(&t->base);
@@ -262,36 +168,13 @@ out:
 static int pg_ledger_has(zl_target *base, const zl_ledger_key *k, int *has, zl_err *err)
 {
 	pg_target *t = (pg_target *)base;
-	zl_buf q;
-	zl_buf_init(&q, 0);
-	zl_dialect_pg_ledger_select(&q, t->ledger);
-	const char *params[1] = { k->batch_id };
-	PGresult *res = PQexecParams(t->conn, zl_buf_str(&q), 1, NULL, params, NULL, NULL, 0);
-	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(t, res, "ledger", err);
-	*has = rc == 0 && PQntuples(res) > 0;
-	PQclear(res);
-	zl_buf_release(&q);
-	return rc;
+	return zl_pg_ledger_has(t->conn, t->ledger, k, has, err);
 }
 
 static int pg_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err)
 {
 	pg_target *t = (pg_target *)base;
-	zl_buf q;
-	zl_buf_init(&q, 0);
-	zl_dialect_pg_ledger_insert(&q, t->ledger);
-	const char *params[2] = { k->batch_id, k->prefix };
-	PGresult *res = PQexecParams(t->conn, zl_buf_str(&q), 2, NULL, params, NULL, NULL, 0);
-	int rc = 0;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		rc = state && strcmp(state, "23505") == 0
-		         ? zl_err_set(err, ZL_EEXIST, "batch %s is already in the ledger", k->batch_id)
-		         : pg_fail(t, res, "ledger", err);
-	}
-	PQclear(res);
-	zl_buf_release(&q);
-	return rc;
+	return zl_pg_ledger_insert(t->conn, t->ledger, k, err);
 }
 
 static int pg_begin(zl_target *base, zl_err *err) { return run((pg_target *)base, "BEGIN", NULL, err); }
@@ -308,7 +191,7 @@ static int pg_commit(zl_target *base, zl_err *err)
 	int rc = 0;
 	/* A transaction that failed earlier answers COMMIT with ROLLBACK. */
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = pg_fail(t, res, "commit", err);
+		rc = zl_pg_fail(t->conn, res, "commit", err);
 	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
 		rc = zl_err_set(err, ZL_ELOAD, "commit: the transaction was rolled back");
 	PQclear(res);
@@ -322,109 +205,100 @@ static void pg_rollback(zl_target *base)
 		PQclear(PQexec(t->conn, "ROLLBACK"));
 }
 
+/* Starts the COPY ... FROM STDIN that sql says. */
+static int copy_start(pg_target *t, const char *name, const char *sql, zl_err *err)
+{
+	PGresult *res = PQexec(t->conn, sql);
+	int rc = PQresultStatus(res) == PGRES_COPY_IN ? 0 : zl_pg_fail(t->conn, res, name, err);
+	PQclear(res);
+	return rc;
+}
+
+/* Sends n bytes of COPY data; -1 once the server stopped taking them (its error arrives with
+ * copy_finish). */
+static int copy_put(pg_target *t, const char *p, size_t n)
+{
+	return n == 0 || PQputCopyData(t->conn, p, (int)n) == 1 ? 0 : -1;
+}
+
+/* Ends the COPY, aborting it when reading the object failed (cause set), and sets *rows from
+ * the command tag. The cause, not the server's reaction to the abort, is the error. */
+static int copy_finish(pg_target *t, const char *name, const zl_err *cause, int64_t *rows, zl_err *err)
+{
+	int rc = 0;
+	PGresult *res;
+	PQputCopyEnd(t->conn, cause->code ? "zload: reading the object failed" : NULL);
+	while ((res = PQgetResult(t->conn))) {
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			*rows = strtoll(PQcmdTuples(res), NULL, 10);
+		else if (rc == 0)
+			rc = zl_pg_fail(t->conn, res, name, err);
+		PQclear(res);
+	}
+	if (cause->code)
+		rc = zl_err_set(err, cause->code, "%s", cause->msg);
+	return rc;
+}
+
 /* Streams r into the COPY that sql starts, after the first `have` bytes already in t->buf;
  * sets *rows from the command tag. */
 static int stream_copy(pg_target *t, const char *name, const char *sql, size_t have, zl_reader *r,
                        int64_t *rows, zl_err *err)
 {
-	PGresult *res = PQexec(t->conn, sql);
-	int rc = 0;
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		rc = pg_fail(t, res, name, err);
-		PQclear(res);
-		return rc;
-	}
-	PQclear(res);
 	zl_err rerr = { 0 };
-	if (have && PQputCopyData(t->conn, t->buf, (int)have) != 1)
-		have = 0, r = NULL; /* the server's error arrives with the result below */
-	for (; r;) {
-		ssize_t n = zl_reader_read(r, t->buf, COPY_CHUNK, &rerr);
-		if (n < 0) {
-			rc = n;
+	int rc = copy_start(t, name, sql, err);
+	if (rc)
+		return rc;
+	for (ssize_t n = (ssize_t)have; copy_put(t, t->buf, (size_t)n) == 0;) {
+		if ((n = zl_reader_read(r, t->buf, COPY_CHUNK, &rerr)) <= 0)
 			break;
-		}
-		if (n == 0)
-			break;
-		if (PQputCopyData(t->conn, t->buf, (int)n) != 1)
-			break; /* the server's error arrives with the result below */
 	}
-	PQputCopyEnd(t->conn, rc ? "zload: reading the object failed" : NULL);
-	while ((res = PQgetResult(t->conn))) {
-		if (PQresultStatus(res) == PGRES_COMMAND_OK)
-			*rows = strtoll(PQcmdTuples(res), NULL, 10);
-		else if (rc == 0)
-			rc = pg_fail(t, res, name, err);
-		PQclear(res);
-	}
-	if (rerr.code) /* our read error is the real cause, not the server's reaction to it */
-		rc = zl_err_set(err, rerr.code, "%s", rerr.msg);
-	return rc;
+	return copy_finish(t, name, &rerr, rows, err);
 }
 
-/* Splits the first CSV record of p[0, n) into names (PostgreSQL's CSV rules: the escape
- * character only escapes the quote or itself inside quotes). Returns 1 when the record ended
- * (or the input did, at eof), 0 when it needs more bytes, ZL_ENOMEM. */
-static int header_parse(const char *p, size_t n, int eof, const zl_format *f, zl_strvec *names, zl_buf *field)
+/* A reader that keeps what it passes on in t->buf: the CSV header is parsed from the bytes read
+ * ahead, which then go to the COPY before the rest of the object. */
+typedef struct ahead_reader {
+	zl_reader base;
+	zl_reader *inner;
+	pg_target *t;
+	size_t len;
+} ahead_reader;
+
+static ssize_t ahead_read(zl_reader *r, void *dst, size_t n, zl_err *err)
 {
-	char q = f->quote, e = f->escape ? f->escape : f->quote, d = f->delimiter;
-	int inq = 0, rc = 0;
-	zl_buf_reset(field);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char c = p[i];
-		if (inq && c == e && (e != q || i + 1 == n || p[i + 1] == q)) {
-			if (i + 1 == n)
-				return eof ? (rc = zl_strvec_push(names, zl_buf_str(field))) ? rc : 1 : 0;
-			if (p[i + 1] == q || p[i + 1] == e) {
-				rc = zl_buf_addc(field, p[++i]);
-				continue;
-			}
-		}
-		if (inq && c == q)
-			inq = 0;
-		else if (inq)
-			rc = zl_buf_addc(field, c);
-		else if (c == q)
-			inq = 1;
-		else if (c == d || c == '\n' || c == '\r') {
-			rc = zl_strvec_push(names, zl_buf_str(field));
-			zl_buf_reset(field);
-			if (c != d)
-				return rc ? rc : 1;
-		} else
-			rc = zl_buf_addc(field, c);
+	ahead_reader *a = (ahead_reader *)r;
+	if (a->len == COPY_CHUNK)
+		return zl_err_set(err, ZL_ELOAD, "%s: the header line is longer than %d bytes", a->base.name, COPY_CHUNK);
+	ssize_t k = zl_reader_read(a->inner, a->t->buf + a->len, n < COPY_CHUNK - a->len ? n : COPY_CHUNK - a->len, err);
+	if (k > 0) {
+		memcpy(dst, a->t->buf + a->len, (size_t)k);
+		a->len += (size_t)k;
 	}
-	if (rc == 0 && eof && (n || names->n))
-		rc = zl_strvec_push(names, zl_buf_str(field));
-	return rc ? rc : eof;
+	return k;
 }
 
-/* Reads ahead into t->buf until the header record is complete; *have is the bytes read. */
+static void ahead_close(zl_reader *r) { (void)r; }
+
+/* Reads the CSV header with the row reader (a byte order mark is not part of the first name);
+ * *have is the bytes read ahead into t->buf. */
 static int read_header(pg_target *t, const char *name, zl_reader *r, const zl_format *f, size_t *have,
                        zl_strvec *names, zl_err *err)
 {
-	zl_buf field;
-	zl_buf_init(&field, 0);
-	int rc = 0, done = 0;
-	*have = 0;
-	while (!done && rc == 0) {
-		if (*have == COPY_CHUNK) {
-			rc = zl_err_set(err, ZL_ELOAD, "%s: the header line is longer than %d bytes", name, COPY_CHUNK);
-			break;
-		}
-		ssize_t n = zl_reader_read(r, t->buf + *have, COPY_CHUNK - *have, err);
-		if (n < 0) {
-			rc = (int)n;
-			break;
-		}
-		*have += (size_t)n;
-		zl_strvec_release(names);
-		zl_strvec_init(names);
-		done = header_parse(t->buf, *have, n == 0, f, names, &field);
-		if (done < 0)
+	ahead_reader a = { { ahead_read, ahead_close, name }, r, t, 0 };
+	zl_rows *rs = NULL;
+	const char *const *hdr;
+	size_t n = 0;
+	int rc = zl_rows_open(&a.base, f, name, &rs, err);
+	if (rc)
+		goto out;
+	zl_rows_header(rs, &hdr, &n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (zl_strvec_push(names, hdr[i]))
 			rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
-	}
-	zl_buf_release(&field);
+out:
+	zl_rows_free(rs);
+	*have = a.len;
 	return rc;
 }
 
@@ -445,7 +319,7 @@ static int table_columns(pg_target *t, const char *name, zl_err *err)
 	                             "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1)"
 	                             " AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
 	                             1, NULL, params, NULL, NULL, 0);
-	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(t, res, name, err);
+	int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : zl_pg_fail(t->conn, res, name, err);
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
 		rc = zl_strvec_push(&t->table_cols, PQgetvalue(res, i, 0));
 	PQclear(res);
@@ -470,20 +344,18 @@ static const char *table_column(const pg_target *t, const char *h)
 	return nci == 1 ? ci : h;
 }
 
-static int pg_copy(zl_target *base, const char *name, zl_reader *r, const zl_format *fmt, int64_t *rows,
-                   zl_err *err)
+/* CSV and text: the object's bytes go to COPY as they are; a CSV header names the columns (the
+ * server still skips it: HEADER true). */
+static int copy_delimited(pg_target *t, const char *name, zl_reader *r, const zl_format *fmt, int64_t *rows,
+                          zl_err *err)
 {
-	pg_target *t = (pg_target *)base;
 	zl_copy_spec spec = { t->table, (const char *const *)t->columns.v, t->columns.n, fmt, t->options };
 	zl_strvec header;
 	const char **mapped = NULL;
 	size_t have = 0;
-	int64_t n = 0;
-	int rc;
+	int rc = 0;
 	zl_strvec_init(&header);
-	zl_buf_reset(&t->sql);
 	if (fmt->type == ZL_FMT_CSV && fmt->header && t->columns.n == 0) {
-		/* The header names the columns; the server still skips it (HEADER true). */
 		if ((rc = read_header(t, name, r, fmt, &have, &header, err)))
 			goto out;
 		if (header.n && (rc = table_columns(t, name, err)))
@@ -492,35 +364,108 @@ static int pg_copy(zl_target *base, const char *name, zl_reader *r, const zl_for
 			rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
 			goto out;
 		}
-		for (size_t i = 0; i < header.n; i++) /* a UTF-8 byte order mark is not part of the name */
-			mapped[i] = table_column(t, header.v[i] + (i == 0 && strncmp(header.v[0], "\xEF\xBB\xBF", 3) == 0 ? 3 : 0));
+		for (size_t i = 0; i < header.n; i++)
+			mapped[i] = table_column(t, header.v[i]);
 		spec.columns = mapped;
 		spec.ncolumns = header.n;
 	}
-	if (fmt->type != ZL_FMT_JSONL) {
-		zl_dialect_pg_copy(&t->sql, &spec);
-		rc = stream_copy(t, name, zl_buf_str(&t->sql), have, r, &n, err);
-		goto out;
-	}
-	if (!t->stage_ready && (rc = run(t, zl_dialect_pg_json_stage_create, name, err)))
-		goto out;
-	t->stage_ready = 1;
-	if ((rc = stream_copy(t, name, zl_dialect_pg_json_stage_copy, 0, r, &n, err)))
-		goto out;
-	zl_buf insert;
-	zl_buf_init(&insert, 0);
-	zl_dialect_pg_json_insert(&insert, &spec);
-	zl_buf_printf(&t->sql, "%s; %s; %s", zl_dialect_pg_json_stage_copy, zl_buf_str(&insert),
-	              zl_dialect_pg_json_stage_clear);
-	PGresult *res = PQexec(t->conn, zl_buf_str(&insert));
-	zl_buf_release(&insert);
-	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : pg_fail(t, res, name, err);
-	n = rc ? 0 : strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	rc = rc ? rc : run(t, zl_dialect_pg_json_stage_clear, name, err);
+	zl_dialect_pg_copy(&t->sql, &spec);
+	rc = stream_copy(t, name, zl_buf_str(&t->sql), have, r, rows, err);
 out:
 	free(mapped);
 	zl_strvec_release(&header);
+	return rc;
+}
+
+/* COPY data for the JSON staging table, gathered in t->buf. */
+typedef struct line_out {
+	pg_target *t;
+	size_t len;
+	int refused;   /* the server stopped taking data */
+} line_out;
+
+static void out_flush(line_out *o)
+{
+	if (!o->refused && copy_put(o->t, o->t->buf, o->len) != 0)
+		o->refused = 1;
+	o->len = 0;
+}
+
+/* A carriage return can only be whitespace between tokens of a valid JSON line, and CSV COPY
+ * would take a bare one for the end of the line: it goes as a space. */
+static void out_add(line_out *o, const char *p, size_t n)
+{
+	while (n) {
+		size_t k = n < COPY_CHUNK - o->len ? n : COPY_CHUNK - o->len;
+		char *w = o->t->buf + o->len;
+		memcpy(w, p, k);
+		for (char *c = memchr(w, '\r', k); c; c = memchr(c, '\r', k - (size_t)(c - w)))
+			*c = ' ';
+		o->len += k;
+		p += k;
+		n -= k;
+		if (o->len == COPY_CHUNK)
+			out_flush(o);
+	}
+}
+
+/* JSON lines: each line is read by the row reader (blank lines skipped; not an object, invalid
+ * JSON or UTF-8 fail naming the object and line, as in every target), then the accepted lines
+ * go to the staging table and one INSERT maps their keys onto the columns. */
+static int copy_jsonl(pg_target *t, const char *name, zl_reader *r, const zl_format *fmt, int64_t *rows,
+                      zl_err *err)
+{
+	zl_copy_spec spec = { t->table, (const char *const *)t->columns.v, t->columns.n, fmt, t->options };
+	zl_rows *rs = NULL;
+	zl_err cause = { 0 };
+	zl_buf insert;
+	zl_buf_init(&insert, 0);
+	int64_t staged = 0;
+	int rc = 0;
+	if (!t->stage_ready && (rc = run(t, zl_dialect_pg_json_stage_create, name, err)))
+		goto out;
+	t->stage_ready = 1;
+	zl_dialect_pg_json_insert(&insert, &spec);
+	zl_buf_printf(&t->sql, "%s; %s; %s", zl_dialect_pg_json_stage_copy, zl_buf_str(&insert),
+	              zl_dialect_pg_json_stage_clear);
+	if ((rc = zl_rows_open(r, fmt, name, &rs, err)))
+		goto out;
+	if ((rc = copy_start(t, name, zl_dialect_pg_json_stage_copy, err)))
+		goto out;
+	line_out o = { t, 0, 0 };
+	zl_row row;
+	while (!o.refused && zl_rows_next(rs, &row, &cause) == 1) {
+		const char *text;
+		size_t len;
+		zl_rows_line(rs, &text, &len);
+		out_add(&o, text, len);
+		out_add(&o, "\n", 1);
+	}
+	out_flush(&o);
+	if ((rc = copy_finish(t, name, &cause, &staged, err)))
+		goto out;
+	PGresult *res = PQexec(t->conn, zl_buf_str(&insert));
+	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : zl_pg_fail(t->conn, res, name, err);
+	*rows = rc ? 0 : strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	rc = rc ? rc : run(t, zl_dialect_pg_json_stage_clear, name, err);
+out:
+	zl_rows_free(rs);
+	zl_buf_release(&insert);
+	return rc;
+}
+
+static int pg_copy(zl_target *base, const char *name, zl_reader *r, const zl_format *fmt, int64_t *rows,
+                   zl_err *err)
+{
+	pg_target *t = (pg_target *)base;
+	int64_t n = 0;
+	zl_buf_reset(&t->sql);
+	int rc = fmt->type == ZL_FMT_JSONL ? copy_jsonl(t, name, r, fmt, &n, err) : copy_delimited(t, name, r, fmt, &n, err);
+	if (rc == ZL_EINVAL) { /* the object's content, or its compression, is bad: a retry will not help */
+		rc = ZL_ELOAD;
+		err->code = rc;
+	}
 	if (rc == 0)
 		*rows += n;
 	return rc;

@@ -1,10 +1,15 @@
 /* The SQLite target: rows are parsed here and inserted with one prepared statement per object. */
 #include "target/target.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "target/dialect.h"
+#include "target/sqlite_db.h"
+#include "target/sqlite_ledger.h"
 #include "util/buf.h"
 
 extern const zl_target_ops zl_target_sqlite_ops;
@@ -12,17 +17,16 @@ extern const zl_target_ops zl_target_sqlite_ops;
 typedef struct sqlite_target {
 	zl_target base;
 	sqlite3 *db;
-	char *table;   /* as configured, for messages */
+	char *table;   /* as configured: "table" or "schema.table" */
 	char *schema;  /* the part before the dot of "schema.table", or NULL */
 	char *tname;   /* the table name without its schema */
-	char *qtable;  /* quoted for SQL */
-	char *qledger;
+	char *ledger;  /* as configured, default zload_ledger */
 } sqlite_target;
 
 static const zl_field sqlite_fields[] = {
 	{"name", ZL_FT_STRING, 0, NULL, NULL, "name of this target in messages and results"},
 	{"type", ZL_FT_ENUM, 1, "sqlite", NULL, "target type"},
-	{"path", ZL_FT_STRING, 1, NULL, NULL, "SQLite database file"},
+	{"path", ZL_FT_STRING, 1, NULL, NULL, "SQLite database file, an absolute path; it must exist"},
 	{"targetTable", ZL_FT_STRING, 1, NULL, NULL, "table to load, optionally schema.table"},
 	{"preLoadStatement", ZL_FT_STRING, 0, NULL, NULL, "SQL run in the load transaction before the rows"},
 	{"postLoadStatement", ZL_FT_STRING, 0, NULL, NULL, "SQL run in the load transaction after the rows"},
@@ -30,53 +34,19 @@ static const zl_field sqlite_fields[] = {
 	{0},
 };
 
-static int is_transient(int rc)
-{
-	rc &= 0xff;
-	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
-}
-
-/* Sets err from the connection's last error: "prefix: message" (or just the message). */
-static int db_err(sqlite_target *t, int rc, const char *prefix, zl_err *err)
-{
-	int code = is_transient(rc) ? ZL_ETRANSIENT : ZL_ELOAD;
-	if (prefix)
-		return zl_err_set(err, code, "%s: %s", prefix, sqlite3_errmsg(t->db));
-	return zl_err_set(err, code, "%s", sqlite3_errmsg(t->db));
-}
-
-static int quote_ident(zl_buf *b, const char *s, size_t n)
-{
-	int rc = zl_buf_addc(b, '"');
-	for (size_t i = 0; !rc && i < n; i++)
-		rc = s[i] == '"' ? zl_buf_add(b, "\"\"", 2) : zl_buf_addc(b, s[i]);
-	return rc ? rc : zl_buf_addc(b, '"');
-}
-
-/* Quotes "schema.table" as "schema"."table". */
-static char *quote_name(const char *name)
-{
-	zl_buf b;
-	zl_buf_init(&b, 0);
-	const char *dot = strchr(name, '.');
-	int rc = 0;
-	if (dot)
-		rc = quote_ident(&b, name, (size_t)(dot - name));
-	if (!rc && dot)
-		rc = zl_buf_addc(&b, '.');
-	if (!rc)
-		rc = dot ? quote_ident(&b, dot + 1, strlen(dot + 1)) : quote_ident(&b, name, strlen(name));
-	if (rc) {
-		zl_buf_release(&b);
-		return NULL;
-	}
-	return zl_buf_take(&b);
-}
-
 static const char *cfg_str(const json_t *cfg, const char *field, const char *dflt)
 {
 	const char *s = json_string_value(zl_fields_get(sqlite_fields, cfg, field));
 	return s ? s : dflt;
+}
+
+static int sq_validate(const json_t *cfg, const char *where, zl_err *err)
+{
+	const char *path = cfg_str(cfg, "path", NULL);
+	if (path && path[0] != '/')
+		return zl_err_set(err, ZL_EINVAL, "%s.path: must be an absolute path (the loader may run in another directory)",
+		                  where);
+	return 0;
 }
 
 static void sq_close(zl_target *tt)
@@ -88,9 +58,28 @@ static void sq_close(zl_target *tt)
 	free(t->table);
 	free(t->schema);
 	free(t->tname);
-	free(t->qtable);
-	free(t->qledger);
+	free(t->ledger);
 	free(t);
+}
+
+/* Opens an existing database only: a file SQLite would create is a typo that would otherwise
+ * surface later as "no such table". */
+static int open_db(sqlite_target *t, const char *path, zl_err *err)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR))
+		return zl_err_set(err, ZL_ELOAD, "sqlite target: database file \"%s\" does not exist", path);
+	int src = sqlite3_open_v2(path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		int code = (src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_CANTOPEN ? ZL_ETRANSIENT : ZL_ELOAD;
+		return zl_err_set(err, code, "sqlite %s: %s", path, t->db ? sqlite3_errmsg(t->db) : sqlite3_errstr(src));
+	}
+	sqlite3_busy_timeout(t->db, 10000);
+	src = sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	if (src != SQLITE_OK)
+		return zl_err_set(err, zl_sqlite_transient(src) ? ZL_ETRANSIENT : ZL_ELOAD, "sqlite %s: %s", path,
+		                  sqlite3_errmsg(t->db));
+	return 0;
 }
 
 static int sq_connect(const json_t *cfg, zl_target **out, zl_err *err)
@@ -106,32 +95,17 @@ static int sq_connect(const json_t *cfg, zl_target **out, zl_err *err)
 		goto out;
 	}
 	t = calloc(1, sizeof *t);
-	if (!t || !(t->table = strdup(table)) || !(t->qtable = quote_name(table)) ||
-	    !(t->qledger = quote_name(ledger))) {
-		rc = zl_err_set(err, ZL_ENOMEM, "sqlite target: out of memory");
-		goto out;
-	}
 	const char *dot = strchr(table, '.');
-	t->tname = strdup(dot ? dot + 1 : table);
-	if (!t->tname || (dot && !(t->schema = strndup(table, (size_t)(dot - table))))) {
+	if (!t || !(t->table = strdup(table)) || !(t->ledger = strdup(ledger)) ||
+	    !(t->tname = strdup(dot ? dot + 1 : table)) || (dot && !(t->schema = strndup(table, (size_t)(dot - table))))) {
 		rc = zl_err_set(err, ZL_ENOMEM, "sqlite target: out of memory");
 		goto out;
 	}
 	t->base.ops = &zl_target_sqlite_ops;
-	int src = sqlite3_open_v2(path, &t->db,
-	                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (src != SQLITE_OK) {
-		int code = (src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_CANTOPEN ? ZL_ETRANSIENT
-		                                                                          : ZL_ELOAD;
-		rc = zl_err_set(err, code, "sqlite %s: %s", path,
-		                t->db ? sqlite3_errmsg(t->db) : sqlite3_errstr(src));
+	if ((rc = open_db(t, path, err)))
 		goto out;
-	}
-	sqlite3_busy_timeout(t->db, 10000);
-	src = sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-	if (src != SQLITE_OK)
-		rc = zl_err_set(err, is_transient(src) ? ZL_ETRANSIENT : ZL_ELOAD, "sqlite %s: %s", path,
-		                sqlite3_errmsg(t->db));
+	/* Outside any load transaction: a batch rolled back must not take the ledger with it. */
+	rc = zl_sqlite_ledger_ensure(t->db, t->ledger, err);
 out:
 	if (rc < 0) {
 		sq_close((zl_target *)t);
@@ -143,84 +117,19 @@ out:
 
 static int exec_sql(sqlite_target *t, const char *sql, zl_err *err)
 {
-	int rc = sqlite3_exec(t->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : db_err(t, rc, NULL, err);
-}
-
-static int ensure_ledger(sqlite_target *t, zl_err *err)
-{
-	zl_buf sql;
-	zl_buf_init(&sql, 0);
-	int rc = zl_buf_printf(&sql,
-	                       "CREATE TABLE IF NOT EXISTS %s(batch_id TEXT PRIMARY KEY, prefix TEXT NOT NULL, "
-	                       "loaded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-	                       t->qledger);
-	if (rc < 0) {
-		rc = zl_err_set(err, ZL_ENOMEM, "sqlite target: out of memory");
-		goto out;
-	}
-	rc = exec_sql(t, zl_buf_str(&sql), err);
-out:
-	zl_buf_release(&sql);
-	return rc;
-}
-
-/* Prepares "fmt" with the quoted table name spliced in for %s. */
-static int prepare(sqlite_target *t, const char *fmt, const char *qname, sqlite3_stmt **st, zl_err *err)
-{
-	zl_buf sql;
-	zl_buf_init(&sql, 0);
-	int rc = zl_buf_printf(&sql, fmt, qname);
-	if (rc < 0) {
-		rc = zl_err_set(err, ZL_ENOMEM, "sqlite target: out of memory");
-		goto out;
-	}
-	int src = sqlite3_prepare_v2(t->db, zl_buf_str(&sql), -1, st, NULL);
-	if (src != SQLITE_OK)
-		rc = db_err(t, src, NULL, err);
-out:
-	zl_buf_release(&sql);
-	return rc;
+	return zl_sqlite_exec(t->db, sql, NULL, err);
 }
 
 static int sq_ledger_has(zl_target *tt, const zl_ledger_key *k, int *has, zl_err *err)
 {
 	sqlite_target *t = (sqlite_target *)tt;
-	sqlite3_stmt *st = NULL;
-	*has = 0;
-	int rc = ensure_ledger(t, err);
-	if (rc < 0)
-		goto out;
-	if ((rc = prepare(t, "SELECT 1 FROM %s WHERE batch_id = ?", t->qledger, &st, err)) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, k->batch_id, -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
-		*has = 1;
-	else if (src != SQLITE_DONE)
-		rc = db_err(t, src, NULL, err);
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return zl_sqlite_ledger_has(t->db, t->ledger, k, has, err);
 }
 
 static int sq_ledger_insert(zl_target *tt, const zl_ledger_key *k, zl_err *err)
 {
 	sqlite_target *t = (sqlite_target *)tt;
-	sqlite3_stmt *st = NULL;
-	int rc = ensure_ledger(t, err);
-	if (rc < 0)
-		goto out;
-	if ((rc = prepare(t, "INSERT INTO %s(batch_id, prefix) VALUES(?, ?)", t->qledger, &st, err)) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, k->batch_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, k->prefix ? k->prefix : "", -1, SQLITE_STATIC);
-	int src = sqlite3_step(st);
-	if (src != SQLITE_DONE)
-		rc = db_err(t, src, "ledger", err);
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return zl_sqlite_ledger_insert(t->db, t->ledger, k, err);
 }
 
 static int sq_begin(zl_target *tt, zl_err *err)
@@ -271,7 +180,7 @@ static int table_columns(sqlite_target *t, columns *c, zl_err *err)
 	c->n = 0;
 	src = sqlite3_prepare_v2(t->db, "SELECT name FROM pragma_table_info(?1, ?2)", -1, &st, NULL);
 	if (src != SQLITE_OK) {
-		rc = db_err(t, src, t->table, err);
+		rc = zl_sqlite_fail(t->db, src, t->table, err);
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, t->tname, -1, SQLITE_STATIC);
@@ -294,7 +203,7 @@ static int table_columns(sqlite_target *t, columns *c, zl_err *err)
 		c->n++;
 	}
 	if (src != SQLITE_DONE)
-		rc = db_err(t, src, t->table, err);
+		rc = zl_sqlite_fail(t->db, src, t->table, err);
 	else if (c->n == 0)
 		rc = zl_err_set(err, ZL_ELOAD, "no such table: %s", t->table);
 out:
@@ -312,32 +221,19 @@ static int find_column(const columns *c, const char *name)
 	return -1;
 }
 
-/* INSERT INTO table(cols...) VALUES(?, ...). */
 static int prepare_insert(sqlite_target *t, const char *const *cols, size_t n, sqlite3_stmt **st,
                           zl_err *err)
 {
 	zl_buf sql;
 	zl_buf_init(&sql, 0);
-	int rc = zl_buf_printf(&sql, "INSERT INTO %s(", t->qtable);
-	for (size_t i = 0; !rc && i < n; i++) {
-		if (i)
-			rc = zl_buf_addc(&sql, ',');
-		if (!rc)
-			rc = quote_ident(&sql, cols[i], strlen(cols[i]));
-	}
-	if (!rc)
-		rc = zl_buf_adds(&sql, ") VALUES(");
-	for (size_t i = 0; !rc && i < n; i++)
-		rc = zl_buf_adds(&sql, i ? ",?" : "?");
-	if (!rc)
-		rc = zl_buf_addc(&sql, ')');
+	int rc = zl_dialect_sqlite_insert(&sql, t->table, cols, n);
 	if (rc < 0) {
 		rc = zl_err_set(err, ZL_ENOMEM, "sqlite target: out of memory");
 		goto out;
 	}
 	int src = sqlite3_prepare_v2(t->db, zl_buf_str(&sql), -1, st, NULL);
 	if (src != SQLITE_OK)
-		rc = db_err(t, src, t->table, err);
+		rc = zl_sqlite_fail(t->db, src, t->table, err);
 out:
 	zl_buf_release(&sql);
 	return rc;
@@ -418,7 +314,7 @@ static int sq_copy(zl_target *tt, const char *object_name, zl_reader *r, const z
 		}
 		int src = sqlite3_step(st);
 		if (src != SQLITE_DONE) {
-			rc = zl_err_set(err, is_transient(src) ? ZL_ETRANSIENT : ZL_ELOAD, "%s line %lld: %s", name,
+			rc = zl_err_set(err, zl_sqlite_transient(src) ? ZL_ETRANSIENT : ZL_ELOAD, "%s line %lld: %s", name,
 			                (long long)row.line, sqlite3_errmsg(t->db));
 			goto out;
 		}
@@ -446,6 +342,7 @@ const zl_target_ops zl_target_sqlite_ops = {
 	.type = "sqlite",
 	.fields = sqlite_fields,
 	.connect = sq_connect,
+	.validate = sq_validate,
 	.close = sq_close,
 	.ledger_has = sq_ledger_has,
 	.begin = sq_begin,

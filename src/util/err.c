@@ -11,6 +11,7 @@ int zl_err_set(zl_err *err, int code, const char *fmt, ...)
 		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 		va_end(ap);
 		err->code = code;
+		err->sqlstate[0] = '\0';
 	}
 	return code;
 }
@@ -36,11 +37,21 @@ int zl_err_prefix(zl_err *err, const char *fmt, ...)
 	return err->code;
 }
 
+void zl_err_set_sqlstate(zl_err *err, const char *sqlstate)
+{
+	if (!err)
+		return;
+	err->sqlstate[0] = '\0';
+	if (sqlstate && strlen(sqlstate) == sizeof err->sqlstate - 1)
+		memcpy(err->sqlstate, sqlstate, sizeof err->sqlstate);
+}
+
 void zl_err_clear(zl_err *err)
 {
 	if (err) {
 		err->code = ZL_OK;
 		err->msg[0] = '\0';
+		err->sqlstate[0] = '\0';
 	}
 }
 

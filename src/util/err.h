@@ -21,13 +21,16 @@ enum {
 typedef struct zl_err {
 	int code;
 	char msg[1024];
+	char sqlstate[6];   /* the database's SQLSTATE ("23505") when it gave one, else "" */
 } zl_err;
 
-/* Sets err (if not NULL) to code and a printf-formatted message; returns code. */
+/* Sets err (if not NULL) to code and a printf-formatted message, with no SQLSTATE; returns code. */
 int zl_err_set(zl_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Prepends "prefix: " to err's message, keeping its code; returns the code. */
+/* Prepends "prefix: " to err's message, keeping its code and SQLSTATE; returns the code. */
 int zl_err_prefix(zl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records the SQLSTATE of the error err already holds (NULL or anything but 5 characters: none). */
+void zl_err_set_sqlstate(zl_err *err, const char *sqlstate);
 void zl_err_clear(zl_err *err);
 /* Short name of a code ("invalid", "not found", ...). Static storage. */
 const char *zl_err_name(int code);

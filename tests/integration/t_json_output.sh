@@ -14,8 +14,12 @@ EOF2
 put_config err <<'EOF2'
 {"s3Prefix": "b/err", "loadClusters": [{"name": "bad", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "missing"}]}
 EOF2
-put_config retry <<'EOF2'
-{"s3Prefix": "b/retry", "maxAttempts": 3, "targets": [{"name": "later", "type": "sqlite", "path": "@WS@/not/yet/wh.db", "targetTable": "t"}]}
+# A batch to be retried: nothing listens on the target's port (connection refused is transient; a
+# missing SQLite database file is not).
+closed_port=$(bash "$REPO/scripts/pg.sh" free-port)
+put_config retry <<EOF2
+{"s3Prefix": "b/retry", "maxAttempts": 3, "targets": [{"name": "later", "type": "postgres", "host": "127.0.0.1", "port": $closed_port,
+ "database": "dw", "user": "loader", "password": "pw", "targetTable": "t", "connectTimeoutSecs": 2}]}
 EOF2
 csv_rows b/ok/1.csv 2
 csv_rows b/ok/2.csv 3 10

@@ -12,7 +12,8 @@ CREATE TABLE t_sub (id int, v text, extra text DEFAULT 'dflt', at timestamptz DE
 CREATE TABLE t_esc (id int, v text, n text);
 CREATE TABLE t_text (id int, v text, n numeric);
 CREATE TABLE t_json (id int, v text, n numeric, tags jsonb);
-CREATE TABLE t_comp (id int, v text);" >/dev/null
+CREATE TABLE t_comp (id int, v text);
+CREATE TABLE t_dot (id int, \"a.b\" text);" >/dev/null
 
 cfg() { # cfg NAME TABLE FORMAT [TARGET EXTRA]
 	pg_config "$1" <<EOF
@@ -52,6 +53,34 @@ printf 'id,nope\n4,w\n' | write_file b/order/c.csv
 load_one b/order c.csv
 assert_eq error "$(batch_status "$BATCH")" "header naming an unknown column"
 assert_contains "$(tjson 't[0]["error"]' "$BATCH")" 'column "nope" of relation "t_order" does not exist' "unknown header column: error"
+# Header names are read by the row reader with the CSV rules (quotes, a doubled quote); a header
+# longer than one read (100 KiB) is read whole; one longer than the read-ahead buffer (256 KiB) is
+# refused with the object's name.
+printf '"n","I""D"\n7,8\n' | write_file b/order/q.csv
+load_one b/order q.csv
+assert_contains "$(tjson 't[0]["error"]' "$BATCH")" 'column "I"D" of relation "t_order" does not exist' "quoted header name with a doubled quote"
+assert_contains "$(tjson 't[0]["statements"][0]' "$BATCH")" 'COPY "t_order" ("n", "I""D") FROM STDIN' "quoted header names"
+{ printf 'id,"v'; head -c 300000 /dev/zero | tr '\0' x; printf '"\n1,a\n'; } | write_file b/order/long.csv
+load_one b/order long.csv
+assert_eq error "$(batch_status "$BATCH")" "header longer than the read-ahead buffer"
+assert_eq "b/order/long.csv: the header line is longer than 262144 bytes" "$(tjson 't[0]["error"]' "$BATCH")" "header longer than the read-ahead buffer: error"
+{ printf 'id,"V'; printf '%*s' 100000 '' | tr ' ' -; printf '"\n9,w\n'; } | write_file b/order/wide.csv
+load_one b/order wide.csv
+assert_contains "$(tjson 't[0]["error"]' "$BATCH")" 'column "V----' "a 100 KiB header is read whole"
+
+# A column whose name holds a dot is one column, in a header and in "columns" (not "a"."b"),
+# in CSV and JSON lines.
+cfg dot t_dot '{"type": "csv", "header": true}'
+printf 'id,a.b\n1,x\n' | write_file b/dot/a.csv
+loaded b/dot a.csv
+assert_contains "$(tjson 't[0]["statements"][0]' "$BATCH")" 'COPY "t_dot" ("id", "a.b") FROM STDIN' "a dotted header name"
+cfg dotcols t_dot '{"type": "csv"}' '"columns": ["a.b", "id"]'
+printf 'y,2\n' | write_file b/dotcols/a.csv
+loaded b/dotcols a.csv
+cfg dotjson t_dot '{"type": "jsonl"}' '"columns": ["id", "a.b"]'
+printf '{"id": 3, "a.b": "z"}\n' | write_file b/dotjson/a.jsonl
+loaded b/dotjson a.jsonl
+assert_eq '1|x;2|y;3|z;' "$(rowsof t_dot)" "dotted column names"
 
 # No header: fields in table order.
 cfg nohdr t_nohdr '{"type": "csv", "header": false, "delimiter": ";"}'

@@ -69,16 +69,19 @@ assert_eq null "$(batch_field "$late_id" error)" "error cleared"
 assert_eq 1 "$(batch_field "$late_id" attempts)" "attempts restart at 1 on reprocess"
 assert_eq 3 "$(rows late_t)" "rows after the repair"
 
-# Two targets, one fails: the batch is in error; reprocess loads only the failed target (the
-# other's ledger has the batch).
+# Two targets, one fails (its database file does not exist yet: an error naming it, and the file
+# is not created): the batch is in error; reprocess loads only the failed target (the other's
+# ledger has the batch).
 make_table "$WS/first.db" t "id INTEGER, v TEXT"
 event b two/w.csv
 two_id=$(batch_ids --prefix b/two)
 assert_eq 1 "$RC" "exit code with one failed target"
-assert_eq "loaded batch=$two_id status=error rows=6 error=target second: no such table: t" "$(tail -n 1 <<<"$OUT")" "one target failed"
+assert_eq "loaded batch=$two_id status=error rows=6 error=target second: sqlite target: database file \"$WS/second.db\" does not exist" "$(tail -n 1 <<<"$OUT")" "one target failed"
 assert_eq "first:complete:6 second:error:0" \
 	"$(json "' '.join(f\"{t['name']}:{t['status']}:{t['rows']}\" for t in j['result']['targets'])" zload batches show --json "$two_id")" "per-target results"
-assert_eq "6 0" "$(rows t "$WS/first.db") $(sql "$WS/second.db" "SELECT count(*) FROM sqlite_master WHERE name = 't'")" "rows per target"
+assert_eq 1 "$(batch_field "$two_id" attempts)" "a missing database file is not retried"
+assert_eq 6 "$(rows t "$WS/first.db")" "rows of the first target"
+[[ ! -e $WS/second.db ]] || fail "the second target's database file was created"
 make_table "$WS/second.db" t "id INTEGER, v TEXT"
 ok zload batches reprocess "$two_id"
 assert_eq "loaded batch=$two_id status=complete rows=6" "$OUT" "reprocess with one target already loaded"

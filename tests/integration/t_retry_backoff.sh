@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Transient target failures are retried with back-off: the batch goes back to `locked` with a
 # retry time (no owner), the sweeper retries it when due, and it completes once the cause is gone;
-# after maxAttempts it ends in `error`. Two causes: the target database cannot be opened yet (its
-# directory does not exist: SQLITE_CANTOPEN is transient), and the target is write-locked by
-# another process for longer than the SQLite target's 10 s busy timeout.
+# after maxAttempts it ends in `error`. Two causes: the target database cannot be reached (nothing
+# listens on its port: connection refused is transient), and the target is write-locked by another
+# process for longer than the SQLite target's 10 s busy timeout. A SQLite database file that does
+# not exist is not transient (it is not created either): error at once, and a reprocess loads
+# once it exists.
 . "$(dirname "$0")/lib.sh"
 
 ms_of() { "$PYTHON" -c 'import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp()*1000))' "$1"; }
@@ -15,10 +17,13 @@ put_config dir <<'EOF2'
 {"s3Prefix": "b/dir", "batchSize": 1, "maxAttempts": 5, "format": {"header": true},
  "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/later/wh.db", "targetTable": "t"}]}
 EOF2
-put_config gone <<'EOF2'
+closed_port=$(bash "$REPO/scripts/pg.sh" free-port)
+put_config gone <<EOF2
 {"s3Prefix": "b/gone", "batchSize": 1, "maxAttempts": 3, "format": {"header": true},
- "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/never/wh.db", "targetTable": "t"}]}
+ "targets": [{"name": "wh", "type": "postgres", "host": "127.0.0.1", "port": $closed_port, "database": "dw",
+              "user": "loader", "password": "pw", "targetTable": "t", "connectTimeoutSecs": 2}]}
 EOF2
+refused="cannot connect: connection to server at \"127.0.0.1\", port $closed_port failed: Connection refused Is the server running on that host and accepting TCP/IP connections?"
 put_config busy <<'EOF2'
 {"s3Prefix": "b/busy", "batchSize": 1, "format": {"header": true},
  "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/busy.db", "targetTable": "t"}]}
@@ -44,39 +49,42 @@ busy_pid=$BG_PID
 start_bg once-event "$ZLOAD" event "$WS/once.json"
 once_pid=$BG_PID
 
-# Meanwhile: the target's directory does not exist yet (b/dir: it will; b/gone: it never does).
+# Meanwhile: b/dir's database file does not exist yet (an error at once), b/gone's server is
+# not there (it never will be: retried).
 event b dir/d.csv gone/g.csv
 dir_id=$(batch_ids --prefix b/dir)
 gone_id=$(batch_ids --prefix b/gone)
 assert_eq 1 "$RC" "exit code of a load to be retried"
-assert_eq "$(printf 'queued b/dir/d.csv batch=%s\nqueued b/gone/g.csv batch=%s\nloaded batch=%s status=retry rows=0 error=target wh: sqlite %s/later/wh.db: unable to open database file\nloaded batch=%s status=retry rows=0 error=target wh: sqlite %s/never/wh.db: unable to open database file' "$dir_id" "$gone_id" "$dir_id" "$WS" "$gone_id" "$WS")" \
-	"$OUT" "output of a transient failure"
-assert_contains "$ERR" "msg=\"batch will be retried\" batch=$dir_id prefix=b/dir attempt=1" "retry logged"
-assert_eq "locked|None|1|target wh: sqlite $WS/later/wh.db: unable to open database file|retry" \
-	"$(json "'|'.join(str(x) for x in (j['status'], j['owner'], j['attempts'], j['error'], j['result']['targets'][0]['status']))" zload batches show --json "$dir_id")" \
+assert_eq "$(printf 'queued b/dir/d.csv batch=%s\nqueued b/gone/g.csv batch=%s\nloaded batch=%s status=error rows=0 error=target wh: sqlite target: database file "%s/later/wh.db" does not exist\nloaded batch=%s status=retry rows=0 error=target wh: %s' "$dir_id" "$gone_id" "$dir_id" "$WS" "$gone_id" "$refused")" \
+	"$OUT" "output of a permanent and a transient failure"
+assert_contains "$ERR" "msg=\"batch will be retried\" batch=$gone_id prefix=b/gone attempt=1" "retry logged"
+assert_eq "error|1" "$(batch_status "$dir_id")|$(batch_field "$dir_id" attempts)" "a missing database file is not retried"
+[[ ! -e $WS/later ]] || fail "the missing database's directory was created"
+assert_eq "locked|None|1|target wh: $refused|retry" \
+	"$(json "'|'.join(str(x) for x in (j['status'], j['owner'], j['attempts'], j['error'], j['result']['targets'][0]['status']))" zload batches show --json "$gone_id")" \
 	"a batch waiting for its retry"
-retry_at=$(ms_of "$(batch_field "$dir_id" retryAt)")
-updated=$(ms_of "$(batch_field "$dir_id" updated)")
+retry_at=$(ms_of "$(batch_field "$gone_id" retryAt)")
+updated=$(ms_of "$(batch_field "$gone_id" updated)")
 delay=$((retry_at - updated))
 # (retryAt is computed a moment before the batch is updated, hence 450 rather than 500)
 ((delay >= 450 && delay <= 1000)) || fail "first retry delay ${delay} ms, expected 500-1000 ms (1 s with jitter)"
-ok zload batches show "$dir_id"
+ok zload batches show "$gone_id"
 assert_contains "$OUT" "retry     at " "batches show names the retry time"
-assert_eq 0 "$(batch_count --status open --prefix b/dir)" "no open batch"
+assert_eq 0 "$(batch_count --status open --prefix b/gone)" "no open batch"
 
 mkdir "$WS/later"
 make_table "$WS/later/wh.db" t "id INTEGER, v TEXT"
-start_serve serve --no-watch
-wait_for 20 status_is "$dir_id" complete
-assert_eq 2 "$(batch_field "$dir_id" attempts)" "attempts of the repaired batch"
+ok zload batches reprocess "$dir_id"
+assert_eq "loaded batch=$dir_id status=complete rows=3" "$OUT" "reprocess once the database file exists"
 assert_eq null "$(batch_field "$dir_id" error)" "error cleared"
-assert_eq 3 "$(rows t "$WS/later/wh.db")" "rows once the directory exists"
-assert_contains "$(<"$WS/serve.log")" "msg=\"batch locked\" batch=$dir_id prefix=b/dir reason=\"retry due\"" "retried by the sweeper"
+assert_eq 3 "$(rows t "$WS/later/wh.db")" "rows once the database file exists"
+start_serve serve --no-watch
 
 # A target that never becomes available: retried with growing delays, then error.
 wait_for 20 status_is "$gone_id" error
 assert_eq 3 "$(batch_field "$gone_id" attempts)" "attempts of a batch that never loads (maxAttempts 3)"
-assert_eq "target wh: sqlite $WS/never/wh.db: unable to open database file" "$(batch_field "$gone_id" error)" "error after maxAttempts"
+assert_eq "target wh: $refused" "$(batch_field "$gone_id" error)" "error after maxAttempts"
+assert_contains "$(<"$WS/serve.log")" "msg=\"batch locked\" batch=$gone_id prefix=b/gone reason=\"retry due\"" "retried by the sweeper"
 # Back-off: the second retry waits longer than the first (0.5-1 s, then 1-2 s; the sweeper ticks every second).
 fail1=$(log_ms "$WS/serve.log" "msg=\"batch will be retried\" batch=$gone_id" 1)
 lock3=$(log_ms "$WS/serve.log" "msg=\"batch locked\" batch=$gone_id" 2)

@@ -1,4 +1,5 @@
-/* The exact SQL text zload sends for COPY, JSON staging and the ledger. */
+/* The exact SQL text zload sends for COPY, JSON staging, SQLite inserts and the ledger (its
+ * layout, look-ups and the migration from the older layout keyed by batch_id alone). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,12 @@ static void test_quoting(void **state)
 	zl_buf_init(&b, 0);
 	zl_sql_ident(&b, "sales.Events \"2026\"");
 	assert_string_equal(zl_buf_str(&b), "\"sales\".\"Events \"\"2026\"\"\"");
+	zl_buf_reset(&b);
+	zl_sql_ident(&b, "a..b");
+	assert_string_equal(zl_buf_str(&b), "\"a\".\"\".\"b\"");
+	zl_buf_reset(&b);
+	zl_sql_name(&b, "a.b \"c\"");  /* a column or constraint: one name, dots kept */
+	assert_string_equal(zl_buf_str(&b), "\"a.b \"\"c\"\"\"");
 	zl_buf_reset(&b);
 	zl_sql_literal(&b, "it's");
 	assert_string_equal(zl_buf_str(&b), "'it''s'");
@@ -60,7 +67,7 @@ static void test_copy_text(void **state)
 	expect_copy(&spec, "COPY \"t\" FROM STDIN WITH (FORMAT text, DELIMITER E'\\t', NULL E'\\\\N')");
 }
 
-static void test_json_and_ledger(void **state)
+static void test_json(void **state)
 {
 	zl_format f;
 	zl_format_defaults(&f);
@@ -78,13 +85,98 @@ static void test_json_and_ledger(void **state)
 	assert_string_equal(zl_buf_str(&b), "INSERT INTO \"s\".\"t\" (\"id\", \"name\") SELECT r.\"id\", r.\"name\" FROM "
 	                                    "zload_json_stage s, jsonb_populate_record(NULL::\"s\".\"t\", s.doc) r WHERE s.doc IS NOT NULL");
 	zl_buf_reset(&b);
-	zl_dialect_pg_ledger_insert(&b, "zload_ledger");
-	assert_string_equal(zl_buf_str(&b), "INSERT INTO \"zload_ledger\" (batch_id, prefix) VALUES ($1, $2)");
-	zl_buf_reset(&b);
-	zl_dialect_pg_ledger_create(&b, "ops.ledger");
-	assert_string_equal(zl_buf_str(&b), "CREATE TABLE IF NOT EXISTS \"ops\".\"ledger\" (batch_id text PRIMARY KEY, "
-	                                    "prefix text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())");
+	const char *dotted[] = { "a.b" };
+	spec.columns = dotted;
+	spec.ncolumns = 1;
+	zl_dialect_pg_json_insert(&b, &spec);
+	assert_string_equal(zl_buf_str(&b), "INSERT INTO \"s\".\"t\" (\"a.b\") SELECT r.\"a.b\" FROM "
+	                                    "zload_json_stage s, jsonb_populate_record(NULL::\"s\".\"t\", s.doc) r WHERE s.doc IS NOT NULL");
 	zl_buf_release(&b);
+}
+
+static void expect_text(int (*fn)(zl_buf *, const char *), const char *ledger, const char *want)
+{
+	zl_buf b;
+	zl_buf_init(&b, 0);
+	assert_int_equal(fn(&b, ledger), 0);
+	assert_string_equal(zl_buf_str(&b), want);
+	zl_buf_release(&b);
+}
+
+static void test_pg_ledger(void **state)
+{
+	expect_text(zl_dialect_pg_ledger_create, "ops.ledger",
+	            "CREATE TABLE IF NOT EXISTS \"ops\".\"ledger\" (batch_id text NOT NULL, target text NOT NULL, "
+	            "prefix text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (batch_id, target))");
+	expect_text(zl_dialect_pg_ledger_select, "zload_ledger",
+	            "SELECT 1 FROM \"zload_ledger\" WHERE batch_id = $1 AND target IN ($2, '*')");
+	expect_text(zl_dialect_pg_ledger_insert, "zload_ledger",
+	            "INSERT INTO \"zload_ledger\" (batch_id, target, prefix) VALUES ($1, $2, $3)");
+	assert_string_equal(zl_dialect_pg_ledger_layout,
+	                    "SELECT l.rel IS NOT NULL, "
+	                    "EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.rel AND a.attname = 'target' AND NOT a.attisdropped), "
+	                    "(SELECT c.conname FROM pg_constraint c WHERE c.conrelid = l.rel AND c.contype = 'p') "
+	                    "FROM (SELECT to_regclass($1) AS rel) l");
+}
+
+static void test_pg_ledger_migrate(void **state)
+{
+	zl_buf b;
+	zl_buf_init(&b, 0);
+	assert_int_equal(zl_dialect_pg_ledger_migrate(&b, "zload_ledger", "zload_ledger_pkey"), 0);
+	assert_string_equal(zl_buf_str(&b),
+	                    "ALTER TABLE \"zload_ledger\" ADD COLUMN target text NOT NULL DEFAULT '*'; "
+	                    "ALTER TABLE \"zload_ledger\" ALTER COLUMN target DROP DEFAULT; "
+	                    "ALTER TABLE \"zload_ledger\" DROP CONSTRAINT \"zload_ledger_pkey\"; "
+	                    "ALTER TABLE \"zload_ledger\" ADD PRIMARY KEY (batch_id, target)");
+	/* the constraint is named as the database says, one identifier even with a dot */
+	zl_buf_reset(&b);
+	assert_int_equal(zl_dialect_pg_ledger_migrate(&b, "ops.Ledger", "my.\"key\""), 0);
+	assert_string_equal(zl_buf_str(&b),
+	                    "ALTER TABLE \"ops\".\"Ledger\" ADD COLUMN target text NOT NULL DEFAULT '*'; "
+	                    "ALTER TABLE \"ops\".\"Ledger\" ALTER COLUMN target DROP DEFAULT; "
+	                    "ALTER TABLE \"ops\".\"Ledger\" DROP CONSTRAINT \"my.\"\"key\"\"\"; "
+	                    "ALTER TABLE \"ops\".\"Ledger\" ADD PRIMARY KEY (batch_id, target)");
+	/* an old table without a primary key: nothing to drop */
+	zl_buf_reset(&b);
+	assert_int_equal(zl_dialect_pg_ledger_migrate(&b, "l", NULL), 0);
+	assert_string_equal(zl_buf_str(&b),
+	                    "ALTER TABLE \"l\" ADD COLUMN target text NOT NULL DEFAULT '*'; "
+	                    "ALTER TABLE \"l\" ALTER COLUMN target DROP DEFAULT; "
+	                    "ALTER TABLE \"l\" ADD PRIMARY KEY (batch_id, target)");
+	zl_buf_release(&b);
+}
+
+static void test_sqlite(void **state)
+{
+	zl_buf b;
+	zl_buf_init(&b, 0);
+	const char *cols[] = { "id", "a.b", "c\"d" };
+	assert_int_equal(zl_dialect_sqlite_insert(&b, "main.t", cols, 3), 0);
+	assert_string_equal(zl_buf_str(&b), "INSERT INTO \"main\".\"t\"(\"id\", \"a.b\", \"c\"\"d\") VALUES(?, ?, ?)");
+	zl_buf_release(&b);
+	expect_text(zl_dialect_sqlite_ledger_create, "zload_ledger",
+	            "CREATE TABLE IF NOT EXISTS \"zload_ledger\"(batch_id TEXT NOT NULL, target TEXT NOT NULL, "
+	            "prefix TEXT NOT NULL, loaded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (batch_id, target))");
+	expect_text(zl_dialect_sqlite_ledger_select, "zload_ledger",
+	            "SELECT 1 FROM \"zload_ledger\" WHERE batch_id = ?1 AND target IN (?2, '*')");
+	expect_text(zl_dialect_sqlite_ledger_insert, "zload_ledger",
+	            "INSERT INTO \"zload_ledger\"(batch_id, target, prefix) VALUES(?1, ?2, ?3)");
+	expect_text(zl_dialect_sqlite_ledger_migrate, "zload_ledger",
+	            "ALTER TABLE \"zload_ledger\" RENAME TO \"zload_ledger_old_layout\"; "
+	            "CREATE TABLE \"zload_ledger\"(batch_id TEXT NOT NULL, target TEXT NOT NULL, prefix TEXT NOT NULL, "
+	            "loaded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (batch_id, target)); "
+	            "INSERT INTO \"zload_ledger\"(batch_id, target, prefix, loaded_at) "
+	            "SELECT batch_id, '*', prefix, loaded_at FROM \"zload_ledger_old_layout\"; "
+	            "DROP TABLE \"zload_ledger_old_layout\"");
+	/* RENAME TO takes the bare name: the table stays in its schema */
+	expect_text(zl_dialect_sqlite_ledger_migrate, "aux.led",
+	            "ALTER TABLE \"aux\".\"led\" RENAME TO \"led_old_layout\"; "
+	            "CREATE TABLE \"aux\".\"led\"(batch_id TEXT NOT NULL, target TEXT NOT NULL, prefix TEXT NOT NULL, "
+	            "loaded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (batch_id, target)); "
+	            "INSERT INTO \"aux\".\"led\"(batch_id, target, prefix, loaded_at) "
+	            "SELECT batch_id, '*', prefix, loaded_at FROM \"aux\".\"led_old_layout\"; "
+	            "DROP TABLE \"aux\".\"led_old_layout\"");
 }
 
 int main(void)
@@ -93,7 +185,10 @@ int main(void)
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_copy_csv),
 		cmocka_unit_test(test_copy_text),
-		cmocka_unit_test(test_json_and_ledger),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_pg_ledger),
+		cmocka_unit_test(test_pg_ledger_migrate),
+		cmocka_unit_test(test_sqlite),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,6 +345,55 @@ static void test_jsonl_errors(void **state)
 	expect_error(&f, "\"s\"", ZL_EINVAL, "t.csv line 1: expected a JSON object");
 }
 
+/* The raw line of each accepted row, "LINE:text\n" per row, for every chunk size. */
+static void expect_lines(const zl_format *fmt, const char *data, const char *want)
+{
+	for (size_t c = 0; c < NCHUNKS; c++) {
+		zl_reader *r = mem_new(data, strlen(data), chunks[c]);
+		zl_rows *rows = NULL;
+		zl_err err = {0};
+		zl_buf out;
+		zl_buf_init(&out, 0);
+		assert_int_equal(zl_rows_open(r, fmt, "t.jsonl", &rows, &err), 0);
+		zl_row row;
+		int rc;
+		while ((rc = zl_rows_next(rows, &row, &err)) == 1) {
+			const char *text;
+			size_t len;
+			zl_rows_line(rows, &text, &len);
+			zl_buf_printf(&out, "%lld:", (long long)row.line);
+			zl_buf_add(&out, text, len);
+			zl_buf_addc(&out, '\n');
+		}
+		assert_int_equal(rc, 0);
+		assert_string_equal(zl_buf_str(&out), want);
+		zl_rows_free(rows);
+		zl_reader_close(r);
+		zl_buf_release(&out);
+	}
+}
+
+static void test_jsonl_raw_lines(void **state)
+{
+	zl_format f = jsonl();
+	/* blank and whitespace-only lines are skipped; a BOM is not part of the first line */
+	expect_lines(&f, "\xEF\xBB\xBF{\"a\":1}\n \t\n\n{\"b\": 2.50}\r\n{\"c\":\"x\"}",
+	             "1:{\"a\":1}\n4:{\"b\": 2.50}\r\n5:{\"c\":\"x\"}\n");
+	zl_format t;
+	zl_format_defaults(&t);
+	t.type = ZL_FMT_TEXT;
+	expect_lines(&t, "1\ta\\tb\n2\tc\n", "1:1\ta\\tb\n2:2\tc\n");
+	zl_format c = csv();
+	expect_lines(&c, "1,2\n", "1:\n");
+}
+
+static void test_jsonl_invalid_utf8(void **state)
+{
+	zl_format f = jsonl();
+	expect_error(&f, "{\"a\":\"ok\"}\n\n{\"a\":\"\xff\"}\n", ZL_EINVAL,
+	             "t.csv line 3: invalid JSON: unable to decode byte 0xff near '\"'");
+}
+
 static void test_jsonl_long_line(void **state)
 {
 	size_t n = ((size_t)16 << 20) + 10;
@@ -1011,6 +1060,8 @@ int main(void)
 		cmocka_unit_test(test_jsonl_blank_crlf),
 		cmocka_unit_test(test_jsonl_errors),
 		cmocka_unit_test(test_jsonl_long_line),
+		cmocka_unit_test(test_jsonl_raw_lines),
+		cmocka_unit_test(test_jsonl_invalid_utf8),
 		cmocka_unit_test(test_csv_long_row),
 		cmocka_unit_test(test_gzip_single),
 		cmocka_unit_test(test_gzip_concatenated),

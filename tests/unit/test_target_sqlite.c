@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/config.h"
 #include "target/target.h"
 #include "util/buf.h"
 
@@ -353,10 +354,87 @@ static void test_ledger(void **state)
 	             "bucket/events:1");
 
 	assert_int_equal(t->ops->begin(t, &err), 0);
-	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events" }, &err), ZL_ELOAD);
-	assert_string_equal(err.msg, "ledger: UNIQUE constraint failed: zload_ledger.batch_id");
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events" }, &err), ZL_EEXIST);
+	assert_string_equal(err.msg, "batch batch-1 is already in the ledger for target wh");
 	t->ops->rollback(t);
 	expect_query(fx, "SELECT count(*) FROM zload_ledger", "1");
+}
+
+/* The ledger exists once the target connected, whatever happens to a load transaction after. */
+static void test_ledger_created_at_connect(void **state)
+{
+	fixture *fx = *state;
+	zl_err err = {0};
+	zl_target *t = connect_to(fx, "events", ",\"ledgerTable\":\"fresh_ledger\"");
+	expect_query(fx, "SELECT group_concat(name || ':' || pk, ',') FROM pragma_table_info('fresh_ledger')",
+	             "batch_id:1,target:2,prefix:0,loaded_at:0");
+	assert_int_equal(t->ops->begin(t, &err), 0);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "b1", "wh", "b/p" }, &err), 0);
+	t->ops->rollback(t);
+	expect_query(fx, "SELECT count(*) FROM fresh_ledger", "0");
+	t->ops->close(t);
+}
+
+/* Two targets of one configuration in one database file: each has its own ledger row, so the
+ * second is not taken for loaded when the first committed. */
+static void test_ledger_two_targets(void **state)
+{
+	fixture *fx = *state;
+	zl_err err = {0};
+	zl_target *a = fx->t, *b = connect_to(fx, "audit", NULL);
+	zl_ledger_key ka = { "batch-1", "first", "b/p" }, kb = { "batch-1", "second", "b/p" };
+	int has = 1;
+	assert_int_equal(a->ops->begin(a, &err), 0);
+	assert_int_equal(a->ops->ledger_has(a, &ka, &has, &err), 0);
+	assert_int_equal(has, 0);
+	assert_int_equal(a->ops->ledger_insert(a, &ka, &err), 0);
+	assert_int_equal(a->ops->commit(a, &err), 0);
+
+	assert_int_equal(b->ops->begin(b, &err), 0);
+	assert_int_equal(b->ops->ledger_has(b, &kb, &has, &err), 0);
+	assert_int_equal(has, 0);
+	assert_int_equal(b->ops->ledger_insert(b, &kb, &err), 0);
+	assert_int_equal(b->ops->commit(b, &err), 0);
+	expect_query(fx, "SELECT group_concat(batch_id || ':' || target || ':' || prefix, ',') FROM "
+	                 "(SELECT * FROM zload_ledger ORDER BY target)",
+	             "batch-1:first:b/p,batch-1:second:b/p");
+	assert_int_equal(b->ops->ledger_has(b, &ka, &has, &err), 0);
+	assert_int_equal(has, 1);
+	b->ops->close(b);
+}
+
+/* A ledger of the older layout (keyed by batch_id alone) is rebuilt at connect: its rows are kept
+ * with target '*', which counts for every target. */
+static void test_ledger_migrate(void **state)
+{
+	fixture *fx = *state;
+	zl_err err = {0};
+	sql(fx, "CREATE TABLE old_ledger(batch_id TEXT PRIMARY KEY, prefix TEXT NOT NULL, "
+	        "loaded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);"
+	        "INSERT INTO old_ledger VALUES('b-old', 'b/p', '2025-01-02 03:04:05'), ('b-old2', 'b/q', '2025-02-03 04:05:06')");
+	zl_target *t = connect_to(fx, "events", ",\"ledgerTable\":\"main.old_ledger\"");
+	expect_query(fx, "SELECT group_concat(name || ':' || pk, ',') FROM pragma_table_info('old_ledger')",
+	             "batch_id:1,target:2,prefix:0,loaded_at:0");
+	expect_query(fx, "SELECT group_concat(batch_id || '|' || target || '|' || prefix || '|' || loaded_at, ',') FROM "
+	                 "(SELECT * FROM old_ledger ORDER BY batch_id)",
+	             "b-old|*|b/p|2025-01-02 03:04:05,b-old2|*|b/q|2025-02-03 04:05:06");
+	expect_query(fx, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%old_layout%'", "0");
+	int has = 0;
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-old", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(has, 1);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-old", "any other target", NULL }, &has, &err), 0);
+	assert_int_equal(has, 1);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-new", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(has, 0);
+	assert_int_equal(t->ops->begin(t, &err), 0);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "b-new", "wh", "b/p" }, &err), 0);
+	assert_int_equal(t->ops->commit(t, &err), 0);
+	t->ops->close(t);
+
+	/* connecting again finds the current layout and changes nothing */
+	t = connect_to(fx, "events", ",\"ledgerTable\":\"old_ledger\"");
+	expect_query(fx, "SELECT count(*) || ' ' || sum(target = '*') FROM old_ledger", "3 2");
+	t->ops->close(t);
 }
 
 /* The load protocol of one target: pre, copy, ledger, post, then commit or rollback. */
@@ -410,10 +488,48 @@ static void test_connect_errors(void **state)
 	zl_target *t = (zl_target *)1;
 	json_t *cfg = json_pack("{s:s, s:s, s:s}", "type", "sqlite", "path", "/nonexistent-dir/x/w.db",
 	                        "targetTable", "t");
-	assert_int_equal(zl_target_sqlite_ops.connect(cfg, &t, &err), ZL_ETRANSIENT);
+	assert_int_equal(zl_target_sqlite_ops.connect(cfg, &t, &err), ZL_ELOAD);
 	assert_null(t);
-	assert_string_equal(err.msg, "sqlite /nonexistent-dir/x/w.db: unable to open database file");
+	assert_string_equal(err.msg, "sqlite target: database file \"/nonexistent-dir/x/w.db\" does not exist");
 	json_decref(cfg);
+
+	/* a missing file in a directory that exists is not created either */
+	char dir[] = "/tmp/zl_test_target_XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/typo.db", dir);
+	cfg = json_pack("{s:s, s:s, s:s}", "type", "sqlite", "path", path, "targetTable", "t");
+	t = (zl_target *)1;
+	assert_int_equal(zl_target_sqlite_ops.connect(cfg, &t, &err), ZL_ELOAD);
+	assert_null(t);
+	char want[128];
+	snprintf(want, sizeof want, "sqlite target: database file \"%s\" does not exist", path);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(access(path, F_OK), -1);
+	json_decref(cfg);
+	rmdir(dir);
+}
+
+/* A relative path is refused when the configuration is read: the loader may run elsewhere. */
+static void test_relative_path(void **state)
+{
+	zl_err err = {0};
+	zl_config *c = NULL;
+	assert_int_equal(zl_config_parse("{\"s3Prefix\": \"b/x\", \"targets\": ["
+	                                 "{\"type\": \"sqlite\", \"path\": \"/abs/wh.db\", \"targetTable\": \"t\"},"
+	                                 "{\"type\": \"sqlite\", \"path\": \"data/wh.db\", \"targetTable\": \"t\"}]}",
+	                                 &c, &err), ZL_EINVAL);
+	assert_null(c);
+	assert_string_equal(err.msg, "targets[1].path: must be an absolute path (the loader may run in another directory)");
+	json_t *cfg = json_pack("{s:s, s:s, s:s}", "type", "sqlite", "path", "./wh.db", "targetTable", "t");
+	assert_int_equal(zl_target_sqlite_ops.validate(cfg, "targets[0]", &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "targets[0].path: must be an absolute path (the loader may run in another directory)");
+	json_object_set_new(cfg, "path", json_string("/srv/wh.db"));
+	assert_int_equal(zl_target_sqlite_ops.validate(cfg, "targets[0]", &err), 0);
+	json_decref(cfg);
+	assert_int_equal(zl_config_parse("{\"s3Prefix\": \"b/x\", \"targets\": ["
+	                                 "{\"type\": \"sqlite\", \"path\": \"/abs/wh.db\", \"targetTable\": \"t\"}]}",
+	                                 &c, &err), 0);
+	zl_config_free(c);
 }
 
 static void test_gzip_object(void **state)
@@ -491,6 +607,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry),
 		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_relative_path),
 		cmocka_unit_test_setup_teardown(test_csv_no_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csv_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_field_count_rolls_back, setup, teardown),
@@ -500,6 +617,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quoted_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_created_at_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_two_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pre_post_in_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gzip_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_format, setup, teardown),

@@ -31,6 +31,30 @@ static void test_time_parse(void **state)
 	assert_string_equal(zl_time_format(1795643018250, buf, sizeof buf), "2026-11-25T21:43:38.250Z");
 }
 
+static void test_err_sqlstate(void **state)
+{
+	zl_err err;
+	zl_err_set(&err, ZL_ELOAD, "duplicate key");
+	assert_string_equal(err.sqlstate, "");
+	zl_err_set_sqlstate(&err, "23505");
+	assert_string_equal(err.sqlstate, "23505");
+	zl_err_prefix(&err, "ledger");
+	assert_string_equal(err.msg, "ledger: duplicate key");
+	assert_string_equal(err.sqlstate, "23505");
+	zl_err_set(&err, ZL_ELOAD, "another error");
+	assert_string_equal(err.sqlstate, "");
+	zl_err_set_sqlstate(&err, "235");  /* not an SQLSTATE */
+	assert_string_equal(err.sqlstate, "");
+	zl_err_set_sqlstate(&err, "42501");
+	zl_err_set_sqlstate(&err, NULL);
+	assert_string_equal(err.sqlstate, "");
+	zl_err_set_sqlstate(&err, "42501");
+	zl_err_clear(&err);
+	assert_string_equal(err.sqlstate, "");
+	assert_int_equal(err.code, 0);
+	zl_err_set_sqlstate(NULL, "42501");
+}
+
 static void test_buf_cap(void **state)
 {
 	zl_buf b;
@@ -132,6 +156,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_err_sqlstate),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_uuid_order),
 		cmocka_unit_test(test_prefetch),

@@ -1,0 +1,20 @@
+/* The PostgreSQL target's ledger table (layout and statements in dialect_pg.c): created, or
+ * migrated in place from the older layout keyed by batch_id alone, when the target connects. */
+#ifndef ZL_PG_LEDGER_H
+#define ZL_PG_LEDGER_H
+
+#include <libpq-fe.h>
+
+#include "target/target.h"
+
+/* Creates the ledger unless it exists (checked first: CREATE TABLE IF NOT EXISTS needs CREATE on
+ * the schema even when the table is there, which a least-privilege loader lacks); migrates one
+ * of the older layout in one transaction, its rows kept with target '*'. A loader that may not
+ * alter the table gets ZL_ELOAD with the statements its owner should run. */
+int zl_pg_ledger_ensure(PGconn *conn, const char *ledger, zl_err *err);
+/* Sets *has when the ledger holds (batch, target) or (batch, '*'). */
+int zl_pg_ledger_has(PGconn *conn, const char *ledger, const zl_ledger_key *k, int *has, zl_err *err);
+/* ZL_EEXIST when the ledger already holds (batch, target). */
+int zl_pg_ledger_insert(PGconn *conn, const char *ledger, const zl_ledger_key *k, zl_err *err);
+
+#endif
