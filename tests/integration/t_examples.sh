@@ -11,7 +11,7 @@ EX=$REPO/examples
 cd "$REPO" || fail "no repository at $REPO"
 
 # ---- SQLite: the README's two lines, run as they are (its /tmp path is the example's).
-readme_lines=$(grep -E '^(sqlite3 /tmp/zload-warehouse.db|zload config put examples/demo-config.json)' README.md | sed 's/ *#.*$//')
+readme_lines=$(grep -m 2 -E '^(sqlite3 /tmp/zload-warehouse.db|zload config put examples/demo-config.json)' README.md | sed 's/ *#.*$//')
 assert_eq 2 "$(wc -l <<<"$readme_lines")" "the README's commands for the demo configuration"
 rm -f /tmp/zload-warehouse.db
 trap 'rm -f /tmp/zload-warehouse.db; pg_cleanup' EXIT
