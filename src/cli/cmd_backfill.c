@@ -22,7 +22,7 @@ static const zl_cmd backfill_cmd = { "backfill", zl_cmd_backfill, "BUCKET[/PREFI
 typedef struct backfill {
 	zl_rt *rt;
 	int64_t since;
-	int64_t listed, queued, known, skipped, failed, older;
+	int64_t listed, queued, known, skipped, failed, older, refused;
 	int64_t last_progress;
 	int live;            /* progress on a terminal's stderr, redrawn in place */
 } backfill;
@@ -35,6 +35,8 @@ static void summary(const backfill *b, FILE *f)
 		fprintf(f, ", failed %lld", (long long)b->failed);
 	if (b->older)
 		fprintf(f, ", older than --since %lld", (long long)b->older);
+	if (b->refused)
+		fprintf(f, ", refused %lld", (long long)b->refused);
 }
 
 /* A progress line on a terminal, redrawn in place; the final summary goes to stdout. */
@@ -53,9 +55,15 @@ static void progress(backfill *b, int final)
 	}
 }
 
-static int on_object(void *ud, const zl_object *obj)
+static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
 {
 	backfill *b = ud;
+	if (refused) {
+		b->refused++;
+		ZL_LOG(ZL_ERROR, "object refused", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key),
+		       ZL_S("error", refused->msg));
+		return 0;
+	}
 	b->listed++;
 	if (b->since && obj->modified && obj->modified < b->since) {
 		b->older++;
@@ -114,7 +122,7 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	progress(&b, 1);
-	rc = b.failed ? ZL_EXIT_FAIL : ZL_EXIT_OK;
+	rc = b.failed || b.refused ? ZL_EXIT_FAIL : ZL_EXIT_OK;
 	if (vals[B_NO_LOAD])
 		goto out;
 	if (zl_rt_sweep(rt, &err))

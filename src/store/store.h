@@ -17,8 +17,11 @@ typedef struct zl_store {
 } zl_store;
 
 /* Called once per listed object; obj is valid during the call only. Non-zero stops the listing
- * and is returned by list. */
-typedef int (*zl_store_list_cb)(void *ud, const zl_object *obj);
+ * and is returned by list. refused is NULL for an object; otherwise the entry named by obj's
+ * bucket and key (key "" for a whole bucket; other fields unknown) cannot be read, and refused
+ * says why (a dir: store's symbolic link leading outside its root): listings report such entries
+ * rather than skip them. */
+typedef int (*zl_store_list_cb)(void *ud, const zl_object *obj, const zl_err *refused);
 
 struct zl_store_ops {
 	const char *scheme; /* "dir" for "dir:PATH" */
@@ -29,7 +32,8 @@ struct zl_store_ops {
 	/* A streaming reader of the object's bytes; ZL_ENOTFOUND names bucket/key. */
 	int (*open_reader)(zl_store *s, const char *bucket, const char *key, zl_reader **out, zl_err *err);
 	/* Every object under bucket/prefix (prefix may be "" or NULL), in key order. bucket NULL lists
-	 * every bucket (stores that can). */
+	 * every bucket (stores that can). A bucket that does not exist is ZL_ENOTFOUND
+	 * "BUCKET: no such bucket"; an empty one lists nothing. */
 	int (*list)(zl_store *s, const char *bucket, const char *prefix, zl_store_list_cb cb, void *ud,
 	            zl_err *err);
 	int (*put)(zl_store *s, const char *bucket, const char *key, const void *data, size_t len,

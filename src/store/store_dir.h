@@ -1,4 +1,7 @@
-/* The dir: store: each sub-directory of a root directory is a bucket, files below it are keys. */
+/* The dir: store: each sub-directory of a root directory is a bucket, files below it are keys.
+ * Nothing outside the root is opened, listed or written: a symbolic link that leads outside it
+ * is refused (ZL_EINVAL, "BUCKET/KEY: refused: a symbolic link leads outside the store root");
+ * links that stay inside work, and listings never descend into a linked directory. */
 #ifndef ZL_STORE_DIR_H
 #define ZL_STORE_DIR_H
 

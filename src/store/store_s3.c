@@ -458,7 +458,7 @@ static int list_page(const zl_buf *body, const char *bucket, zl_store_list_cb cb
 				strip_quotes((char *)etag);
 			zl_object obj = { (char *)bucket, (char *)key, size ? strtoll((const char *)size, NULL, 10) : -1,
 				              etag && *etag ? (char *)etag : NULL, modified };
-			rc = cb(ud, &obj);
+			rc = cb(ud, &obj, NULL);
 		}
 		xmlFree(key);
 		xmlFree(size);
