@@ -137,14 +137,15 @@ char *zl_file_id(const zl_config *c, const char *bucket, const char *key, const 
 	return n < 0 ? NULL : id;
 }
 
-/* Events may lack the size, and key+etag dedupe needs the etag: ask the store. A refused object
- * (ZL_EINVAL: e.g. a link out of a dir: store) fails the record; other errors only log. */
+/* A refused object (ZL_EINVAL: e.g. a link out of a dir: store) fails the record. Events may lack
+ * the size, and key+etag dedupe needs the etag: ask the store; its other errors only log. */
 static int complete_metadata(zl_engine *e, const zl_config *c, zl_object *o, zl_object *head, zl_err *err)
 {
-	if (!e->store || (o->size >= 0 && (!c->dedupe_etag || o->etag)))
-		return 0;
+	int rc = zl_store_check(e->store, o->bucket, o->key, err);
+	if (rc || !e->store || (o->size >= 0 && (!c->dedupe_etag || o->etag)))
+		return rc;
 	zl_err herr;
-	int rc = e->store->ops->head(e->store, o->bucket, o->key, head, &herr);
+	rc = e->store->ops->head(e->store, o->bucket, o->key, head, &herr);
 	if (rc == 0) {
 		o->size = o->size < 0 ? head->size : o->size;
 		o->etag = o->etag ? o->etag : head->etag;

@@ -11,6 +11,7 @@
 
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 30000
+#define REFUSED_REMEMBERED 4096 /* keys whose refusal a rescan logs at debug level only */
 
 typedef struct retry {
 	char *bucket, *key;
@@ -24,8 +25,24 @@ typedef struct watch_intake {
 	int64_t rescan_ms, next_rescan;
 	retry *v;
 	size_t n, alloc;
+	zl_strvec refused; /* "bucket/key" already logged as refused */
 	int scanning;     /* duplicates met by a scan are logged at debug level */
 } watch_intake;
+
+/* Logs a refused object once at error level; rescans meet it again. */
+static void log_refused(watch_intake *wi, const char *bucket, const char *key, const char *why)
+{
+	char name[4096];
+	snprintf(name, sizeof name, "%s/%s", bucket, key);
+	for (size_t i = 0; i < wi->refused.n; i++)
+		if (strcmp(wi->refused.v[i], name) == 0) {
+			ZL_LOG(ZL_DEBUG, "object refused", ZL_S("bucket", bucket), ZL_S("key", key), ZL_S("error", why));
+			return;
+		}
+	if (wi->refused.n < REFUSED_REMEMBERED)
+		zl_strvec_push(&wi->refused, name);
+	ZL_LOG(ZL_ERROR, "object refused", ZL_S("bucket", bucket), ZL_S("key", key), ZL_S("error", why));
+}
 
 static retry *find_retry(watch_intake *wi, const char *bucket, const char *key)
 {
@@ -89,7 +106,7 @@ static int submit_file(watch_intake *wi, const char *bucket, const char *key, zl
 		rc = zl_rt_submit(wi->rt, &obj, wi->scanning ? ZL_SUBMIT_QUIET : 0, &res, err);
 	zl_object_release(&obj);
 	if (rc == ZL_EINVAL) {
-		ZL_LOG(ZL_ERROR, "object refused", ZL_S("bucket", bucket), ZL_S("key", key), ZL_S("error", err->msg));
+		log_refused(wi, bucket, key, err->msg);
 		return 0;
 	}
 	if (rc)
@@ -134,6 +151,7 @@ static void watch_stop(void *ctx)
 	if (!wi)
 		return;
 	zl_watch_dir_close(wi->w);
+	zl_strvec_release(&wi->refused);
 	while (wi->n)
 		drop_retry(wi, &wi->v[0]);
 	free(wi->v);
@@ -148,6 +166,7 @@ static int watch_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	wi->rt = rt;
 	wi->rescan_ms = cfg->rescan_ms;
+	zl_strvec_init(&wi->refused);
 	zl_watch_opts wo = { .settle_ms = cfg->settle_ms };
 	int rc = zl_watch_dir_open(cfg->root, &wo, on_file, wi, &wi->w, err);
 	if (rc) {

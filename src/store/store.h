@@ -41,9 +41,18 @@ struct zl_store_ops {
 	/* Rewrites an object onto itself (S3 CopyObject with metadata REPLACE) so that the store
 	 * emits a new object-created event. NULL when the store cannot. */
 	int (*copy_in_place)(zl_store *s, const char *bucket, const char *key, zl_err *err);
+	/* Optional, cheap, called when an object is claimed: ZL_EINVAL (naming it) when the store
+	 * would refuse to serve bucket/key, such as a link out of a dir: store's root. */
+	int (*check)(zl_store *s, const char *bucket, const char *key, zl_err *err);
 };
 
 int zl_store_open(const char *url, zl_store **out, zl_err *err);
 void zl_store_close(zl_store *s);
+
+/* 0 unless the store refuses the object (a store without the check refuses nothing). */
+static inline int zl_store_check(zl_store *s, const char *bucket, const char *key, zl_err *err)
+{
+	return s && s->ops->check ? s->ops->check(s, bucket, key, err) : 0;
+}
 
 #endif

@@ -160,6 +160,16 @@ static int dir_head(zl_store *s, const char *bucket, const char *key, zl_object 
 	return 0;
 }
 
+/* A missing object is not refused here: the load says it is missing. */
+static int dir_check(zl_store *s, const char *bucket, const char *key, zl_err *err)
+{
+	struct stat st;
+	int fd, rc = open_object((dir_store *)s, bucket, key, O_PATH, &fd, &st, err);
+	if (rc == 0)
+		close(fd);
+	return rc == ZL_EINVAL ? rc : 0;
+}
+
 typedef struct fd_reader {
 	zl_reader base;
 	int fd;
@@ -513,4 +523,5 @@ const zl_store_ops zl_store_dir_ops = {
 	.list = dir_list,
 	.put = dir_put,
 	.copy_in_place = dir_copy_in_place,
+	.check = dir_check,
 };
