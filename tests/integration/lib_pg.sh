@@ -108,8 +108,9 @@ else:
 ' "$expr" <<<"$out" || fail "cannot evaluate $expr over batches show $2: [$out]"
 }
 
-# load_one PREFIX KEY...: queues the files with `zload event` and loads their batch now with
-# `zload flush` (whatever batchSize says). Sets BATCH to the batch id; $OUT/$ERR of the flush.
+# load_one PREFIX KEY...: queues the files with `zload event --no-load` and loads their batch now
+# with `zload flush` (all in one batch: the configuration's batchSize must allow as many). Sets
+# BATCH to the batch id; $OUT/$ERR of the flush.
 load_one() {
 	local prefix=$1 bucket=${1%%/*}
 	shift

@@ -16,7 +16,7 @@ GRANT USAGE ON SCHEMA lp TO loader_md5;
 GRANT INSERT ON lp.t TO loader_md5;
 GRANT SELECT, INSERT ON lp.ledger TO loader_md5;" >/dev/null
 pg_config bad <<EOF
-{"s3Prefix": "b/bad", "format": {"header": true},
+{"s3Prefix": "b/bad", "batchSize": 100, "format": {"header": true},
  "targets": [$(pg_target pg public.t_bad)]}
 EOF
 

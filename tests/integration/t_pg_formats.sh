@@ -17,7 +17,7 @@ CREATE TABLE t_dot (id int, \"a.b\" text);" >/dev/null
 
 cfg() { # cfg NAME TABLE FORMAT [TARGET EXTRA]
 	pg_config "$1" <<EOF
-{"s3Prefix": "b/$1", "format": $3, "targets": [$(pg_target pg "$2" dw loader "$PG_SCRAM_PW" "${4:-}")]}
+{"s3Prefix": "b/$1", "batchSize": 100, "format": $3, "targets": [$(pg_target pg "$2" dw loader "$PG_SCRAM_PW" "${4:-}")]}
 EOF
 }
 # rowsof TABLE: the table as "id|v|n" lines ordered by id, NULL shown as <null>.
