@@ -3,7 +3,7 @@ BUILD     ?= build
 ASANBUILD ?= build-asan
 JOBS      ?= $(shell nproc)
 
-.PHONY: all deps demo check unit integration bench clean
+.PHONY: all deps demo check unit integration soak bench clean
 
 all:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -28,6 +28,10 @@ unit:
 
 integration: all
 	bash tests/integration/run.sh
+
+# Two serve processes SIGKILLed at random while 500 files arrive 2-3 times each; every row once.
+soak: all
+	bash tests/soak/soak.sh
 
 bench: all
 	bash bench/events.sh
