@@ -53,7 +53,7 @@ static int load_object(target_run *r, zl_target *t, size_t i)
 	if (rc)
 		goto out;
 	rc = t->ops->copy(t, name, rd, &r->cfg->format, &rows, &r->err);
-	const char *sql = t->ops->last_sql ? t->ops->last_sql(t) : NULL;
+	const char *sql = zl_target_last_sql(t);
 	json_array_append_new(r->statements, sql ? json_sprintf("%s -- %s", sql, name) : json_sprintf("load %s", name));
 	if (rc)
 		goto out;

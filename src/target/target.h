@@ -54,6 +54,12 @@ struct zl_target_ops {
 	const char *(*last_sql)(zl_target *t);
 };
 
+/* The statement(s) the last copy ran, or NULL when the target does not say. */
+static inline const char *zl_target_last_sql(zl_target *t)
+{
+	return t->ops->last_sql ? t->ops->last_sql(t) : NULL;
+}
+
 /* Adds a target type beside the built-in ones (before any thread loads; for tests). */
 int zl_target_register(const zl_target_ops *ops);
 /* The ops for a target type, or NULL. */

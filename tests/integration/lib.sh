@@ -34,8 +34,9 @@ BG_PIDS=()
 LOCK_FDS=()
 
 cleanup() {
-	local rc=$? pid
+	local rc=$? pid f
 	trap - EXIT
+	for f in "${FROZEN[@]}"; do chattr -i "$f" 2>/dev/null; done
 	for pid in "${BG_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
 	done
@@ -314,4 +315,31 @@ release_lock() {
 # csv_rows BUCKET/KEY N [START]: writes a CSV with header "id,v" and N rows to the store.
 csv_rows() {
 	awk -v n="$2" -v s="${3:-1}" 'BEGIN { print "id,v"; for (i = s; i < s + n; i++) print i ",v" i }' | write_file "$1"
+}
+
+# freeze_state DB: the state database cannot be written from now on until thaw_state. Root ignores
+# file modes, so the database and its WAL are made immutable (chattr +i); where that is not
+# allowed, a held write lock makes claims fail after the busy timeout (10 s). Sets FROZEN_HOW.
+FROZEN=()
+freeze_state() {
+	local db=$1
+	[[ -f $db-wal ]] || fail "the state database $db is not in WAL mode"
+	if chattr +i "$db" 2>/dev/null && FROZEN+=("$db") && chattr +i "$db-wal" 2>/dev/null; then
+		FROZEN+=("$db-wal")
+		FROZEN_HOW=immutable
+	else
+		thaw_state
+		hold_lock "$db"
+		FROZEN_DB=$db
+		FROZEN_HOW=locked
+	fi
+}
+thaw_state() {
+	local f
+	for f in "${FROZEN[@]}"; do chattr -i "$f" 2>/dev/null; done
+	FROZEN=()
+	if [[ -n ${FROZEN_DB:-} ]]; then
+		release_lock "$FROZEN_DB"
+		FROZEN_DB=
+	fi
 }

@@ -12,40 +12,18 @@ put_config in <<'EOF2'
  "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "t"}]}
 EOF2
 mkdir -p "$STORE/b/in"
-state_db=$WS/state.db
-immutable=()
-unfreeze() {
-	local f
-	for f in "${immutable[@]}"; do chattr -i "$f" 2>/dev/null; done
-	immutable=()
-}
-retry_cleanup() {
-	local rc=$?
-	unfreeze
-	(exit "$rc")
-	cleanup
-}
-trap retry_cleanup EXIT
-
 start_serve serve --rescan 2
 csv_rows b/in/first.csv 1 1
 wait_for 10 count_is 1 rows t
 
 # The state database cannot be written: the claim fails, and is retried.
-if chattr +i "$state_db" 2>/dev/null && immutable+=("$state_db") && chattr +i "$state_db-wal" 2>/dev/null; then
-	immutable+=("$state_db-wal")
-	how=immutable
-else
-	unfreeze
-	hold_lock "$state_db"
-	how=locked
-fi
+freeze_state "$WS/state.db"
 csv_rows b/in/while-down.csv 2 10
 wait_for 30 log_has "$WS/serve.log" 'msg="cannot queue object: will retry" bucket=b key=in/while-down.csv'
 sleep 2
-if [[ $how == immutable ]]; then unfreeze; else release_lock "$state_db"; fi
+thaw_state
 wait_for 40 count_is 3 rows t
-assert_contains "$(<"$WS/serve.log")" 'msg="object queued after retry" bucket=b key=in/while-down.csv' "the retry ($how state database)"
+assert_contains "$(<"$WS/serve.log")" 'msg="object queued after retry" bucket=b key=in/while-down.csv' "the retry ($FROZEN_HOW state database)"
 
 # A hard link into the store: no close-after-write or move event; the rescan finds it.
 csv_rows outside/linked.csv 4 20

@@ -9,7 +9,7 @@
 # --webhook-max-body, --webhook-token without --webhook.
 . "$(dirname "$0")/lib.sh"
 
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$IT_DIR/lib_webhook.sh"
 
 make_table t "id INTEGER, v TEXT"
 put_config in <<'EOF'
@@ -17,44 +17,6 @@ put_config in <<'EOF'
  "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "t"}]}
 EOF
 ids() { sql "$WH" "SELECT coalesce(group_concat(id), '') FROM (SELECT id FROM t ORDER BY id)"; }
-
-# http METHOD PATH [CURL ARGS...]: a request to the serve's webhook at $PORT; status in $CODE,
-# body in $BODY.
-http() {
-	local method=$1 path=$2
-	shift 2
-	CODE=$(curl -sS --max-time 30 -o "$WS/.http" -w '%{http_code}' -X "$method" "$@" "http://127.0.0.1:$PORT$path") ||
-		fail "curl $method $path failed"
-	BODY=$(<"$WS/.http")
-}
-# post FILE [CURL ARGS...]: POST /events with the file as the body.
-post() {
-	local f=$1
-	shift
-	http POST /events -H 'Content-Type: application/json' --data-binary "@$f" "$@"
-}
-counts() { # counts RECORDS QUEUED DUPLICATE [IGNORED] [MALFORMED] [FAILED]: the 200 body expected
-	printf '{"records":%s,"queued":%s,"duplicate":%s,"filtered":0,"unrouted":0,"ignored":%s,"malformed":%s,"failed":%s}' \
-		"$1" "$2" "$3" "${4:-0}" "${5:-0}" "${6:-0}"
-}
-start_hook() { # start_hook NAME [SERVE OPTIONS]: serve on a free port (a second try if it was taken)
-	local name=$1 try
-	shift
-	for try in 1 2; do
-		PORT=$(free_port)
-		start_bg "$name" "$ZLOAD" serve --no-watch --webhook "127.0.0.1:$PORT" "$@"
-		SERVE_PID=$BG_PID
-		wait_for 10 eval "log_has '$WS/$name.log' 'msg=serving' || not_running $SERVE_PID"
-		log_has "$WS/$name.log" 'msg=serving' && return 0
-		mv "$WS/$name.log" "$WS/$name.try$try.txt"
-	done
-	fail "serve --webhook did not start: $(cat "$WS/$name".try*.txt)"
-}
-stop_hook() {
-	kill -TERM "$SERVE_PID"
-	wait_exit "$SERVE_PID" 15
-	assert_eq 0 "$RC" "exit code of serve after SIGTERM"
-}
 
 # Usage errors: a zero body cap (it would mean the buffer's 64 MiB default), a token without --webhook.
 assert_exit 2 zload serve --no-watch --webhook 127.0.0.1:1 --webhook-max-body 0
@@ -67,7 +29,7 @@ assert_contains "$ERR" "--webhook-token: empty token" "an empty --webhook-token"
 ZLOAD_WEBHOOK_TOKEN=t assert_exit 0 zload serve --no-watch --exit-when-idle 0
 
 # ---- no token
-start_hook hook1 --webhook-max-body 4096
+start_hook hook1 --no-watch --webhook-max-body 4096
 assert_contains "$(<"$WS/hook1.log")" "msg=\"webhook listening\" listen=127.0.0.1:$PORT port=$PORT auth=none" "listening"
 http GET /healthz
 assert_eq "200 {\"status\":\"ok\"}" "$CODE $BODY" "GET /healthz"
@@ -154,7 +116,7 @@ stop_hook
 assert_contains "$(<"$WS/hook1.log")" 'msg="signal received: finishing in-flight batches"' "signal logged"
 
 # ---- --webhook-token: no or wrong Authorization is 401 and claims nothing; the right one loads.
-start_hook hook2 --webhook-token 's3cr3t tok'
+start_hook hook2 --no-watch --webhook-token 's3cr3t tok'
 assert_contains "$(<"$WS/hook2.log")" "auth=bearer" "listening with a token"
 csv_rows b/in/tok.csv 1 40
 s3_event b in/tok.csv >"$WS/tok.json"
@@ -174,7 +136,7 @@ wait_for 20 count_is "1,2,3,4,10,20,21,30,31,40" ids
 stop_hook
 
 # ---- the token from ZLOAD_WEBHOOK_TOKEN
-ZLOAD_WEBHOOK_TOKEN=from-env start_hook hook3
+ZLOAD_WEBHOOK_TOKEN=from-env start_hook hook3 --no-watch
 assert_contains "$(<"$WS/hook3.log")" "auth=bearer" "listening with a token from the environment"
 csv_rows b/in/env.csv 1 50
 s3_event b in/env.csv >"$WS/env.json"
@@ -188,45 +150,23 @@ wait_for 20 count_is "1,2,3,4,10,20,21,30,31,40,50" ids
 
 # An empty ZLOAD_WEBHOOK_TOKEN is no token, and the log says so.
 stop_hook
-ZLOAD_WEBHOOK_TOKEN='' start_hook hook4
+ZLOAD_WEBHOOK_TOKEN='' start_hook hook4 --no-watch
 assert_contains "$(<"$WS/hook4.log")" "port=$PORT auth=none" "listening with an empty ZLOAD_WEBHOOK_TOKEN"
 post "$WS/test.json"
 assert_eq "200 $(counts 0 0 0)" "$CODE $BODY" "no Authorization needed with an empty ZLOAD_WEBHOOK_TOKEN"
 stop_hook
-ZLOAD_WEBHOOK_TOKEN=from-env start_hook hook3b
+ZLOAD_WEBHOOK_TOKEN=from-env start_hook hook3b --no-watch
 assert_contains "$(<"$WS/hook3b.log")" "port=$PORT auth=bearer" "listening with the token from the environment again"
 
 # ---- the state store fails: the claim cannot be recorded, 503; the sender's retry succeeds once
 # it is back. Root ignores file modes, so the database and its WAL are made immutable (chattr +i);
 # where that is not allowed, a held write lock makes the claim fail after the busy timeout (10 s).
-state_db=$WS/state.db
-immutable=()
-unfreeze() {
-	local f
-	for f in "${immutable[@]}"; do chattr -i "$f" 2>/dev/null; done
-	immutable=()
-}
-webhook_cleanup() {
-	local rc=$?
-	unfreeze
-	(exit "$rc")
-	cleanup
-}
-trap webhook_cleanup EXIT
 csv_rows b/in/down.csv 1 60
 s3_event b in/down.csv >"$WS/down.json"
-[[ -f $state_db-wal ]] || fail "the state database is not in WAL mode"
-if chattr +i "$state_db" 2>/dev/null && immutable+=("$state_db") && chattr +i "$state_db-wal" 2>/dev/null; then
-	immutable+=("$state_db-wal")
-	how=immutable
-else
-	unfreeze
-	hold_lock "$state_db"
-	how=locked
-fi
+freeze_state "$WS/state.db"
 post "$WS/down.json" -H 'Authorization: Bearer from-env'
-if [[ $how == immutable ]]; then unfreeze; else release_lock "$state_db"; fi
-assert_eq "503 $(counts 1 0 0 0 0 1)" "$CODE $BODY" "a claim that cannot be recorded (state database $how)"
+thaw_state
+assert_eq "503 $(counts 1 0 0 0 0 1)" "$CODE $BODY" "a claim that cannot be recorded (state database $FROZEN_HOW)"
 assert_contains "$(<"$WS/hook3b.log")" 'msg="cannot queue object" bucket=b key=in/down.csv' "the failed claim is logged"
 assert_exit 1 zload files show b/in/down.csv
 post "$WS/down.json" -H 'Authorization: Bearer from-env'

@@ -10,7 +10,7 @@
 # /proc/PID/cmdline and warned about; --webhook 0 and a bare port listen on 127.0.0.1.
 . "$(dirname "$0")/lib.sh"
 
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$IT_DIR/lib_webhook.sh"
 
 make_table t "id INTEGER, v TEXT"
 put_config in <<'EOF'
@@ -19,25 +19,6 @@ put_config in <<'EOF'
 EOF
 ids() { sql "$WH" "SELECT coalesce(group_concat(id), '') FROM (SELECT id FROM t ORDER BY id)"; }
 
-# http METHOD PATH [CURL ARGS...]: status in $CODE, body in $BODY, seconds taken in $SECS.
-http() {
-	local method=$1 path=$2 out
-	shift 2
-	out=$(curl -sS --max-time 30 -o "$WS/.http" -w '%{http_code} %{time_total}' -X "$method" "$@" \
-		"http://127.0.0.1:$PORT$path") || fail "curl $method $path failed"
-	CODE=${out% *}
-	SECS=${out#* }
-	BODY=$(<"$WS/.http")
-}
-post() { # post FILE [CURL ARGS...]
-	local f=$1
-	shift
-	http POST /events -H 'Content-Type: application/json' --data-binary "@$f" "$@"
-}
-counts() { # counts RECORDS QUEUED DUPLICATE [IGNORED] [MALFORMED] [FAILED] [UNROUTED]
-	printf '{"records":%s,"queued":%s,"duplicate":%s,"filtered":0,"unrouted":%s,"ignored":%s,"malformed":%s,"failed":%s}' \
-		"$1" "$2" "$3" "${7:-0}" "${4:-0}" "${5:-0}" "${6:-0}"
-}
 # healthz_fast N: GET /healthz N times, each 200 within 0.5 s.
 healthz_fast() {
 	local i
@@ -46,22 +27,6 @@ healthz_fast() {
 		assert_eq "200 {\"status\":\"ok\"}" "$CODE $BODY" "GET /healthz"
 		awk -v s="$SECS" 'BEGIN { exit !(s < 0.5) }' || fail "GET /healthz took ${SECS}s (want < 0.5 s)"
 	done
-}
-# start_hook NAME LISTEN [SERVE OPTIONS]: serve with --webhook LISTEN; $PORT from its log.
-start_hook() {
-	local name=$1 listen=$2
-	shift 2
-	start_bg "$name" "$ZLOAD" serve --no-watch --webhook "$listen" "$@"
-	SERVE_PID=$BG_PID
-	wait_for 10 eval "log_has '$WS/$name.log' 'msg=serving' || not_running $SERVE_PID"
-	log_has "$WS/$name.log" 'msg=serving' || fail "serve --webhook $listen did not start"
-	PORT=$(grep -o 'msg="webhook listening" listen=127.0.0.1:[0-9]* port=[0-9]*' "$WS/$name.log" | sed 's/.*port=//')
-	[[ -n $PORT ]] || fail "no port in the log of $name"
-}
-stop_hook() {
-	kill -TERM "$SERVE_PID"
-	wait_exit "$SERVE_PID" 15
-	assert_eq 0 "$RC" "exit code of serve after SIGTERM"
 }
 # idle_flood NAME SOURCE N: N idle connections from SOURCE to $PORT; status in $WS/NAME.status.
 idle_flood() {
@@ -97,7 +62,7 @@ assert_contains "$ERR" '--webhook-max-per-ip: must be at least 1' "a zero per-ad
 
 # ---- --webhook 0 (a bare port: 127.0.0.1, any free port) with the token from a file
 printf 's3cr3t-from-file\r\nsecond line\n' >"$WS/token"
-start_hook file 0 --webhook-token-file "$WS/token"
+start_hook_at file 0 --webhook-token-file "$WS/token"
 assert_contains "$(<"$WS/file.log")" "listen=127.0.0.1:$PORT port=$PORT auth=bearer poll=epoll max_conns=1024 max_per_ip=64 idle_secs=10" "listening"
 assert_not_contains "$(cmdline "$SERVE_PID")" "s3cr3t" "the token in /proc/PID/cmdline"
 csv_rows b/in/f.csv 1 1
@@ -111,7 +76,7 @@ stop_hook
 
 # ---- ZLOAD_WEBHOOK_TOKEN_FILE; a bare port given
 port=$(free_port)
-ZLOAD_WEBHOOK_TOKEN_FILE=$WS/token start_hook envfile "$port"
+ZLOAD_WEBHOOK_TOKEN_FILE=$WS/token start_hook_at envfile "$port"
 assert_eq "$port" "$PORT" "the bare port"
 assert_contains "$(<"$WS/envfile.log")" "listen=127.0.0.1:$port port=$port auth=bearer" "listening on the bare port"
 post "$WS/f.json"
@@ -121,7 +86,7 @@ assert_eq "200 $(counts 1 0 1)" "$CODE $BODY" "the token from ZLOAD_WEBHOOK_TOKE
 stop_hook
 
 # ---- --webhook-token on the command line: warned about, and gone from /proc/PID/cmdline
-start_hook argv 127.0.0.1:0 --webhook-token=on-the-command-line
+start_hook_at argv 127.0.0.1:0 --webhook-token=on-the-command-line
 assert_contains "$(<"$WS/argv.log")" 'level=warn msg="a token on the command line is visible in ps until it is overwritten" option=--webhook-token' "the warning"
 assert_not_contains "$(cmdline "$SERVE_PID")" "on-the-command-line" "the token in /proc/PID/cmdline"
 assert_contains "$(cmdline "$SERVE_PID")" "--webhook-token=xxxxxxxxxxxxxxxxxxx" "the overwritten argument"
@@ -131,7 +96,7 @@ stop_hook
 
 # ---- the state database write-locked by another process: /healthz answers at once while the
 # POST waits for the lock (less than the 10 s busy timeout), then is 200.
-start_hook locked 0
+start_hook_at locked 0
 csv_rows b/in/w.csv 1 2
 s3_event b in/w.csv >"$WS/w.json"
 hold_lock "$WS/state.db"
@@ -165,7 +130,7 @@ stop_hook
 
 # ---- limits raised: 2,000 idle connections from two addresses are all held (past select()'s
 # 1,024 descriptors) and 127.0.0.1 is still served; then the idle timeout closes them.
-start_hook many 0 --webhook-max-conns 3000 --webhook-max-per-ip 2000 --webhook-idle-timeout 8
+start_hook_at many 0 --webhook-max-conns 3000 --webhook-max-per-ip 2000 --webhook-idle-timeout 8
 idle_flood many2 127.0.0.2 1000
 idle_flood many3 127.0.0.3 1000
 healthz_fast 3
@@ -182,7 +147,7 @@ stop_hook
 
 # ---- a 63 MiB body: peak memory grows by less than 3 times its size (jansson's whole tree and
 # an array of every record took 16 times).
-start_hook big 0 --webhook-max-body 70000000
+start_hook_at big 0 --webhook-max-body 70000000
 "$PYTHON" - "$WS/big.json" <<'EOF' || fail "cannot write the big body"
 import sys
 rec = '{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"elsewhere"},"object":{"key":"in/f%07d.csv","size":100}}}'
