@@ -141,7 +141,9 @@ static void mem_close(zl_state *st)
 	if (!st)
 		return;
 	pthread_mutex_lock(&mu);
-	store_unref(store_of(st));
+	mem_store *s = store_of(st);
+	s->stats.closes++;
+	store_unref(s);
 	pthread_mutex_unlock(&mu);
 	free(st);
 }

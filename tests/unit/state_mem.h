@@ -18,6 +18,7 @@ void zl_state_mem_drop(const char *name);
 typedef struct zl_state_mem_stats {
 	long renewals;       /* batch_renew calls that extended a lease */
 	long renewals_lost;  /* batch_renew calls answered ZL_ELOST */
+	long closes;         /* handles closed (a renewal thread closes its own when it stops) */
 } zl_state_mem_stats;
 
 /* The counts of store NAME; zeros when there is no such store. */

@@ -18,10 +18,13 @@
 
 #define HOUR_MS 3600000
 
-/* Two files of two rows each (ids 1-4) in a batch locked at now by the ingest of the second. */
-static zl_ticket locked_batch(zl_world *w, int64_t now)
+/* Two files of two rows each (ids 1-4) in a batch locked at now by the ingest of the second,
+ * with a lease of lease_secs. */
+static zl_ticket locked_batch(zl_world *w, int64_t now, int lease_secs)
 {
-	zl_world_config_t1(w, "{\"batchSize\": 2, \"leaseSecs\": 1}");
+	char extra[64];
+	snprintf(extra, sizeof extra, "{\"batchSize\": 2, \"leaseSecs\": %d}", lease_secs);
+	zl_world_config_t1(w, extra);
 	zl_world_put_csv(w, "in/f1.csv", 1, 2);
 	zl_world_put_csv(w, "in/f2.csv", 3, 2);
 	zl_world_ingest(w, "in/f1.csv", now, 1);
@@ -48,7 +51,7 @@ static void test_one_owner_per_attempt(void **state)
 
 	assert_int_equal(zl_fault_set("t1", &(zl_fault){ 0 }), 0);
 	/* attempt A locked a minute ago with a one-second lease: it has expired */
-	zl_ticket a = locked_batch(w, zl_now_ms() - 60000);
+	zl_ticket a = locked_batch(w, zl_now_ms() - 60000, 1);
 	zl_ticket b;
 	assert_int_equal(zl_engine_lock(&w->e, a.batch_id, ZL_WORLD_PREFIX, ZL_LOCK_EXPIRED, zl_now_ms(),
 	                                "lease expired", &b, &err), 0);
@@ -113,11 +116,13 @@ typedef struct takeover {
 	long renewals;    /* lease-live case: renewals seen while the hook waited */
 } takeover;
 
-static int wait_for(const char *store, int lost, int64_t timeout_ms)
+/* Waits until the first attempt's renewer was told ZL_ELOST and has stopped: it closes its state
+ * handle after setting the flag the loading thread checks before committing. */
+static int wait_renewer_lost(const char *store, long closes_before, int64_t timeout_ms)
 {
 	for (int64_t end = zl_mono_ms() + timeout_ms; zl_mono_ms() < end; zl_sleep_ms(10)) {
 		zl_state_mem_stats s = zl_state_mem_stats_of(store);
-		if (lost ? s.renewals_lost > 0 : s.renewals > 0)
+		if (s.renewals_lost > 0 && s.closes > closes_before)
 			return 1;
 	}
 	return 0;
@@ -129,9 +134,10 @@ static void take_over(void *ud, zl_fault_op op)
 {
 	takeover *t = ud;
 	zl_err err = { 0 };
+	long closes = zl_state_mem_stats_of(t->w->dir).closes;
 	t->lock_rc = zl_engine_lock(&t->other, t->batch_id, ZL_WORLD_PREFIX, ZL_LOCK_EXPIRED,
 	                            zl_now_ms() + HOUR_MS, "lease expired", &t->taken, &err);
-	t->saw_lost = wait_for(t->w->dir, 1, 10000);
+	t->saw_lost = wait_renewer_lost(t->w->dir, closes, 10000);
 }
 
 static void test_lease_lost_during_copy(void **state)
@@ -141,7 +147,7 @@ static void test_lease_lost_during_copy(void **state)
 	zl_load_summary sum;
 	takeover t = { .w = w, .lock_rc = 1 };
 
-	zl_ticket a = locked_batch(w, zl_now_ms());
+	zl_ticket a = locked_batch(w, zl_now_ms(), 1);
 	assert_int_equal(zl_engine_open(&t.other, w->state_url, w->store, &err), 0); /* sees the configuration */
 	memcpy(t.batch_id, a.batch_id, sizeof t.batch_id);
 	zl_fault plan = { .hook_ops = ZL_FAULT_MASK(ZL_FOP_COPY), .hook_at = 1, .hook = take_over, .hook_ud = &t };
@@ -178,14 +184,18 @@ static void test_lease_lost_during_copy(void **state)
 	zl_engine_close(&t.other);
 }
 
-/* At the first copy: waits longer than the lease, sweeping meanwhile; the renewer keeps it live. */
+/* The lease of the renewal case: renewed every third of it, so a renewer late by up to two
+ * thirds still keeps it. */
+#define LEASE_SECS 2
+
+/* At the first copy: waits longer than the lease, then sweeps; the renewer keeps it live. */
 static void outlast_lease(void *ud, zl_fault_op op)
 {
 	takeover *t = ud;
 	zl_err err = { 0 };
 	zl_tickets locked;
 	zl_tickets_init(&locked);
-	zl_sleep_ms(1500);
+	zl_sleep_ms(LEASE_SECS * 1000 + 500);
 	t->renewals = zl_state_mem_stats_of(t->w->dir).renewals;
 	if (zl_engine_sweep(&t->other, zl_now_ms(), &locked, &err) == 0)
 		t->swept = (int64_t)locked.n;
@@ -201,7 +211,7 @@ static void test_lease_renewed_while_loading(void **state)
 	zl_load_summary sum;
 	takeover t = { .w = w, .swept = -2 };
 
-	zl_ticket a = locked_batch(w, zl_now_ms());
+	zl_ticket a = locked_batch(w, zl_now_ms(), LEASE_SECS);
 	assert_int_equal(zl_engine_open(&t.other, w->state_url, w->store, &err), 0); /* sees the configuration */
 	zl_fault plan = { .hook_ops = ZL_FAULT_MASK(ZL_FOP_COPY), .hook_at = 1, .hook = outlast_lease, .hook_ud = &t };
 	assert_int_equal(zl_fault_set("t1", &plan), 0);
@@ -209,7 +219,7 @@ static void test_lease_renewed_while_loading(void **state)
 	assert_int_equal(zl_engine_load(&w->e, &a, &sum, &err), 0);
 	assert_int_equal(sum.status, ZL_BATCH_COMPLETE);
 	assert_true(t.renewals >= 1);
-	assert_int_equal(t.swept, 0); /* a one-second lease, 1.5 s in: still live */
+	assert_int_equal(t.swept, 0); /* past the lease's length, it is still live */
 	assert_int_equal(zl_state_mem_stats_of(w->dir).renewals_lost, 0);
 	expect_rows_once(w, a.batch_id);
 	zl_batch b = zl_world_batch(w, a.batch_id);
