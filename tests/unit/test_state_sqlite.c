@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
+#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,25 +47,20 @@ static int setup(void **state)
 	return 0;
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
 static int teardown(void **state)
 {
 	fixture *fx = *state;
-	DIR *d;
-	struct dirent *e;
-	char p[512];
 
 	if (!fx)
 		return 0;
 	zl_state_close(fx->st);
-	if (fx->dir[0] && (d = opendir(fx->dir))) {
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-				snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
-				unlink(p);
-			}
-		closedir(d);
-		rmdir(fx->dir);
-	}
+	if (fx->dir[0]) /* with the directories test_open_errors makes */
+		nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
 	return 0;
 }
