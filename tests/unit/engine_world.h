@@ -52,8 +52,8 @@ int64_t zl_world_sql_int(const zl_world *w, const char *sql);
 int64_t zl_world_ledger_rows(const zl_world *w, const char *batch_id, const char *target);
 /* Whether the ledger table exists and has a target column. */
 int zl_world_ledger_per_target(const zl_world *w);
-/* The result JSON of a batch, target i's member key as text ("" when absent or not a string;
- * numbers are formatted). */
+/* Member key of target i in a batch's result JSON, as text: numbers formatted, "" when absent.
+ * Caller frees. */
 char *zl_world_result_field(const zl_batch *b, size_t i, const char *key);
 
 #endif
