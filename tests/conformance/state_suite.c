@@ -1,0 +1,1398 @@
+/* The state conformance suite: one set of cases, run once per backend fixture (libuv's
+ * TEST_*_ENTRY, git's GIT_TEST_DEFAULT_REF_FORMAT). A case that needs what a backend cannot do
+ * checks a prerequisite and is skipped with the reason. ZLOAD_TEST_STATE=sqlite,mem picks fixtures.
+ * Backend-specific checks (SQLite's WAL, schema version, file modes) stay in tests/unit. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state/state.h"
+#include "state_mem.h"
+
+#define T0 ((int64_t)1700000000000)
+
+/* One backend under test. */
+typedef struct zl_state_fixture {
+	const char *name;
+	/* Opens a handle on the store that belongs to dir (a fresh directory per case); opening
+	 * again with the same dir gives another handle on the same store. */
+	int (*open)(const char *dir, zl_state **st, zl_err *err);
+	/* Forgets the store of dir after a case (may be NULL). */
+	void (*drop)(const char *dir);
+	/* NULL when the fixture can run here, else why not (e.g. no server to test against). */
+	const char *(*unavailable)(void);
+	/* Prerequisite PROCESSES: NULL when several processes can share one store, else why not. */
+	const char *no_processes;
+} zl_state_fixture;
+
+static int open_url(const char *scheme, const char *dir, const char *file, zl_state **st, zl_err *err)
+{
+	char url[256];
+	snprintf(url, sizeof url, "%s:%s%s", scheme, dir, file);
+	return zl_state_open(url, st, err);
+}
+
+static int sqlite_open(const char *dir, zl_state **st, zl_err *err)
+{
+	return open_url("sqlite", dir, "/state.db", st, err);
+}
+
+static int mem_open(const char *dir, zl_state **st, zl_err *err)
+{
+	return open_url("mem", dir, "", st, err);
+}
+
+static const char *always_available(void) { return NULL; }
+
+static const zl_state_fixture fixtures[] = {
+	{ "sqlite", sqlite_open, NULL, always_available, NULL },
+	{ "mem", mem_open, zl_state_mem_drop, always_available,
+	  "an in-memory store lives in one process" },
+};
+
+/* One case's world: its fixture, directory and first handle. */
+typedef struct suite_ctx {
+	const zl_state_fixture *fixture;
+	char dir[64];
+	zl_state *st;
+} suite_ctx;
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* cmocka hands each case its fixture as the initial state; the case gets a suite_ctx. */
+static int setup(void **state)
+{
+	suite_ctx *fx = calloc(1, sizeof *fx);
+	zl_err err = { 0 };
+
+	if (!fx)
+		return -1;
+	fx->fixture = *state;
+	*state = fx;
+	strcpy(fx->dir, "/tmp/zl_state_suite_XXXXXX");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	if (fx->fixture->open(fx->dir, &fx->st, &err) != 0) {
+		fprintf(stderr, "%s open: %s\n", fx->fixture->name, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	suite_ctx *fx = *state;
+	if (!fx)
+		return 0;
+	zl_state_close(fx->st);
+	if (fx->fixture->drop)
+		fx->fixture->drop(fx->dir);
+	remove_dir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Another handle on the case's store. */
+static zl_state *open_again(const suite_ctx *fx)
+{
+	zl_state *st = NULL;
+	zl_err err = { 0 };
+	if (fx->fixture->open(fx->dir, &st, &err) != 0)
+		fprintf(stderr, "%s open again: %s\n", fx->fixture->name, err.msg);
+	return st;
+}
+
+/* Claims bucket "b", key KEY (file id "b/KEY") into prefix, with opts (may be NULL). */
+static int claim_opts(zl_state *st, const char *prefix, const char *key, int64_t size, int64_t now,
+                      const zl_claim_opts *opts, zl_append_result *res)
+{
+	char id[256];
+	zl_object o = { .bucket = (char *)"b", .key = (char *)key, .size = size, .etag = NULL };
+	zl_err err = { 0 };
+
+	snprintf(id, sizeof id, "b/%s", key);
+	int rc = st->ops->claim_append(st, id, prefix, &o, now, opts, res, &err);
+	if (rc)
+		fprintf(stderr, "claim %s: %s\n", id, err.msg);
+	return rc;
+}
+
+static int claim(zl_state *st, const char *prefix, const char *key, int64_t size, int64_t now,
+                 zl_append_result *res)
+{
+	return claim_opts(st, prefix, key, size, now, NULL, res);
+}
+
+static zl_batch get_batch(zl_state *st, const char *id)
+{
+	zl_batch b;
+	zl_err err = { 0 };
+	int rc = st->ops->batch_get(st, id, &b, &err);
+	if (rc)
+		fprintf(stderr, "batch_get %s: %s\n", id, err.msg);
+	assert_int_equal(rc, 0);
+	return b;
+}
+
+/* How many batches match f. */
+static size_t count_batches(zl_state *st, const zl_batch_filter *f)
+{
+	zl_batch *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->batch_list(st, f, &v, &n, &err), 0);
+	zl_batch_list_free(v, n);
+	return n;
+}
+
+/* Sums file_count and bytes over every batch. */
+static void batch_totals(zl_state *st, int64_t *files, int64_t *bytes)
+{
+	zl_batch *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	*files = *bytes = 0;
+	assert_int_equal(st->ops->batch_list(st, NULL, &v, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		*files += v[i].file_count;
+		*bytes += v[i].bytes;
+	}
+	zl_batch_list_free(v, n);
+}
+
+/* Asserts that file_id is claimed, in a batch that still exists. */
+static void expect_file_in_batch(zl_state *st, const char *file_id)
+{
+	zl_file_rec fr;
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->file_get(st, file_id, &fr, &err), 0);
+	assert_true(fr.batch_status[0] != '\0');
+	zl_file_rec_release(&fr);
+}
+
+static void test_claim_append_creates_and_appends(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r1, r2, r3;
+	zl_batch *list = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 100, T0, &r1), 0);
+	assert_int_equal(r1.duplicate, 0);
+	assert_int_equal(strlen(r1.batch_id), 36);
+	assert_int_equal(r1.file_count, 1);
+	assert_int_equal(r1.bytes, 100);
+	assert_int_equal(r1.first_at, T0);
+
+	assert_int_equal(claim(st, "b/in", "b.csv", 50, T0 + 10, &r2), 0);
+	assert_string_equal(r2.batch_id, r1.batch_id);
+	assert_int_equal(r2.file_count, 2);
+	assert_int_equal(r2.bytes, 150);
+	assert_int_equal(r2.first_at, T0);
+
+	assert_int_equal(claim(st, "b/in", "c.csv", -1, T0 + 20, &r3), 0); /* unknown size counts 0 */
+	assert_string_equal(r3.batch_id, r1.batch_id);
+	assert_int_equal(r3.file_count, 3);
+	assert_int_equal(r3.bytes, 150);
+	assert_int_equal(r3.first_at, T0);
+
+	zl_batch b = get_batch(st, r1.batch_id);
+	assert_string_equal(b.prefix, "b/in");
+	assert_int_equal(b.status, ZL_BATCH_OPEN);
+	assert_int_equal(b.created_at, T0);
+	assert_int_equal(b.first_at, T0);
+	assert_int_equal(b.updated_at, T0 + 20);
+	assert_int_equal(b.file_count, 3);
+	assert_int_equal(b.bytes, 150);
+	assert_int_equal(b.attempts, 0);
+	assert_null(b.owner);
+	assert_null(b.result);
+	assert_null(b.error);
+	assert_int_equal(b.nfiles, 3);
+	assert_string_equal(b.files[0].file_id, "b/a.csv");
+	assert_string_equal(b.files[1].file_id, "b/b.csv");
+	assert_string_equal(b.files[2].file_id, "b/c.csv");
+	assert_int_equal(b.files[2].size, 0);
+	assert_string_equal(b.files[1].batch_status, "open");
+	zl_batch_release(&b);
+
+	/* one batch in all; another prefix gets its own */
+	zl_append_result r4;
+	assert_int_equal(claim(st, "b/other", "x.csv", 1, T0 + 30, &r4), 0);
+	assert_string_not_equal(r4.batch_id, r1.batch_id);
+	assert_int_equal(r4.file_count, 1);
+	zl_batch_filter f = { .prefix = "b/in" };
+	assert_int_equal(st->ops->batch_list(st, &f, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	zl_batch_list_free(list, n);
+}
+
+static void test_claim_duplicate(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r1, r2, dup;
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 100, T0, &r1), 0);
+	assert_int_equal(claim(st, "b/in", "b.csv", 20, T0 + 1, &r2), 0);
+	assert_int_equal(claim(st, "b/in", "a.csv", 999, T0 + 2, &dup), 0);
+	assert_int_equal(dup.duplicate, 1);
+	assert_string_equal(dup.batch_id, r1.batch_id);
+	assert_int_equal(dup.file_count, 2);
+	assert_int_equal(dup.bytes, 120);
+	assert_int_equal(dup.first_at, T0);
+
+	zl_batch b = get_batch(st, r1.batch_id);
+	assert_int_equal(b.file_count, 2);
+	assert_int_equal(b.bytes, 120);
+	assert_int_equal(b.updated_at, T0 + 1);
+	assert_int_equal(b.nfiles, 2);
+	zl_batch_release(&b);
+
+	zl_file_rec fr;
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->file_get(st, "b/a.csv", &fr, &err), 0);
+	assert_int_equal(fr.size, 100);
+	assert_int_equal(fr.received_at, T0);
+	zl_file_rec_release(&fr);
+}
+
+static void test_lock_open_rotates_batch(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r1, r2, r3;
+	zl_err err = { 0 };
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r1), 0);
+	assert_int_equal(st->ops->batch_lock(st, r1.batch_id, ZL_LOCK_OPEN, "o1", T0 + 5, T0 + 60000, &err), 0);
+	assert_int_equal(claim(st, "b/in", "b.csv", 2, T0 + 10, &r2), 0);
+	assert_string_not_equal(r2.batch_id, r1.batch_id);
+	assert_int_equal(r2.file_count, 1);
+	assert_int_equal(r2.bytes, 2);
+	assert_int_equal(r2.first_at, T0 + 10);
+	assert_int_equal(claim(st, "b/in", "c.csv", 3, T0 + 20, &r3), 0);
+	assert_string_equal(r3.batch_id, r2.batch_id);
+
+	zl_batch b = get_batch(st, r1.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_string_equal(b.owner, "o1");
+	assert_int_equal(b.locked_at, T0 + 5);
+	assert_int_equal(b.updated_at, T0 + 5);
+	assert_int_equal(b.lease_until, T0 + 60000);
+	assert_int_equal(b.attempts, 1);
+	assert_int_equal(b.file_count, 1);
+	assert_int_equal(b.nfiles, 1);
+	assert_string_equal(b.files[0].batch_status, "locked");
+	zl_batch_release(&b);
+
+	/* an open batch is not taken by a mask without ZL_LOCK_OPEN */
+	assert_int_equal(st->ops->batch_lock(st, r2.batch_id, ZL_LOCK_EXPIRED | ZL_LOCK_FINISHED, "o2",
+	                                     T0 + 30, T0 + 60000, &err), ZL_EBUSY);
+	char want[128];
+	snprintf(want, sizeof want, "batch %s is open, not lockable", r2.batch_id);
+	assert_string_equal(err.msg, want);
+}
+
+static void test_lock_live_lease_busy(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+	char want[128];
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 1000, &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED, "o2", T0 + 1,
+	                                     T0 + 2000, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is locked by o1 until 2023-11-14T22:13:21.000Z (its lease is live)",
+	         r.batch_id);
+	assert_string_equal(err.msg, want);
+
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_string_equal(b.owner, "o1");
+	assert_int_equal(b.attempts, 1);
+	assert_int_equal(b.lease_until, T0 + 1000);
+	zl_batch_release(&b);
+
+	assert_int_equal(st->ops->batch_lock(st, "no-such-batch", ZL_LOCK_OPEN, "o1", T0, T0 + 1, &err),
+	                 ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no batch \"no-such-batch\"");
+}
+
+static void test_lease_expiry(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+	const int64_t now = T0 + 100;
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", now, now + 1000, &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", now + 500, now + 5000, &err),
+	                 ZL_EBUSY);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", now + 1000, now + 5000, &err),
+	                 0);
+
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_int_equal(b.attempts, 2);
+	assert_string_equal(b.owner, "o2");
+	assert_int_equal(b.locked_at, now + 1000);
+	assert_int_equal(b.lease_until, now + 5000);
+	zl_batch_release(&b);
+}
+
+static void test_renew_finish_by_old_owner_lost(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 1000, &err), 0);
+	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 3000, &err), 0);
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.lease_until, T0 + 3000);
+	zl_batch_release(&b);
+
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 3000, T0 + 9000, &err), 0);
+	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 9999, &err), ZL_ELOST);
+	assert_non_null(strstr(err.msg, "locked by o2"));
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 4000, 0, "{}", NULL,
+	                                       &err), ZL_ELOST);
+	assert_int_equal(st->ops->batch_renew(st, "nope", "o1", T0, &err), ZL_ELOST);
+
+	b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_string_equal(b.owner, "o2");
+	assert_int_equal(b.lease_until, T0 + 9000);
+	assert_null(b.result);
+	zl_batch_release(&b);
+
+	/* the new holder can */
+	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o2", T0 + 12000, &err), 0);
+}
+
+static void test_finish_complete(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0 + 1, T0 + 1000, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 500, 0,
+	                                       "{\"pg\":{\"rows\":1}}", NULL, &err), 0);
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_COMPLETE);
+	assert_int_equal(b.finished_at, T0 + 500);
+	assert_int_equal(b.updated_at, T0 + 500);
+	assert_int_equal(b.lease_until, 0);
+	assert_null(b.owner);
+	assert_string_equal(b.result, "{\"pg\":{\"rows\":1}}");
+	assert_null(b.error);
+	assert_string_equal(b.files[0].batch_status, "complete");
+	zl_batch_release(&b);
+
+	/* finishing twice is a lost lease; an open status is not a finish */
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_ERROR, T0 + 600, 0, NULL, "x", &err),
+	                 ZL_ELOST);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0 + 600, 0, NULL, NULL, &err),
+	                 ZL_EINVAL);
+	/* a complete batch is not taken by ZL_LOCK_OPEN|ZL_LOCK_EXPIRED */
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED, "o2", T0 + 700,
+	                                     T0 + 800, &err), ZL_EBUSY);
+	char want[128];
+	snprintf(want, sizeof want, "batch %s is complete, not lockable", r.batch_id);
+	assert_string_equal(err.msg, want);
+}
+
+static void test_finish_retry_then_relock(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 60000, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 100, T0 + 5000,
+	                                       "{}", "connection refused", &err), 0);
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_null(b.owner);
+	assert_int_equal(b.lease_until, T0 + 5000);
+	assert_int_equal(b.finished_at, 0);
+	assert_int_equal(b.updated_at, T0 + 100);
+	assert_string_equal(b.error, "connection refused");
+	assert_string_equal(b.result, "{}");
+	zl_batch_release(&b);
+
+	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 9000, &err), ZL_ELOST);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 4999, T0 + 9000, &err),
+	                 ZL_EBUSY);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 5000, T0 + 9000, &err), 0);
+	b = get_batch(st, r.batch_id);
+	assert_int_equal(b.attempts, 2);
+	assert_string_equal(b.owner, "o2");
+	assert_string_equal(b.error, "connection refused"); /* kept until the next finish */
+	zl_batch_release(&b);
+
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 6000, 0, "{\"ok\":1}",
+	                                       NULL, &err), 0);
+	b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_COMPLETE);
+	assert_null(b.error);
+	assert_string_equal(b.result, "{\"ok\":1}");
+	zl_batch_release(&b);
+}
+
+static void test_reprocess_resets_attempts(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 10, &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 10, T0 + 20, &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o3", T0 + 20, T0 + 30, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o3", ZL_BATCH_ERROR, T0 + 25, 0, "{}", "bad row",
+	                                       &err), 0);
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.attempts, 3);
+	assert_int_equal(b.status, ZL_BATCH_ERROR);
+	assert_int_equal(b.finished_at, T0 + 25);
+	zl_batch_release(&b);
+
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED, "o4", T0 + 40,
+	                                     T0 + 50, &err), ZL_EBUSY);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_FINISHED, "o4", T0 + 40, T0 + 50, &err), 0);
+	b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_int_equal(b.attempts, 1);
+	assert_int_equal(b.finished_at, 0);
+	assert_string_equal(b.owner, "o4");
+	assert_int_equal(b.locked_at, T0 + 40);
+	zl_batch_release(&b);
+}
+
+static void test_unlock(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+	char want[128];
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 1, NULL, 0, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is open, not locked", r.batch_id);
+	assert_string_equal(err.msg, want);
+
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0 + 2, T0 + 1000, &err), 0);
+	/* a live lease refuses, naming its holder; another owner cannot unlock it either */
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, NULL, 0, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is locked by o1 until 2023-11-14T22:13:21.000Z (its lease is live)",
+	         r.batch_id);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, "o2", 0, &err), ZL_EBUSY);
+	/* force, or the holder itself */
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, "o1", 0, &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o3", T0 + 4, T0 + 1000, &err), 0);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 5, NULL, 1, &err), 0);
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_OPEN);
+	assert_null(b.owner);
+	assert_int_equal(b.lease_until, 0);
+	assert_int_equal(b.updated_at, T0 + 5);
+	assert_int_equal(b.locked_at, T0 + 4);
+	zl_batch_release(&b);
+
+	/* once locked, never appended to: a new file goes to a new batch */
+	zl_append_result r2;
+	assert_int_equal(claim(st, "b/in", "b.csv", 1, T0 + 6, &r2), 0);
+	assert_string_not_equal(r2.batch_id, r.batch_id);
+	assert_int_equal(r2.file_count, 1);
+	b = get_batch(st, r.batch_id);
+	assert_int_equal(b.file_count, 1);
+	zl_batch_release(&b);
+
+	/* an expired lease unlocks without force */
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o4", T0 + 7, T0 + 8, &err), 0);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 8, NULL, 0, &err), 0);
+
+	assert_int_equal(st->ops->batch_unlock(st, "nope", T0, NULL, 0, &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no batch \"nope\"");
+}
+
+static void test_batch_get_files_in_order(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+	char key[32];
+	zl_batch b;
+
+	/* keys whose text order differs from arrival order */
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof key, "k%02d.csv", (i * 7) % 40);
+		assert_int_equal(claim(st, "b/in", key, i, T0 + i, &r), 0);
+	}
+	b = get_batch(st, r.batch_id);
+	assert_int_equal(b.nfiles, 40);
+	assert_int_equal(b.file_count, 40);
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof key, "b/k%02d.csv", (i * 7) % 40);
+		assert_string_equal(b.files[i].file_id, key);
+		assert_string_equal(b.files[i].bucket, "b");
+		assert_string_equal(b.files[i].prefix, "b/in");
+		assert_int_equal(b.files[i].size, i);
+		assert_int_equal(b.files[i].received_at, T0 + i);
+		assert_string_equal(b.files[i].batch_id, r.batch_id);
+	}
+	zl_batch_release(&b);
+
+	assert_int_equal(st->ops->batch_get(st, "missing", &b, &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no batch \"missing\"");
+}
+
+/* Creates a batch in prefix at time t (one file) and, when status is not open, moves it there. */
+static void make_batch(zl_state *st, const char *prefix, int64_t t, zl_batch_status status, char id[ZL_UUID_LEN])
+{
+	zl_append_result r;
+	zl_err err = { 0 };
+	char key[64];
+
+	snprintf(key, sizeof key, "%s-%lld.csv", prefix, (long long)t);
+	assert_int_equal(claim(st, prefix, key, 10, t, &r), 0);
+	assert_int_equal(r.file_count, 1);
+	strcpy(id, r.batch_id);
+	if (status == ZL_BATCH_OPEN)
+		return;
+	assert_int_equal(st->ops->batch_lock(st, id, ZL_LOCK_OPEN, "o", t, t + 100000, &err), 0);
+	if (status != ZL_BATCH_LOCKED)
+		assert_int_equal(st->ops->batch_finish(st, id, "o", status, t + 1, 0, "{}", NULL, &err), 0);
+}
+
+static void expect_list(zl_state *st, const zl_batch_filter *f, size_t n, const char *const *ids)
+{
+	zl_batch *v = NULL;
+	size_t nv = 99;
+	zl_err err = { 0 };
+
+	assert_int_equal(st->ops->batch_list(st, f, &v, &nv, &err), 0);
+	assert_int_equal(nv, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(v[i].id, ids[i]);
+		assert_null(v[i].files);
+		assert_int_equal(v[i].nfiles, 0);
+	}
+	zl_batch_list_free(v, nv);
+}
+
+static void test_batch_list_filters(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	char a1[ZL_UUID_LEN], a2[ZL_UUID_LEN], a3[ZL_UUID_LEN], c1[ZL_UUID_LEN], c2[ZL_UUID_LEN];
+
+	make_batch(st, "b/a", T0 + 1000, ZL_BATCH_LOCKED, a1);
+	make_batch(st, "b/a", T0 + 2000, ZL_BATCH_COMPLETE, a2);
+	make_batch(st, "b/a", T0 + 3000, ZL_BATCH_OPEN, a3);
+	make_batch(st, "b/c", T0 + 2500, ZL_BATCH_ERROR, c1);
+	make_batch(st, "b/c", T0 + 4000, ZL_BATCH_OPEN, c2);
+
+	expect_list(st, NULL, 5, (const char *const[]){ c2, a3, c1, a2, a1 });
+	expect_list(st, &(zl_batch_filter){ 0 }, 5, (const char *const[]){ c2, a3, c1, a2, a1 });
+	expect_list(st, &(zl_batch_filter){ .status_mask = ZL_STATUS_BIT(ZL_BATCH_OPEN) }, 2,
+	            (const char *const[]){ c2, a3 });
+	expect_list(st,
+	            &(zl_batch_filter){ .status_mask = ZL_STATUS_BIT(ZL_BATCH_COMPLETE) |
+	                                               ZL_STATUS_BIT(ZL_BATCH_ERROR) },
+	            2, (const char *const[]){ c1, a2 });
+	expect_list(st, &(zl_batch_filter){ .status_mask = ZL_STATUS_ALL }, 5,
+	            (const char *const[]){ c2, a3, c1, a2, a1 });
+	expect_list(st, &(zl_batch_filter){ .prefix = "b/a" }, 3, (const char *const[]){ a3, a2, a1 });
+	expect_list(st, &(zl_batch_filter){ .prefix = "b/" }, 0, NULL);
+	expect_list(st, &(zl_batch_filter){ .prefix = "b/c", .status_mask = ZL_STATUS_BIT(ZL_BATCH_OPEN) }, 1,
+	            (const char *const[]){ c2 });
+	expect_list(st, &(zl_batch_filter){ .since = T0 + 2000 }, 4, (const char *const[]){ c2, a3, c1, a2 });
+	expect_list(st, &(zl_batch_filter){ .until = T0 + 2500 }, 3, (const char *const[]){ c1, a2, a1 });
+	expect_list(st, &(zl_batch_filter){ .since = T0 + 2000, .until = T0 + 3000 }, 3,
+	            (const char *const[]){ a3, c1, a2 });
+	expect_list(st, &(zl_batch_filter){ .limit = 2 }, 2, (const char *const[]){ c2, a3 });
+	expect_list(st, &(zl_batch_filter){ .prefix = "b/a", .since = T0 + 1500, .limit = 1 }, 1,
+	            (const char *const[]){ a3 });
+
+	zl_batch *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->batch_list(st, &(zl_batch_filter){ .prefix = "b/a" }, &v, &n, &err), 0);
+	assert_int_equal(v[2].status, ZL_BATCH_LOCKED);
+	assert_string_equal(v[2].owner, "o");
+	assert_int_equal(v[2].created_at, T0 + 1000);
+	assert_int_equal(v[2].file_count, 1);
+	assert_int_equal(v[2].bytes, 10);
+	assert_int_equal(v[1].status, ZL_BATCH_COMPLETE);
+	assert_string_equal(v[1].result, "{}");
+	zl_batch_list_free(v, n);
+}
+
+static void test_batch_delete(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	char open_id[ZL_UUID_LEN], locked_id[ZL_UUID_LEN], done_id[ZL_UUID_LEN], err_id[ZL_UUID_LEN];
+	zl_err err = { 0 };
+	char want[128];
+	zl_batch b;
+
+	make_batch(st, "b/a", T0 + 1, ZL_BATCH_LOCKED, locked_id);
+	make_batch(st, "b/a", T0 + 2, ZL_BATCH_COMPLETE, done_id);
+	make_batch(st, "b/a", T0 + 3, ZL_BATCH_ERROR, err_id);
+	make_batch(st, "b/a", T0 + 4, ZL_BATCH_OPEN, open_id);
+
+	assert_int_equal(st->ops->batch_delete(st, open_id, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is open, not finished", open_id);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->batch_delete(st, locked_id, &err), ZL_EBUSY);
+	assert_int_equal(st->ops->batch_delete(st, "nope", &err), ZL_ENOTFOUND);
+
+	assert_int_equal(st->ops->batch_delete(st, done_id, &err), 0);
+	assert_int_equal(st->ops->batch_delete(st, err_id, &err), 0);
+	assert_int_equal(st->ops->batch_get(st, done_id, &b, &err), ZL_ENOTFOUND);
+	assert_int_equal(st->ops->batch_delete(st, done_id, &err), ZL_ENOTFOUND);
+	expect_list(st, NULL, 2, (const char *const[]){ open_id, locked_id });
+
+	/* the file records stay: a new event for them is still a duplicate */
+	const char *const kept[] = { "b/b/a-1700000000001.csv", "b/b/a-1700000000002.csv", "b/b/a-1700000000003.csv",
+	                             "b/b/a-1700000000004.csv" };
+	for (int i = 0; i < 4; i++) {
+		zl_file_rec fr;
+		assert_int_equal(st->ops->file_get(st, kept[i], &fr, &err), 0);
+		assert_string_equal(fr.batch_status, i == 1 || i == 2 ? "" : i == 0 ? "locked" : "open");
+		zl_file_rec_release(&fr);
+	}
+	zl_append_result r;
+	assert_int_equal(claim(st, "b/a", "b/a-1700000000002.csv", 10, T0 + 10, &r), 0);
+	assert_int_equal(r.duplicate, 1);
+	assert_string_equal(r.batch_id, done_id);
+	assert_int_equal(r.file_count, 0);
+}
+
+static void test_file_get_and_delete(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r, r2;
+	zl_file_rec f;
+	zl_err err = { 0 };
+	zl_object o = { .bucket = (char *)"bk", .key = (char *)"dir/x.csv", .size = 77, .etag = (char *)"e1" };
+
+	assert_int_equal(st->ops->claim_append(st, "bk/dir/x.csv@e1", "bk/dir", &o, T0, NULL, &r, &err), 0);
+	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), 0);
+	assert_string_equal(f.file_id, "bk/dir/x.csv@e1");
+	assert_string_equal(f.bucket, "bk");
+	assert_string_equal(f.key, "dir/x.csv");
+	assert_string_equal(f.etag, "e1");
+	assert_string_equal(f.prefix, "bk/dir");
+	assert_int_equal(f.size, 77);
+	assert_int_equal(f.received_at, T0);
+	assert_string_equal(f.batch_id, r.batch_id);
+	assert_string_equal(f.batch_status, "open");
+	zl_file_rec_release(&f);
+
+	assert_int_equal(st->ops->file_get(st, "bk/nope", &f, &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no file record \"bk/nope\"");
+
+	/* the batch is deleted: the record stays, with no batch status */
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o", T0, T0 + 10, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, &err),
+	                 0);
+	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), 0);
+	assert_string_equal(f.batch_status, "complete");
+	zl_file_rec_release(&f);
+	assert_int_equal(st->ops->batch_delete(st, r.batch_id, &err), 0);
+	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), 0);
+	assert_string_equal(f.batch_status, "");
+	assert_string_equal(f.batch_id, r.batch_id);
+	zl_file_rec_release(&f);
+
+	/* deleting the record lets the object be claimed again, into a new batch */
+	assert_int_equal(st->ops->file_delete(st, "bk/dir/x.csv@e1", &err), 0);
+	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), ZL_ENOTFOUND);
+	assert_int_equal(st->ops->file_delete(st, "bk/dir/x.csv@e1", &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no file record \"bk/dir/x.csv@e1\"");
+	assert_int_equal(st->ops->claim_append(st, "bk/dir/x.csv@e1", "bk/dir", &o, T0 + 5, NULL, &r2, &err), 0);
+	assert_int_equal(r2.duplicate, 0);
+	assert_string_not_equal(r2.batch_id, r.batch_id);
+
+	/* a file forgotten from an open batch leaves it: counts and files go down together */
+	zl_append_result r3;
+	assert_int_equal(claim(st, "bk/dir", "y.csv", 5, T0 + 6, &r3), 0);
+	assert_int_equal(st->ops->file_delete(st, "b/y.csv", &err), 0);
+	zl_batch b = get_batch(st, r3.batch_id);
+	assert_int_equal(b.file_count, 1);
+	assert_int_equal(b.bytes, 77);
+	assert_int_equal(b.nfiles, 1);
+	zl_batch_release(&b);
+	/* claimed again, it is in that batch once */
+	assert_int_equal(claim(st, "bk/dir", "y.csv", 5, T0 + 7, &r3), 0);
+	b = get_batch(st, r3.batch_id);
+	assert_int_equal(b.file_count, 2);
+	assert_int_equal(b.nfiles, 2);
+	zl_batch_release(&b);
+
+	/* a file forgotten from a finished batch stays in that batch's history (and a reprocess) */
+	assert_int_equal(st->ops->batch_lock(st, r3.batch_id, ZL_LOCK_OPEN, "o", T0 + 8, T0 + 100, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r3.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 9, 0, "{}", NULL, &err), 0);
+	assert_int_equal(st->ops->file_delete(st, "b/y.csv", &err), 0);
+	assert_int_equal(st->ops->file_get(st, "b/y.csv", &f, &err), ZL_ENOTFOUND);
+	b = get_batch(st, r3.batch_id);
+	assert_int_equal(b.file_count, 2);
+	assert_int_equal(b.nfiles, 2);
+	zl_batch_release(&b);
+	zl_append_result r4;
+	assert_int_equal(claim(st, "bk/dir", "y.csv", 5, T0 + 10, &r4), 0);
+	assert_int_equal(r4.duplicate, 0);
+	assert_string_not_equal(r4.batch_id, r3.batch_id);
+}
+
+static void test_config_crud(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_err err = { 0 };
+	zl_strvec p, j;
+	char *json = NULL;
+
+	assert_int_equal(st->ops->config_get(st, "b/x", &json, &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no configuration for prefix \"b/x\"");
+	assert_null(json);
+
+	assert_int_equal(st->ops->config_put(st, "b/x", "{\"s3Prefix\":\"b/x\"}", &err), 0);
+	assert_int_equal(st->ops->config_put(st, "a/y", "{\"s3Prefix\":\"a/y\"}", &err), 0);
+	assert_int_equal(st->ops->config_put(st, "b/x", "{\"s3Prefix\":\"b/x\",\"batchSize\":5}", &err), 0);
+	assert_int_equal(st->ops->config_get(st, "b/x", &json, &err), 0);
+	assert_string_equal(json, "{\"s3Prefix\":\"b/x\",\"batchSize\":5}");
+	free(json);
+
+	zl_strvec_init(&p);
+	zl_strvec_init(&j);
+	assert_int_equal(zl_strvec_push(&p, "already"), 0);
+	assert_int_equal(zl_strvec_push(&j, "there"), 0);
+	assert_int_equal(st->ops->config_list(st, &p, &j, &err), 0);
+	assert_int_equal(p.n, 3);
+	assert_int_equal(j.n, 3);
+	assert_string_equal(p.v[1], "a/y");
+	assert_string_equal(j.v[1], "{\"s3Prefix\":\"a/y\"}");
+	assert_string_equal(p.v[2], "b/x");
+	assert_string_equal(j.v[2], "{\"s3Prefix\":\"b/x\",\"batchSize\":5}");
+	zl_strvec_release(&p);
+	zl_strvec_release(&j);
+
+	assert_int_equal(st->ops->config_delete(st, "b/x", &err), 0);
+	assert_int_equal(st->ops->config_get(st, "b/x", &json, &err), ZL_ENOTFOUND);
+	assert_int_equal(st->ops->config_delete(st, "b/x", &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no configuration for prefix \"b/x\"");
+	assert_int_equal(st->ops->config_list(st, &p, &j, &err), 0);
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.v[0], "a/y");
+	zl_strvec_release(&p);
+	zl_strvec_release(&j);
+}
+
+/* Checks that every batch of prefix counts exactly its file rows; returns the total file_count. */
+static int64_t check_counts(zl_state *st, const char *prefix)
+{
+	zl_batch *v = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	zl_err err = { 0 };
+	zl_batch_filter f = { .prefix = prefix };
+
+	assert_int_equal(st->ops->batch_list(st, &f, &v, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		zl_batch b = get_batch(st, v[i].id);
+		assert_int_equal(b.file_count, (int64_t)b.nfiles);
+		assert_int_equal(b.file_count, v[i].file_count);
+		total += b.file_count;
+		zl_batch_release(&b);
+	}
+	zl_batch_list_free(v, n);
+	return total;
+}
+
+static void test_two_handles_interleaved(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *a = fx->st, *b = open_again(fx);
+	zl_append_result r;
+	zl_err err = { 0 };
+	char key[32];
+	int dups = 0;
+
+	assert_non_null(b);
+	for (int i = 0; i < 200; i++) {
+		zl_state *st = i % 2 ? b : a;
+		snprintf(key, sizeof key, "f%03d.csv", i);
+		assert_int_equal(claim(st, "b/in", key, 1, T0 + i, &r), 0);
+		/* every 5th file also re-sent through the other handle */
+		if (i % 5 == 0) {
+			zl_append_result d;
+			assert_int_equal(claim(st == a ? b : a, "b/in", key, 1, T0 + i, &d), 0);
+			assert_int_equal(d.duplicate, 1);
+			assert_string_equal(d.batch_id, r.batch_id);
+			dups++;
+		}
+		if (i % 37 == 36)
+			assert_int_equal(st->ops->batch_lock(st == a ? b : a, r.batch_id, ZL_LOCK_OPEN, "o", T0 + i,
+			                                     T0 + i + 1000, &err), 0);
+	}
+	assert_int_equal(dups, 40);
+	assert_int_equal(check_counts(a, "b/in"), 200);
+	assert_int_equal(check_counts(b, "b/in"), 200);
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, sizeof key, "b/f%03d.csv", i);
+		expect_file_in_batch(a, key);
+	}
+	assert_int_equal(count_batches(b, NULL), 6);
+	zl_state_close(b);
+}
+
+enum { FORK_CHILDREN = 2, FORK_FILES = 500 };
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* A child: waits for the parent, then claims its files on its own connection, pausing now and
+ * then as real events do; exits 0 only if every claim was a new append. */
+static void fork_child(const suite_ctx *fx, int child, int start_fd)
+{
+	zl_state *st = NULL;
+	zl_err err = { 0 };
+	int bad = 0;
+	char key[64], c;
+
+	if (fx->fixture->open(fx->dir, &st, &err) != 0)
+		_exit(10);
+	if (read(start_fd, &c, 1) != 0)
+		_exit(11);
+	for (int i = 0; i < FORK_FILES && bad < 5; i++) {
+		zl_append_result r;
+		snprintf(key, sizeof key, "c%d/f%04d.csv", child, i);
+		if (claim(st, "b/in", key, 3, T0 + i, &r) != 0 || r.duplicate || r.file_count < 1)
+			bad++;
+		if (i % 5 == 4)
+			sleep_ms(1);
+	}
+	zl_state_close(st);
+	_exit(bad ? 1 : 0);
+}
+
+typedef struct locked_count {
+	char id[ZL_UUID_LEN];
+	int64_t count;
+} locked_count;
+
+static void test_fork_concurrency(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st;
+	zl_err err = { 0 };
+	pid_t pids[FORK_CHILDREN];
+	int running = FORK_CHILDREN, status, nlocked = 0;
+	locked_count locked[512];
+	int64_t t = T0;
+	int start[2];
+
+	if (fx->fixture->no_processes) {
+		print_message("%s: skipped, needs several processes on one store: %s\n", fx->fixture->name,
+		              fx->fixture->no_processes);
+		skip();
+	}
+	/* the fixture's connection must not cross fork() */
+	zl_state_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(pipe(start), 0);
+	for (int c = 0; c < FORK_CHILDREN; c++) {
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] == 0) {
+			close(start[1]);
+			fork_child(fx, c, start[0]);
+		}
+	}
+	close(start[0]);
+	st = fx->st = open_again(fx);
+	assert_non_null(st);
+	close(start[1]);
+
+	while (running > 0) {
+		zl_batch *v = NULL;
+		size_t n = 0;
+		zl_batch_filter f = { .status_mask = ZL_STATUS_BIT(ZL_BATCH_OPEN), .prefix = "b/in" };
+
+		assert_int_equal(st->ops->batch_list(st, &f, &v, &n, &err), 0);
+		for (size_t i = 0; i < n && nlocked < 512; i++) {
+			t++;
+			assert_int_equal(st->ops->batch_lock(st, v[i].id, ZL_LOCK_OPEN, "parent", t, t + 60000, &err), 0);
+			/* from now on the batch must never grow */
+			zl_batch b = get_batch(st, v[i].id);
+			strcpy(locked[nlocked].id, b.id);
+			locked[nlocked++].count = b.file_count;
+			zl_batch_release(&b);
+		}
+		zl_batch_list_free(v, n);
+		sleep_ms(2);
+		for (int c = 0; c < FORK_CHILDREN; c++)
+			if (pids[c] > 0 && waitpid(pids[c], &status, WNOHANG) == pids[c]) {
+				assert_true(WIFEXITED(status));
+				assert_int_equal(WEXITSTATUS(status), 0);
+				pids[c] = 0;
+				running--;
+			}
+	}
+
+	assert_true(nlocked > 3);
+	for (int i = 0; i < nlocked; i++) {
+		zl_batch b = get_batch(st, locked[i].id);
+		assert_int_equal(b.status, ZL_BATCH_LOCKED);
+		assert_int_equal(b.file_count, locked[i].count);
+		zl_batch_release(&b);
+	}
+	for (int c = 0; c < FORK_CHILDREN; c++)
+		for (int i = 0; i < FORK_FILES; i++) {
+			char id[64];
+			zl_file_rec fr;
+			snprintf(id, sizeof id, "b/c%d/f%04d.csv", c, i);
+			assert_int_equal(st->ops->file_get(st, id, &fr, &err), 0);
+			assert_true(fr.batch_status[0] != '\0');
+			zl_file_rec_release(&fr);
+		}
+	assert_int_equal(check_counts(st, "b/in"), FORK_CHILDREN * FORK_FILES);
+	int64_t files, bytes;
+	batch_totals(st, &files, &bytes);
+	assert_int_equal(files, FORK_CHILDREN * FORK_FILES);
+	assert_int_equal(bytes, 3 * FORK_CHILDREN * FORK_FILES);
+}
+
+static void test_claim_caps_files_and_bytes(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r1, r2, r3, r4, r5, r6;
+	const zl_claim_opts two_files = { .max_files = 2 };
+	const zl_claim_opts hundred_bytes = { .max_bytes = 100 };
+
+	/* a batch holding max_files files takes no more */
+	assert_int_equal(claim_opts(st, "b/in", "a.csv", 1, T0, &two_files, &r1), 0);
+	assert_int_equal(claim_opts(st, "b/in", "b.csv", 1, T0 + 1, &two_files, &r2), 0);
+	assert_string_equal(r2.batch_id, r1.batch_id);
+	assert_int_equal(r2.file_count, 2);
+	assert_int_equal(r2.locked, 0); /* no lock_owner: full, but left open for a sweeper */
+	assert_int_equal(claim_opts(st, "b/in", "c.csv", 1, T0 + 2, &two_files, &r3), 0);
+	assert_string_not_equal(r3.batch_id, r1.batch_id);
+	assert_int_equal(r3.file_count, 1);
+	assert_int_equal(r3.first_at, T0 + 2);
+	zl_batch b = get_batch(st, r1.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_OPEN);
+	assert_int_equal(b.file_count, 2);
+	zl_batch_release(&b);
+	/* without a cap the newest open batch takes it, however many it holds */
+	assert_int_equal(claim(st, "b/in", "d.csv", 1, T0 + 3, &r4), 0);
+	assert_string_equal(r4.batch_id, r3.batch_id);
+	/* forgetting a file makes room in a full batch; of two with room, the newest takes the next */
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->file_delete(st, "b/a.csv", &err), 0);
+	assert_int_equal(st->ops->file_delete(st, "b/d.csv", &err), 0);
+	assert_int_equal(claim_opts(st, "b/in", "h.csv", 1, T0 + 4, &two_files, &r4), 0);
+	assert_string_equal(r4.batch_id, r3.batch_id);
+	assert_int_equal(claim_opts(st, "b/in", "i.csv", 1, T0 + 5, &two_files, &r4), 0);
+	assert_string_equal(r4.batch_id, r1.batch_id);
+	assert_int_equal(r4.file_count, 2);
+
+	/* a batch holding max_bytes takes no more; a file that crosses the cap still goes in */
+	assert_int_equal(claim_opts(st, "b/by", "e.csv", 60, T0 + 10, &hundred_bytes, &r4), 0);
+	assert_int_equal(claim_opts(st, "b/by", "f.csv", 60, T0 + 11, &hundred_bytes, &r5), 0);
+	assert_string_equal(r5.batch_id, r4.batch_id);
+	assert_int_equal(r5.bytes, 120);
+	assert_int_equal(claim_opts(st, "b/by", "g.csv", 1, T0 + 12, &hundred_bytes, &r6), 0);
+	assert_string_not_equal(r6.batch_id, r4.batch_id);
+	assert_int_equal(r6.bytes, 1);
+	assert_int_equal(r6.file_count, 1);
+}
+
+static void test_claim_locks_when_full(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r1, r2, r3, dup;
+	const zl_claim_opts opts = { .max_files = 2, .lock_owner = "loader-1", .lease_until = T0 + 60000 };
+
+	assert_int_equal(claim_opts(st, "b/in", "a.csv", 5, T0, &opts, &r1), 0);
+	assert_int_equal(r1.locked, 0);
+	zl_batch b = get_batch(st, r1.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_OPEN);
+	assert_null(b.owner);
+	zl_batch_release(&b);
+
+	assert_int_equal(claim_opts(st, "b/in", "b.csv", 7, T0 + 5, &opts, &r2), 0);
+	assert_int_equal(r2.locked, 1);
+	assert_string_equal(r2.batch_id, r1.batch_id);
+	assert_int_equal(r2.file_count, 2);
+	assert_int_equal(r2.bytes, 12);
+	b = get_batch(st, r1.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_string_equal(b.owner, "loader-1");
+	assert_int_equal(b.locked_at, T0 + 5);
+	assert_int_equal(b.lease_until, T0 + 60000);
+	assert_int_equal(b.updated_at, T0 + 5);
+	assert_int_equal(b.attempts, 1);
+	assert_int_equal(b.nfiles, 2);
+	zl_batch_release(&b);
+
+	/* a duplicate changes nothing and locks nothing */
+	assert_int_equal(claim_opts(st, "b/in", "b.csv", 7, T0 + 6, &opts, &dup), 0);
+	assert_int_equal(dup.duplicate, 1);
+	assert_int_equal(dup.locked, 0);
+	assert_string_equal(dup.batch_id, r1.batch_id);
+	assert_int_equal(dup.file_count, 2);
+	/* the next file starts a new batch */
+	assert_int_equal(claim_opts(st, "b/in", "c.csv", 1, T0 + 7, &opts, &r3), 0);
+	assert_string_not_equal(r3.batch_id, r1.batch_id);
+	assert_int_equal(r3.locked, 0);
+
+	/* locks by bytes too */
+	const zl_claim_opts by_bytes = { .max_bytes = 10, .lock_owner = "loader-2", .lease_until = T0 + 100 };
+	assert_int_equal(claim_opts(st, "b/by", "big.csv", 10, T0 + 8, &by_bytes, &r1), 0);
+	assert_int_equal(r1.locked, 1);
+	b = get_batch(st, r1.batch_id);
+	assert_string_equal(b.owner, "loader-2");
+	zl_batch_release(&b);
+}
+
+static void test_claim_invalid(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+	zl_object no_key = { .bucket = (char *)"b", .key = NULL, .size = 1 };
+
+	assert_int_equal(st->ops->claim_append(st, "b/x", "b/in", &no_key, T0, NULL, &r, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "claim needs a file id, prefix, bucket and key");
+	assert_int_equal(st->ops->claim_append(st, NULL, "b/in", &no_key, T0, NULL, &r, &err), ZL_EINVAL);
+	assert_int_equal(count_batches(st, NULL), 0);
+}
+
+static void test_lock_by_mask(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+	char want[160];
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	/* nothing but ZL_LOCK_OPEN takes an open batch */
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_FINISHED, "o1", T0, T0 + 100, &err), ZL_EBUSY);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, 0, "o1", T0, T0 + 100, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is open, not lockable", r.batch_id);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, NULL, T0, T0 + 100, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "locking a batch needs a batch id and an owner");
+	assert_int_equal(st->ops->batch_lock(st, NULL, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), ZL_EINVAL);
+
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), 0);
+	/* a locked batch is not taken by OPEN or FINISHED, even when its lease has expired */
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_FINISHED, "o2", T0 + 500,
+	                                     T0 + 600, &err), ZL_EBUSY);
+	/* a retry scheduled by finish (no owner) is due at retry_at, for EXPIRED only */
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 10, T0 + 2000, NULL,
+	                                       "busy", &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 1999, T0 + 9000, &err),
+	                 ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is locked, not lockable", r.batch_id);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_FINISHED, "o2", T0 + 2000,
+	                                     T0 + 9000, &err), ZL_EBUSY);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 2000, T0 + 9000, &err), 0);
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_string_equal(b.owner, "o2");
+	assert_int_equal(b.attempts, 2);
+	assert_int_equal(b.lease_until, T0 + 9000);
+	zl_batch_release(&b);
+
+	/* all bits: whatever state the batch is in, as long as no live lease holds it */
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_ERROR, T0 + 3000, 0, NULL, "bad",
+	                                       &err), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED | ZL_LOCK_FINISHED, "o3",
+	                                     T0 + 4000, T0 + 5000, &err), 0);
+	b = get_batch(st, r.batch_id);
+	assert_string_equal(b.owner, "o3");
+	assert_int_equal(b.attempts, 1);
+	assert_string_equal(b.error, "bad");
+	zl_batch_release(&b);
+}
+
+static void test_finish_invalid(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, NULL, ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, &err),
+	                 ZL_EINVAL);
+	assert_string_equal(err.msg, "finishing a batch needs a batch id and an owner");
+	char want[160];
+	snprintf(want, sizeof want, "batch %s cannot finish as open", r.batch_id);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0, 0, NULL, NULL, &err),
+	                 ZL_EINVAL);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->batch_renew(st, r.batch_id, NULL, T0, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "renewing a lease needs a batch id and an owner");
+	/* the lost-lease messages name the owner, the batch and what it is now */
+	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o9", T0 + 50, &err), ZL_ELOST);
+	snprintf(want, sizeof want, "o9 lost the lease on batch %s: it is locked by o1", r.batch_id);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->batch_finish(st, "gone", "o9", ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, &err),
+	                 ZL_ELOST);
+	assert_string_equal(err.msg, "o9 lost the lease on batch gone: the batch was deleted");
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_int_equal(b.lease_until, T0 + 100);
+	zl_batch_release(&b);
+	/* a retry clears the owner: the old owner's renewal then fails too */
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 10, NULL, NULL,
+	                                       &err), 0);
+	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 50, &err), ZL_ELOST);
+	snprintf(want, sizeof want, "o1 lost the lease on batch %s: it is locked", r.batch_id);
+	assert_string_equal(err.msg, want);
+}
+
+static void test_unlock_scheduled_retry(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	/* a retry waiting for its time has no owner: it unlocks without force */
+	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 50000, NULL,
+	                                       "busy", &err), 0);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 2, "o1", 0, &err), ZL_EBUSY);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 2, NULL, 0, &err), 0);
+	zl_batch b = get_batch(st, r.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_OPEN);
+	assert_int_equal(b.lease_until, 0);
+	assert_int_equal(b.attempts, 1);
+	assert_string_equal(b.error, "busy");
+	zl_batch_release(&b);
+	/* unlocking an unlocked or finished batch is refused */
+	char want[160];
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, NULL, 1, &err), ZL_EBUSY);
+	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o2", T0 + 4, T0 + 100, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 5, 0, "{}", NULL, &err),
+	                 0);
+	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 6, NULL, 1, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "batch %s is complete, not locked", r.batch_id);
+	assert_string_equal(err.msg, want);
+}
+
+static void test_resolve(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result a, b, c;
+	char out[ZL_UUID_LEN], want[256], upper[ZL_UUID_LEN];
+	zl_err err = { 0 };
+
+	/* a and b are created in the same millisecond: their ids share 12 hex digits */
+	assert_int_equal(claim(st, "b/a", "a.csv", 1, T0, &a), 0);
+	assert_int_equal(claim(st, "b/b", "b.csv", 1, T0, &b), 0);
+	assert_int_equal(claim(st, "b/c", "c.csv", 1, T0 + 86400000LL * 365, &c), 0);
+	assert_int_equal(strncmp(a.batch_id, b.batch_id, 13), 0);
+
+	assert_int_equal(st->ops->batch_resolve(st, a.batch_id, out, &err), 0);
+	assert_string_equal(out, a.batch_id);
+	/* the shortest unambiguous prefix of c, in either case */
+	snprintf(upper, sizeof upper, "%.6s", c.batch_id);
+	for (char *p = upper; *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 32);
+	assert_int_equal(st->ops->batch_resolve(st, upper, out, &err), 0);
+	assert_string_equal(out, c.batch_id);
+	/* a prefix of both a and b is ambiguous and names them, lowest first */
+	const char *lo = strcmp(a.batch_id, b.batch_id) < 0 ? a.batch_id : b.batch_id;
+	const char *hi = lo == a.batch_id ? b.batch_id : a.batch_id;
+	char shared[16];
+	snprintf(shared, sizeof shared, "%.13s", a.batch_id);
+	assert_int_equal(st->ops->batch_resolve(st, shared, out, &err), ZL_EINVAL);
+	snprintf(want, sizeof want, "batch id \"%s\" is ambiguous: %s, %s", shared, lo, hi);
+	assert_string_equal(err.msg, want);
+	assert_string_equal(out, "");
+	/* three candidates: "..." */
+	assert_int_equal(claim(st, "b/d", "d.csv", 1, T0, &c), 0);
+	assert_int_equal(st->ops->batch_resolve(st, shared, out, &err), ZL_EINVAL);
+	assert_non_null(strstr(err.msg, ", ..."));
+
+	assert_int_equal(st->ops->batch_resolve(st, "abc", out, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "batch id \"abc\" is too short: give at least 4 characters");
+	assert_int_equal(st->ops->batch_resolve(st, "ffff", out, &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no batch \"ffff\"");
+	assert_int_equal(st->ops->batch_resolve(st, "xyz1", out, &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no batch \"xyz1\"");
+	assert_int_equal(st->ops->batch_resolve(st, "", out, &err), ZL_ENOTFOUND);
+}
+
+static void test_config_version(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st, *other = open_again(fx);
+	zl_err err = { 0 };
+	int64_t v0 = -1, v, seen;
+	char *json = NULL;
+	zl_strvec p, j;
+
+	assert_non_null(other);
+	assert_int_equal(st->ops->config_version(st, &v0, &err), 0);
+	assert_int_equal(st->ops->config_put(st, "b/x", "{}", &err), 0);
+	assert_int_equal(st->ops->config_version(st, &v, &err), 0);
+	assert_true(v != v0);
+	/* another handle sees the same version */
+	assert_int_equal(other->ops->config_version(other, &seen, &err), 0);
+	assert_int_equal(seen, v);
+
+	/* reads and failed deletes change nothing */
+	int64_t before = v;
+	assert_int_equal(st->ops->config_get(st, "b/x", &json, &err), 0);
+	free(json);
+	zl_strvec_init(&p);
+	zl_strvec_init(&j);
+	assert_int_equal(st->ops->config_list(st, &p, &j, &err), 0);
+	zl_strvec_release(&p);
+	zl_strvec_release(&j);
+	assert_int_equal(st->ops->config_delete(st, "b/none", &err), ZL_ENOTFOUND);
+	assert_int_equal(st->ops->config_version(st, &v, &err), 0);
+	assert_int_equal(v, before);
+
+	/* a replacement, even with the same text, and a delete each change it */
+	assert_int_equal(other->ops->config_put(other, "b/x", "{}", &err), 0);
+	assert_int_equal(st->ops->config_version(st, &v, &err), 0);
+	assert_true(v != before);
+	before = v;
+	assert_int_equal(other->ops->config_delete(other, "b/x", &err), 0);
+	assert_int_equal(st->ops->config_version(st, &v, &err), 0);
+	assert_true(v != before);
+	assert_int_equal(st->ops->config_put(st, NULL, "{}", &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "configuration needs a prefix and JSON text");
+	zl_state_close(other);
+}
+
+/* Every case, registered once per fixture: cmocka hands the fixture to setup as the initial state. */
+#define STATE_CASE(f, fixture) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(fixture))
+#define STATE_CASES(fx)                                                                                    \
+	{                                                                                                      \
+		STATE_CASE(test_claim_append_creates_and_appends, fx), STATE_CASE(test_claim_duplicate, fx),       \
+		STATE_CASE(test_claim_caps_files_and_bytes, fx), STATE_CASE(test_claim_locks_when_full, fx),        \
+		STATE_CASE(test_claim_invalid, fx), STATE_CASE(test_lock_open_rotates_batch, fx),                  \
+		STATE_CASE(test_lock_live_lease_busy, fx), STATE_CASE(test_lock_by_mask, fx),                      \
+		STATE_CASE(test_lease_expiry, fx), STATE_CASE(test_renew_finish_by_old_owner_lost, fx),            \
+		STATE_CASE(test_finish_complete, fx), STATE_CASE(test_finish_invalid, fx),                         \
+		STATE_CASE(test_finish_retry_then_relock, fx), STATE_CASE(test_reprocess_resets_attempts, fx),     \
+		STATE_CASE(test_unlock, fx), STATE_CASE(test_unlock_scheduled_retry, fx),                          \
+		STATE_CASE(test_resolve, fx), STATE_CASE(test_batch_get_files_in_order, fx),                       \
+		STATE_CASE(test_batch_list_filters, fx), STATE_CASE(test_batch_delete, fx),                        \
+		STATE_CASE(test_file_get_and_delete, fx), STATE_CASE(test_config_crud, fx),                        \
+		STATE_CASE(test_config_version, fx), STATE_CASE(test_two_handles_interleaved, fx),                 \
+		STATE_CASE(test_fork_concurrency, fx),                                                             \
+	}
+
+/* Whether ZLOAD_TEST_STATE (a comma-separated list of fixture names; unset: all) picks name. */
+static int selected(const char *name)
+{
+	const char *want = getenv("ZLOAD_TEST_STATE");
+	size_t n = strlen(name);
+	if (!want || !*want)
+		return 1;
+	for (const char *p = want; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+int main(void)
+{
+	int failed = 0, ran = 0;
+
+	if (zl_state_mem_register() != 0) {
+		fprintf(stderr, "cannot register the mem state backend\n");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
+		const zl_state_fixture *fx = &fixtures[i];
+		const char *why = fx->unavailable();
+		if (!selected(fx->name))
+			continue;
+		if (why) {
+			printf("state suite, fixture %s: skipped: %s\n", fx->name, why);
+			continue;
+		}
+		printf("state suite, fixture %s\n", fx->name);
+		const struct CMUnitTest cases[] = STATE_CASES(fx);
+		failed += cmocka_run_group_tests_name(fx->name, cases, NULL, NULL);
+		ran++;
+	}
+	if (!ran) {
+		fprintf(stderr, "no state fixture ran (ZLOAD_TEST_STATE=%s)\n", getenv("ZLOAD_TEST_STATE"));
+		return 1;
+	}
+	return failed ? 1 : 0;
+}
