@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 
 /* One target's part of one attempt. */
 typedef struct target_run {
-	const volatile int *lease_lost; /* set by the renewer: do not commit */
+	const atomic_int *lease_lost; /* set by the renewer: do not commit */
 	zl_store *store;
 	const zl_config *cfg;
 	const zl_target_cfg *tc;
@@ -109,7 +110,7 @@ static void *run_target(void *arg)
 		goto out;
 	if ((rc = run_sql(r, t, "postLoadStatement", r->tc->post_sql)))
 		goto out;
-	if (*r->lease_lost) { /* another attempt owns the batch now: it decides what commits */
+	if (atomic_load(r->lease_lost)) { /* another attempt owns the batch now: it decides what commits */
 		rc = zl_err_set(&r->err, ZL_ELOST, "lease lost before commit: rolled back");
 		goto out;
 	}
@@ -137,7 +138,7 @@ typedef struct renewer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop, started;
-	volatile int lost;
+	atomic_int lost;
 	const char *state_url, *batch_id, *owner;
 	int64_t lease_ms;
 } renewer;
@@ -163,7 +164,7 @@ static void *renew_loop(void *arg)
 			rc = st->ops->batch_renew(st, rn->batch_id, rn->owner, zl_now_ms() + rn->lease_ms, &err);
 		pthread_mutex_lock(&rn->mu);
 		if (rc == ZL_ELOST) {
-			rn->lost = 1;
+			atomic_store(&rn->lost, 1);
 			ZL_LOG(ZL_WARN, "lease lost while loading", ZL_S("batch", rn->batch_id));
 			break;
 		}
@@ -338,7 +339,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 	} else {
 		sum->status = ZL_BATCH_ERROR;
 	}
-	if (rn.lost) {
+	if (atomic_load(&rn.lost)) {
 		rc = zl_err_set(err, ZL_ELOST, "batch \"%s\": lease lost while loading; another loader owns it", b.id);
 		goto out;
 	}

@@ -314,7 +314,7 @@ static int not_changed(sq_state *h, const char *batch_id, const char *why, zl_er
 	const char *owner = (const char *)sqlite3_column_text(s, 1);
 	if (owner && status && strcmp(status, "locked") == 0) {
 		char t[40];
-		return zl_err_set(err, ZL_EBUSY, "batch %s is locked by %s until %s (its lease is live)", batch_id,
+		return zl_err_set(err, ZL_EBUSY, "batch %s is locked by %s until %s", batch_id,
 		                  owner, zl_time_format(sqlite3_column_int64(s, 2), t, sizeof t));
 	}
 	return zl_err_set(err, ZL_EBUSY, "batch %s is %s, %s", batch_id, status ? status : "?", why);

@@ -1,5 +1,6 @@
 /* The SQLite target: rows are parsed here and inserted with one prepared statement per object. */
 #include "target/target.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -64,6 +65,8 @@ static void sq_close(zl_target *tt)
 
 /* Opens an existing database only: a file SQLite would create is a typo that would otherwise
  * surface later as "no such table". */
+#define BUSY_TIMEOUT_MS 10000
+
 static int open_db(sqlite_target *t, const char *path, zl_err *err)
 {
 	struct stat sb;
@@ -74,8 +77,13 @@ static int open_db(sqlite_target *t, const char *path, zl_err *err)
 		int code = (src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_CANTOPEN ? ZL_ETRANSIENT : ZL_ELOAD;
 		return zl_err_set(err, code, "sqlite %s: %s", path, t->db ? sqlite3_errmsg(t->db) : sqlite3_errstr(src));
 	}
-	sqlite3_busy_timeout(t->db, 10000);
-	src = sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	sqlite3_busy_timeout(t->db, BUSY_TIMEOUT_MS);
+	/* Switching to WAL takes an exclusive lock, and two connections switching at once get
+	 * SQLITE_BUSY without the busy handler (each holds the shared lock the other waits for). */
+	int64_t t0 = zl_mono_ms();
+	while ((src = sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)) != SQLITE_OK &&
+	       zl_sqlite_transient(src) && zl_mono_ms() - t0 < BUSY_TIMEOUT_MS)
+		zl_sleep_ms(5 + (zl_mono_ms() & 7));
 	if (src != SQLITE_OK)
 		return zl_err_set(err, zl_sqlite_transient(src) ? ZL_ETRANSIENT : ZL_ELOAD, "sqlite %s: %s", path,
 		                  sqlite3_errmsg(t->db));

@@ -392,7 +392,7 @@ static int not_changed(mem_store *s, const char *batch_id, const char *why, zl_e
 		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", batch_id);
 	if (m->b.owner && m->b.status == ZL_BATCH_LOCKED) {
 		char t[40];
-		return zl_err_set(err, ZL_EBUSY, "batch %s is locked by %s until %s (its lease is live)", batch_id,
+		return zl_err_set(err, ZL_EBUSY, "batch %s is locked by %s until %s", batch_id,
 		                  m->b.owner, zl_time_format(m->b.lease_until, t, sizeof t));
 	}
 	return zl_err_set(err, ZL_EBUSY, "batch %s is %s, %s", batch_id, zl_batch_status_name(m->b.status), why);

@@ -415,6 +415,7 @@ static void test_two_targets_one_database(void **state)
 	zl_ticket k = two_target_batch(w);
 	assert_int_equal(zl_engine_load(&w->e, &k, &sum, &err), 0);
 	require_ledger_per_target(w);
+	if (sum.status != ZL_BATCH_COMPLETE) print_message("error: %s\n", sum.error);
 	assert_int_equal(sum.status, ZL_BATCH_COMPLETE);
 	assert_int_equal(sum.rows, 8);
 	assert_int_equal(zl_world_sql_int(w, "SELECT count(*) FROM t1"), 4);
