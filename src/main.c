@@ -2,14 +2,12 @@
 #include "cli/cli.h"
 #include "state/state.h"
 #include "util/log.h"
+#include "util/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef ZL_VERSION
-#define ZL_VERSION "0.1.0"
-#endif
 
 static int cmd_help(zl_cli *cli, int argc, char **argv);
 static int cmd_version(zl_cli *cli, int argc, char **argv);

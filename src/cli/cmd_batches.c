@@ -210,17 +210,23 @@ static void print_show(const zl_batch *b, json_t *result)
 	size_t i, j;
 	json_t *tg, *x;
 	json_array_foreach(targets, i, tg) {
-		printf("  %s (%s): %s, %lld rows, %lld ms\n", zl_cli_q(json_string_value(json_object_get(tg, "name"))),
+		printf("  %s (%s): %s, %lld rows", zl_cli_q(json_string_value(json_object_get(tg, "name"))),
 		       json_string_value(json_object_get(tg, "type")), json_string_value(json_object_get(tg, "status")),
-		       (long long)json_integer_value(json_object_get(tg, "rows")),
-		       (long long)json_integer_value(json_object_get(tg, "ms")));
+		       (long long)json_integer_value(json_object_get(tg, "rows")));
+		if (json_object_get(tg, "rejected"))
+			printf(" (%lld rejected)", (long long)json_integer_value(json_object_get(tg, "rejected")));
+		printf(", %lld ms\n", (long long)json_integer_value(json_object_get(tg, "ms")));
 		if (json_object_get(tg, "note"))
 			printf("    note: %s\n", esc(json_string_value(json_object_get(tg, "note"))));
 		if (json_object_get(tg, "error"))
 			printf("    error: %s\n", esc(json_string_value(json_object_get(tg, "error"))));
-		json_array_foreach(json_object_get(tg, "objects"), j, x)
-			printf("    %s: %lld rows\n", zl_cli_q(json_string_value(json_object_get(x, "key"))),
+		json_array_foreach(json_object_get(tg, "objects"), j, x) {
+			printf("    %s: %lld rows", zl_cli_q(json_string_value(json_object_get(x, "key"))),
 			       (long long)json_integer_value(json_object_get(x, "rows")));
+			if (json_object_get(x, "rejected"))
+				printf(", %lld rejected", (long long)json_integer_value(json_object_get(x, "rejected")));
+			putchar('\n');
+		}
 		json_array_foreach(json_object_get(tg, "statements"), j, x)
 			printf("    sql> %s\n", esc(json_string_value(x)));
 	}

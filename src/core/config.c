@@ -22,6 +22,13 @@ static const zl_field config_fields[] = {
 	{ "format", ZL_FT_OBJECT, 0, NULL, NULL, "file format, see below" },
 	{ "targets", ZL_FT_ARRAY, 1, NULL, NULL, "one or more target tables, see below" },
 	{ "loadClusters", ZL_FT_ARRAY, 0, NULL, "targets", NULL },
+	{ "copyOptions", ZL_FT_STRING, 0, NULL, NULL, "COPY options for every target that takes them and sets none (the original's place)" },
+	{ "s3MountDir", ZL_FT_STRING, 0, NULL, NULL, "where the Vertica nodes mount the buckets, for loadMode mount (default /mnt/s3/)" },
+	/* The original loader's items carry these; accepted as they are and not used. */
+	{ "version", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
+	{ "currentBatch", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
+	{ "lastBatchRotation", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
+	{ "lastUpdate", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
 	{ 0 }
 };
 
@@ -46,6 +53,8 @@ void zl_config_free(zl_config *c)
 	if (!c)
 		return;
 	pcre2_code_free(c->filter);
+	for (size_t i = 0; c->targets && i < c->ntargets; i++)
+		json_decref(c->targets[i].json);
 	free(c->targets);
 	json_decref(c->json);
 	free(c);
@@ -93,34 +102,66 @@ static int parse_format(const json_t *fmt, zl_format *f, zl_err *err)
 	return 0;
 }
 
-static int parse_target(json_t *t, size_t i, zl_target_cfg *tc, zl_err *err)
+/* Fields a configuration gives every target that has them and does not set its own. */
+static const char *const inherited_fields[] = { "copyOptions", "s3MountDir", NULL };
+
+/* The target's object as its type reads it: a copy with the configuration's inherited fields. */
+static json_t *effective_target(const json_t *config, const json_t *t, const zl_field *fields)
+{
+	json_t *e = json_deep_copy(t);
+	for (int k = 0; e && inherited_fields[k]; k++) {
+		json_t *v = json_object_get(config, inherited_fields[k]);
+		int known = 0;
+		for (const zl_field *f = fields; f->name && !known; f++)
+			known = strcmp(f->name, inherited_fields[k]) == 0;
+		if (v && known && !zl_fields_get(fields, e, inherited_fields[k]))
+			json_object_set(e, inherited_fields[k], v);
+	}
+	return e;
+}
+
+/* The original's loadClusters entries have no type: a clusterEndpoint makes them Vertica. */
+static const char *target_type(const json_t *t)
+{
+	json_t *type = json_object_get(t, "type");
+	if (!type && json_object_get(t, "clusterEndpoint"))
+		return "vertica";
+	return json_string_value(type);
+}
+
+static int parse_target(const json_t *config, json_t *t, size_t i, zl_target_cfg *tc, zl_err *err)
 {
 	char where[32];
 	snprintf(where, sizeof where, "targets[%zu]", i);
 	if (!json_is_object(t))
 		return zl_err_set(err, ZL_EINVAL, "%s: expected a JSON object", where);
 	json_t *type = json_object_get(t, "type");
-	if (!type) {
+	if (!type && target_type(t)) {
+		tc->ops = zl_target_ops_find(target_type(t));
+		if (!tc->ops)
+			return zl_err_set(err, ZL_EINVAL, "%s.type: missing, and type \"%s\" is not built in", where,
+			                  target_type(t));
+	} else if (!type) {
 		int rc = zl_fields_check(target_common_fields, json_object(), where, err);
 		return rc ? rc : zl_err_set(err, ZL_EINVAL, "%s.type: missing required field", where);
-	}
-	if (!json_is_string(type))
+	} else if (!json_is_string(type)) {
 		return zl_err_set(err, ZL_EINVAL, "%s.type: expected a string", where);
-	tc->ops = zl_target_ops_find(json_string_value(type));
-	if (!tc->ops)
+	} else if (!(tc->ops = zl_target_ops_find(json_string_value(type)))) {
 		return zl_err_set(err, ZL_EINVAL, "%s.type: unknown target type \"%s\" (known: %s)", where,
 		                  json_string_value(type), zl_target_types());
+	}
 	int rc = zl_fields_check(tc->ops->fields, t, where, err);
-	if (rc == 0 && tc->ops->validate)
-		rc = tc->ops->validate(t, where, err);
 	if (rc)
 		return rc;
-	tc->json = t;
-	json_t *v = json_object_get(t, "name");
+	if (!(tc->json = effective_target(config, t, tc->ops->fields)))
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (tc->ops->validate && (rc = tc->ops->validate(tc->json, where, err)))
+		return rc;
+	json_t *v = json_object_get(tc->json, "name");
 	tc->name = json_is_string(v) ? json_string_value(v) : NULL;
-	v = zl_fields_get(tc->ops->fields, t, "preLoadStatement");
+	v = zl_fields_get(tc->ops->fields, tc->json, "preLoadStatement");
 	tc->pre_sql = json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
-	v = zl_fields_get(tc->ops->fields, t, "postLoadStatement");
+	v = zl_fields_get(tc->ops->fields, tc->json, "postLoadStatement");
 	tc->post_sql = json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
 	return 0;
 }
@@ -205,7 +246,7 @@ int zl_config_from_json(json_t *in, zl_config **out, zl_err *err)
 		goto out;
 	}
 	for (size_t i = 0; i < c->ntargets; i++) {
-		if ((rc = parse_target(json_array_get(targets, i), i, &c->targets[i], err)))
+		if ((rc = parse_target(c->json, json_array_get(targets, i), i, &c->targets[i], err)))
 			goto out;
 		for (size_t j = 0; j < i && c->targets[i].name; j++)
 			if (c->targets[j].name && strcmp(c->targets[i].name, c->targets[j].name) == 0) {
@@ -252,7 +293,7 @@ char *zl_config_dump_masked(const zl_config *c)
 	const char *tkey = json_object_get(copy, "targets") ? "targets" : "loadClusters";
 	json_t *targets = json_object_get(copy, tkey);
 	for (size_t i = 0; i < c->ntargets; i++)
-		json_array_set_new(targets, i, zl_fields_mask(c->targets[i].ops->fields, c->targets[i].json));
+		json_array_set_new(targets, i, zl_fields_mask(c->targets[i].ops->fields, json_array_get(targets, i)));
 	char *s = json_dumps(copy, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(copy);
 	return s;

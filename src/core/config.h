@@ -16,7 +16,8 @@ struct zl_target_ops;
 typedef struct zl_target_cfg {
 	const char *name;                 /* "name" or "target-N"; points into json */
 	const struct zl_target_ops *ops;  /* from the target registry by "type" */
-	json_t *json;                     /* the target's object (borrowed from the config's json) */
+	json_t *json;                     /* the target's object with the fields it inherits from the
+	                                   * configuration (copyOptions, s3MountDir); owned by the config */
 	const char *pre_sql;              /* preLoadStatement or NULL */
 	const char *post_sql;             /* postLoadStatement or NULL */
 } zl_target_cfg;

@@ -5,7 +5,7 @@
 
 static const char *const type_names[] = {
 	"string", "string", "non-negative integer", "boolean", "one-character string", "string",
-	"object", "array",
+	"object", "array", "value",
 };
 
 static const zl_field *find(const zl_field *table, const char *name)
@@ -52,6 +52,8 @@ static int type_ok(const zl_field *f, const json_t *v)
 		return json_is_object(v);
 	case ZL_FT_ARRAY:
 		return json_is_array(v);
+	case ZL_FT_ANY:
+		return 1;
 	}
 	return 0;
 }
@@ -146,7 +148,7 @@ json_t *zl_fields_get(const zl_field *table, const json_t *obj, const char *name
 void zl_fields_help(const zl_field *table, zl_buf *out)
 {
 	static const char *const short_names[] = { "string", "string", "integer", "boolean", "char",
-	                                           "string", "object", "array" };
+	                                           "string", "object", "array", "any" };
 	for (const zl_field *f = table; f->name; f++) {
 		if (f->alias_of) {
 			zl_buf_printf(out, "  %-22s alias of %s\n", f->name, f->alias_of);

@@ -17,6 +17,7 @@ typedef enum {
 	ZL_FT_ENUM,     /* a string among choices */
 	ZL_FT_OBJECT,
 	ZL_FT_ARRAY,
+	ZL_FT_ANY,      /* any JSON value, kept as it is */
 } zl_field_type;
 
 typedef struct zl_field {

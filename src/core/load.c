@@ -28,8 +28,10 @@ typedef struct target_run {
 	int rc;
 	zl_err err;
 	int skipped;         /* the ledger already held the batch */
-	int64_t rows;
+	int server_copy;     /* the database read the objects itself, in one COPY */
+	int64_t rows, rejected;
 	int64_t *obj_rows;   /* per file of the batch, -1 when not loaded */
+	int64_t *obj_rejected;
 	json_t *statements;  /* what ran, in order */
 	int64_t ms;
 } target_run;
@@ -59,9 +61,35 @@ static int load_object(target_run *r, zl_target *t, size_t i)
 	if (rc)
 		goto out;
 	r->obj_rows[i] = rows;
+	r->obj_rejected[i] = zl_target_last_rejected(t);
 	r->rows += rows;
+	r->rejected += r->obj_rejected[i];
 out:
 	zl_reader_close(rd);
+	return rc;
+}
+
+/* Every object of the batch: streamed one by one, or named in one COPY the database runs. */
+static int load_objects(target_run *r, zl_target *t)
+{
+	if (!t->server_copy || !t->ops->copy_batch) {
+		for (size_t i = 0; i < r->b->nfiles; i++) {
+			int rc = load_object(r, t, i);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	r->server_copy = 1;
+	int64_t rows = 0;
+	int rc = t->ops->copy_batch(t, r->b->files, r->b->nfiles, &r->cfg->format, &rows, &r->err);
+	const char *sql = zl_target_last_sql(t);
+	if (sql)
+		json_array_append_new(r->statements, json_string(sql));
+	if (rc == 0) {
+		r->rows = rows;
+		r->rejected = zl_target_last_rejected(t);
+	}
 	return rc;
 }
 
@@ -97,9 +125,8 @@ static void *run_target(void *arg)
 	}
 	if ((rc = run_sql(r, t, "preLoadStatement", r->tc->pre_sql)))
 		goto out;
-	for (size_t i = 0; i < r->b->nfiles; i++)
-		if ((rc = load_object(r, t, i)))
-			goto out;
+	if ((rc = load_objects(r, t)))
+		goto out;
 	rc = ops->ledger_insert(t, &key, &r->err);
 	if (rc == ZL_EEXIST) { /* a loader that lost its lease committed it first */
 		r->skipped = 1;
@@ -125,9 +152,9 @@ out:
 	r->rc = rc;
 	r->ms = zl_mono_ms() - t0;
 	if (rc || r->skipped) { /* rolled back: nothing of this attempt stayed */
-		r->rows = 0;
+		r->rows = r->rejected = 0;
 		for (size_t i = 0; i < r->b->nfiles; i++)
-			r->obj_rows[i] = -1;
+			r->obj_rows[i] = r->obj_rejected[i] = -1;
 	}
 	return NULL;
 }
@@ -203,11 +230,19 @@ static json_t *target_result(const target_run *r)
 	                      "status", status, "rows", (json_int_t)r->rows, "ms", (json_int_t)r->ms);
 	if (r->skipped)
 		json_object_set_new(o, "note", json_string("batch already in the target's ledger: not loaded again"));
+	else if (r->server_copy && r->rc == 0)
+		json_object_set_new(o, "note", json_string("the database read every object itself, in one COPY"));
+	if (r->rejected > 0)
+		json_object_set_new(o, "rejected", json_integer(r->rejected));
 	json_t *objs = json_array();
-	for (size_t i = 0; i < r->b->nfiles; i++)
-		if (r->obj_rows[i] >= 0)
-			json_array_append_new(objs, json_pack("{s:s, s:I}", "key", r->b->files[i].key,
-			                                      "rows", (json_int_t)r->obj_rows[i]));
+	for (size_t i = 0; i < r->b->nfiles; i++) {
+		if (r->obj_rows[i] < 0)
+			continue;
+		json_t *x = json_pack("{s:s, s:I}", "key", r->b->files[i].key, "rows", (json_int_t)r->obj_rows[i]);
+		if (r->obj_rejected[i] > 0)
+			json_object_set_new(x, "rejected", json_integer(r->obj_rejected[i]));
+		json_array_append_new(objs, x);
+	}
 	json_object_set_new(o, "objects", objs);
 	json_object_set(o, "statements", r->statements);
 	if (r->rc)
@@ -284,8 +319,9 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 		r->b = &b;
 		r->statements = json_array();
 		r->obj_rows = malloc((b.nfiles + 1) * sizeof *r->obj_rows);
-		for (size_t j = 0; r->obj_rows && j < b.nfiles; j++)
-			r->obj_rows[j] = -1;
+		r->obj_rejected = malloc((b.nfiles + 1) * sizeof *r->obj_rejected);
+		for (size_t j = 0; r->obj_rows && r->obj_rejected && j < b.nfiles; j++)
+			r->obj_rows[j] = r->obj_rejected[j] = -1;
 		if (r->tc->name)
 			snprintf(r->name, sizeof r->name, "%s", r->tc->name);
 		else
@@ -295,7 +331,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 	pthread_t *threads = c->ntargets > 1 ? calloc(c->ntargets, sizeof *threads) : NULL;
 	int *spawned = threads ? calloc(c->ntargets, sizeof *spawned) : NULL;
 	for (size_t i = 0; i < c->ntargets; i++)
-		if (!runs[i].obj_rows)
+		if (!runs[i].obj_rows || !runs[i].obj_rejected)
 			runs[i].rc = zl_err_set(&runs[i].err, ZL_ENOMEM, "out of memory");
 		else if (!spawned || pthread_create(&threads[i], NULL, run_target, &runs[i]) != 0)
 			run_target(&runs[i]);
@@ -357,6 +393,7 @@ log:
 out:
 	for (size_t i = 0; i < nruns; i++) {
 		free(runs[i].obj_rows);
+		free(runs[i].obj_rejected);
 		json_decref(runs[i].statements);
 	}
 	free(runs);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/fields.h"
+#include "core/model.h"
 #include "format/format.h"
 #include "util/err.h"
 #include "util/reader.h"
@@ -15,6 +16,7 @@ typedef struct zl_target_ops zl_target_ops;
 
 typedef struct zl_target {
 	const zl_target_ops *ops;
+	int server_copy;   /* set by connect: the database reads the batch's objects itself (copy_batch) */
 } zl_target;
 
 /* One row of a target's ledger: batch batch_id was committed for target `target`. Two targets
@@ -52,12 +54,24 @@ struct zl_target_ops {
 	void (*rollback)(zl_target *t);
 	/* Optional: the statement(s) the last copy ran, for the batch record; owned by t. */
 	const char *(*last_sql)(zl_target *t);
+	/* Optional: loads every object of the batch with one statement the database runs itself
+	 * (paths on its nodes, s3:// URLs); called instead of copy when connect set server_copy. */
+	int (*copy_batch)(zl_target *t, const zl_file_rec *files, size_t n, const zl_format *fmt, int64_t *rows,
+	                  zl_err *err);
+	/* Optional: rows the last copy or copy_batch rejected without failing (within the target's
+	 * allowance); 0 when NULL. */
+	int64_t (*last_rejected)(zl_target *t);
 };
 
 /* The statement(s) the last copy ran, or NULL when the target does not say. */
 static inline const char *zl_target_last_sql(zl_target *t)
 {
 	return t->ops->last_sql ? t->ops->last_sql(t) : NULL;
+}
+
+static inline int64_t zl_target_last_rejected(zl_target *t)
+{
+	return t->ops->last_rejected ? t->ops->last_rejected(t) : 0;
 }
 
 /* Adds a target type beside the built-in ones (before any thread loads; for tests). */
