@@ -24,6 +24,8 @@ static const zl_field config_fields[] = {
 	{ "loadClusters", ZL_FT_ARRAY, 0, NULL, "targets", NULL },
 	{ "copyOptions", ZL_FT_STRING, 0, NULL, NULL, "COPY options for every target that takes them and sets none (the original's place)" },
 	{ "s3MountDir", ZL_FT_STRING, 0, NULL, NULL, "where the Vertica nodes mount the buckets, for loadMode mount (default /mnt/s3/)" },
+	{ "successTopicARN", ZL_FT_STRING, 0, NULL, NULL, "the original's SNS topic for loads that worked (accepted; not published to yet)" },
+	{ "failureTopicARN", ZL_FT_STRING, 0, NULL, NULL, "the original's SNS topic for loads that failed (accepted; not published to yet)" },
 	/* The original loader's items carry these; accepted as they are and not used. */
 	{ "version", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
 	{ "currentBatch", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
