@@ -111,6 +111,9 @@ wait_for() {
 	done
 }
 
+# free_port: a TCP port free on 127.0.0.1 now.
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # now_ms: wall clock in milliseconds.
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 

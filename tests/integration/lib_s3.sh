@@ -3,7 +3,7 @@
 #
 # Defines AWS (the aws CLI) and MOTO (moto_server), clears the caller's AWS_* environment (keys
 # test/test, region us-east-1 from here on), and:
-#   free_port, port_open PORT, store_url PORT
+#   port_open PORT, store_url PORT
 #   moto_start: starts moto_server on a free port ($MOTO_PORT, pid $MOTO_PID), logging to
 #     $WS/moto.log; killed on exit
 #   awsc ARGS...: the aws CLI against that moto (about a second a call: the polling helpers below
@@ -26,7 +26,6 @@ mkdir -p "$HOME"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 MOTO_PORT=
 
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 store_url() { printf 's3://?endpoint=http://127.0.0.1:%s&region=us-east-1&path_style=1' "$1"; }
 

@@ -1,7 +1,6 @@
 # shellcheck shell=bash
 # Helpers for scenarios that talk to `zload serve --webhook`, sourced after lib.sh.
 
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # http METHOD PATH [CURL ARGS...]: a request to the serve's webhook at $PORT; status in $CODE,
 # body in $BODY, seconds taken in $SECS.

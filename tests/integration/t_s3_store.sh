@@ -22,7 +22,6 @@ export HOME=$WS/home AWS_EC2_METADATA_DISABLED=true
 mkdir -p "$HOME"
 export ZLOAD_HTTP_RETRIES=3 ZLOAD_HTTP_RETRY_BASE_MS=50
 
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 store_url() { printf 's3://?endpoint=http://127.0.0.1:%s&region=us-east-1&path_style=1' "$1"; }
 # awsc PORT ARGS...: the aws CLI against the moto at PORT (keys from the environment, default test/test).
