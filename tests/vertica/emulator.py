@@ -78,6 +78,7 @@ import bz2
 import fnmatch
 import glob
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -1403,6 +1404,18 @@ def parse_copy(toks, node_name):
     return spec
 
 
+READ_KEYWORDS = ('SELECT', 'WITH', 'VALUES', 'SHOW', 'EXPLAIN', 'TABLE')
+WRITE_HINTS = {'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'INTO', 'FOR', 'NEXTVAL', 'SETVAL', 'LOCK', 'ANALYZE',
+               'COMPUTE_FLEXTABLE_KEYS_AND_BUILD_VIEW', 'PG_ADVISORY_XACT_LOCK', 'PG_ADVISORY_LOCK'}
+
+
+def is_write(toks):
+    """Whether a statement may write (or lock): it then opens a PostgreSQL transaction."""
+    if not toks or not toks[0].is_kw(*READ_KEYWORDS):
+        return True
+    return any(t.kind == 'id' and t.val in WRITE_HINTS for t in toks)
+
+
 def truthy(v):
     return str(v).lower() in ('true', 't', '1', 'yes', 'on')
 
@@ -2183,6 +2196,7 @@ class Session(threading.Thread):
         self.tls = False
         self.pg = None
         self.in_txn = False
+        self.pg_txn = False
         self.explicit = False
         self.trans_id = 0
         self.stmt_id = 0
@@ -2267,7 +2281,7 @@ class Session(threading.Thread):
             except Exception:
                 pass
         finally:
-            self.log('disconnect', reason=reason, in_txn=self.in_txn)
+            self.log('disconnect', reason=reason, in_txn=self.in_txn, rolled_back=self.pg_txn)
             self.srv.forget(self)
             if self.pg is not None:
                 self.pg.close()
@@ -2539,48 +2553,56 @@ class Session(threading.Thread):
         self.ready()
 
     # -- transactions
-    def stmt_begin(self):
+    # in_txn is Vertica's view (ReadyForQuery 'T'); pg_txn says whether PostgreSQL has a transaction
+    # open. A transaction that has only read runs each statement in PostgreSQL's own implicit
+    # transaction, so that idle readers hold no PostgreSQL locks (Vertica's SELECTs take none).
+    def stmt_begin(self, write=True):
         if not self.in_txn:
-            self.pg.query('BEGIN; SAVEPOINT vemu_stmt')
             self.in_txn = True
             self.explicit = False
             self.trans_id = self.srv.next_trans_id()
-            self.stmt_id = 1
-        else:
-            self.stmt_id += 1
+            self.stmt_id = 0
+        self.stmt_id += 1
+        if self.pg_txn:
             self.pg.query('SAVEPOINT vemu_stmt')
+        elif write:
+            self.pg.query('BEGIN; SAVEPOINT vemu_stmt')
+            self.pg_txn = True
 
     def stmt_ok(self, commit=False):
-        if commit or (self.autocommit and not self.explicit):
+        end = commit or (self.autocommit and not self.explicit)
+        if self.pg_txn:
             try:
-                self.pg.query('RELEASE SAVEPOINT vemu_stmt; COMMIT')
+                self.pg.query('RELEASE SAVEPOINT vemu_stmt' + ('; COMMIT' if end else ''))
             except PGError as e:
-                if self.pg.status == b'E':
+                if self.pg.status != b'I':
                     self.pg.query('ROLLBACK')
-                self.in_txn = False
+                self.pg_txn = self.in_txn = False
                 raise self.map_pg_error(e)
+            if end:
+                self.pg_txn = False
+        if end:
             self.in_txn = False
-        else:
-            self.pg.query('RELEASE SAVEPOINT vemu_stmt')
 
     def stmt_fail(self, sqlstate=''):
-        if sqlstate.startswith('40'):
-            self.pg.query('ROLLBACK')
-            self.in_txn = False
-            return
-        try:
-            self.pg.query('ROLLBACK TO SAVEPOINT vemu_stmt; RELEASE SAVEPOINT vemu_stmt')
-        except PGError:
-            self.pg.query('ROLLBACK')
-            self.in_txn = False
-            return
+        if self.pg_txn:
+            if sqlstate.startswith('40'):
+                self.pg.query('ROLLBACK')
+                self.pg_txn = self.in_txn = False
+                return
+            try:
+                self.pg.query('ROLLBACK TO SAVEPOINT vemu_stmt; RELEASE SAVEPOINT vemu_stmt')
+            except PGError:
+                self.pg.query('ROLLBACK')
+                self.pg_txn = self.in_txn = False
+                return
         if self.autocommit and not self.explicit:
-            self.pg.query('COMMIT')
-            self.in_txn = False
+            self.commit()
 
     def commit(self):
-        if self.in_txn:
-            self.in_txn = False
+        was = self.pg_txn
+        self.pg_txn = self.in_txn = False
+        if was:
             try:
                 self.pg.query('COMMIT')
             except PGError as e:
@@ -2588,12 +2610,19 @@ class Session(threading.Thread):
                     self.pg.query('ROLLBACK')
                 raise self.map_pg_error(e)
 
-    def set_session_vars(self, toks):
+    def rollback(self):
+        was = self.pg_txn
+        self.pg_txn = self.in_txn = False
+        if was:
+            self.pg.query('ROLLBACK')
+
+    def session_vars(self, toks):
+        """A prefix setting what the emulated session functions return, or ''."""
         if not any(t.kind == 'id' and t.val in SESSION_FUNCS for t in toks):
-            return
-        self.pg.query("SELECT set_config('vemu.accepted', '%d', true), set_config('vemu.rejected', '%d', true), "
-                      "set_config('vemu.trans_id', '%d', true), set_config('vemu.stmt_id', '%d', true)"
-                      % (self.last_accepted, self.last_rejected, self.trans_id, self.stmt_id))
+            return ''
+        return ("SELECT set_config('vemu.accepted', '%d', true), set_config('vemu.rejected', '%d', true), "
+                "set_config('vemu.trans_id', '%d', true), set_config('vemu.stmt_id', '%d', true); "
+                % (self.last_accepted, self.last_rejected, self.trans_id, self.stmt_id))
 
     # -- results
     def table_info(self, oids):
@@ -2655,15 +2684,17 @@ class Session(threading.Thread):
 
     def run_sql(self, pg_sqls, toks, ddl=False, commit_on_fail=False, create_tag=None, post=None, note=None,
                 text=None):
-        self.stmt_begin()
+        self.stmt_begin(write=ddl or is_write(toks))
         self.log('statement', sql=text, stmt_id=self.stmt_id, trans_id=self.trans_id,
                  pg=pg_sqls if [text] != pg_sqls else None, note=note)
         self.pg.notices = []
         try:
-            self.set_session_vars(toks)
             results = []
+            prefix = self.session_vars(toks)
             for q in pg_sqls:
-                results += self.pg.query(q)
+                r = self.pg.query(prefix + q)
+                results += r[1:] if prefix else r
+                prefix = ''
             for q in post or ():
                 self.pg.query(q)
             out = self.notices() + self.render(results, create_tag)
@@ -2691,16 +2722,13 @@ class Session(threading.Thread):
             return
         if k0 in ('ROLLBACK', 'ABORT') and k1 != 'TO':
             self.log('statement', sql=text, stmt_id=self.stmt_id, trans_id=self.trans_id)
-            if self.in_txn:
-                self.in_txn = False
-                self.pg.query('ROLLBACK')
+            self.rollback()
             self.explicit = False
             self.wire.emit(packet(b'C', cstr('ROLLBACK')))
             return
         if k0 in ('BEGIN', 'START'):
             self.log('statement', sql=text)
             if not self.in_txn:
-                self.pg.query('BEGIN')
                 self.in_txn = True
                 self.trans_id = self.srv.next_trans_id()
                 self.stmt_id = 0
@@ -2710,10 +2738,12 @@ class Session(threading.Thread):
         if k0 in ('SAVEPOINT', 'RELEASE') or (k0 == 'ROLLBACK' and k1 == 'TO'):
             self.log('statement', sql=text)
             if not self.in_txn:
-                self.pg.query('BEGIN')
                 self.in_txn = True
                 self.trans_id = self.srv.next_trans_id()
                 self.stmt_id = 0
+            if not self.pg_txn:
+                self.pg.query('BEGIN')
+                self.pg_txn = True
             self.stmt_id += 1
             try:
                 self.wire.emit(self.render(self.pg.query(text)))
@@ -3101,25 +3131,54 @@ class Session(threading.Thread):
             raise VError('58030', 'Could not open file [%s] for reading; No such file or directory' % p)
         return [(p, lambda: open(real, 'rb'))]
 
+    def s3_get(self, bucket, key=None, query=None):
+        """A GET to the S3 endpoint (path style), signed with SigV4 from the session's AWSAuth."""
+        ep = urllib.parse.urlsplit(self.args.s3_endpoint)
+        path = '/' + bucket + ('/' + urllib.parse.quote(key, safe='/~') if key is not None else '')
+        qs = '&'.join('%s=%s' % (urllib.parse.quote(k, safe='~'), urllib.parse.quote(v, safe='~'))
+                      for k, v in sorted((query or {}).items()))
+        url = '%s://%s%s%s' % (ep.scheme, ep.netloc, path, '?' + qs if qs else '')
+        akid, secret = self.session_params['AWSAUTH'].split(':', 1)
+        region = self.session_params.get('AWSREGION', 'us-east-1')
+        now = time.gmtime()
+        amzdate = time.strftime('%Y%m%dT%H%M%SZ', now)
+        day = amzdate[:8]
+        empty = hashlib.sha256(b'').hexdigest()
+        headers = {'host': ep.netloc, 'x-amz-content-sha256': empty, 'x-amz-date': amzdate}
+        if self.session_params.get('AWSSESSIONTOKEN'):
+            headers['x-amz-security-token'] = self.session_params['AWSSESSIONTOKEN']
+        names = sorted(headers)
+        creq = '\n'.join(['GET', path, qs, ''.join('%s:%s\n' % (n, headers[n]) for n in names), ';'.join(names),
+                          empty])
+        scope = '%s/%s/s3/aws4_request' % (day, region)
+        sts = '\n'.join(['AWS4-HMAC-SHA256', amzdate, scope, hashlib.sha256(creq.encode()).hexdigest()])
+        k = ('AWS4' + secret).encode()
+        for part in (day, region, 's3', 'aws4_request'):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+        headers['Authorization'] = 'AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s' % (
+            akid, scope, ';'.join(names), sig)
+        del headers['host']
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30)
+
     def s3_objects(self, src):
         u = urllib.parse.urlsplit(src.path)
         bucket = u.netloc
         key = urllib.parse.unquote(u.path.lstrip('/'))
-        ep = self.args.s3_endpoint.rstrip('/')
         if not bucket or not key:
             raise VError('22023', 'Invalid S3 URL [%s]' % src.path)
 
         def opener(k):
             def op():
-                url = '%s/%s/%s' % (ep, bucket, urllib.parse.quote(k, safe='/~'))
                 try:
-                    return urllib.request.urlopen(url, timeout=30)
+                    return self.s3_get(bucket, k)
                 except urllib.error.HTTPError as e:
                     if e.code == 404:
                         raise VError('58030', 'Could not open file [s3://%s/%s] for reading; No such file or directory'
                                      % (bucket, k))
                     if e.code == 403:
-                        raise VError('42501', 'Permission denied for storage location [s3://%s/%s]' % (bucket, k))
+                        raise VError('42501', 'Permission denied for storage location [s3://%s/%s]: %s'
+                                     % (bucket, k, e.read()[:300].decode('utf-8', 'replace')))
                     raise VError('58030', 'Error reading [s3://%s/%s]: HTTP %d' % (bucket, k, e.code))
                 except urllib.error.URLError as e:
                     raise VError('58030', 'Error reading [s3://%s/%s]: %s' % (bucket, k, e.reason))
@@ -3134,9 +3193,8 @@ class Session(threading.Thread):
             q = {'list-type': '2', 'prefix': prefix}
             if token:
                 q['continuation-token'] = token
-            url = '%s/%s?%s' % (ep, bucket, urllib.parse.urlencode(q))
             try:
-                with urllib.request.urlopen(url, timeout=30) as r:
+                with self.s3_get(bucket, None, q) as r:
                     doc = ET.fromstring(r.read())
             except (urllib.error.URLError, ET.ParseError) as e:
                 raise VError('58030', 'Cannot list [s3://%s/%s]: %s' % (bucket, prefix, e))

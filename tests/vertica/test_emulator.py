@@ -324,6 +324,8 @@ class VClient:
                 results.append(Result())
             elif t == b'E':
                 err = VErr(parse_fields(b))
+                if err.fields.get('S') == 'FATAL':
+                    raise err
             elif t == b'N':
                 pass
             elif t == b'Z':
@@ -758,7 +760,7 @@ def t_copy_csv(env, emu):
 def t_copy_rejects(env, emu):
     c = VClient(emu.port, 'dbadmin', 'secret')
     c.query('DROP TABLE IF EXISTS rj; DROP TABLE IF EXISTS rj_rejects; CREATE TABLE rj (a INT, b VARCHAR(5))')
-    data = b'1,ok\nx,bad int\n3,too,many\n4,toolong\n5,fine\n6\n7,\xff\xfe\n'
+    data = b'1,ok\nx,bad\n3,too,many\n4,toolong\n5,fine\n6\n7,\xff\xfe\n'
     sql = ("COPY rj FROM LOCAL STDIN DELIMITER ',' ENFORCELENGTH REJECTED DATA AS TABLE rj_rejects "
            "RETURNREJECTED NO COMMIT")
     r = c.copy_local_stdin(sql, [data])
@@ -769,7 +771,7 @@ def t_copy_rejects(env, emu):
                 'FROM rj_rejects WHERE transaction_id = CURRENT_TRANS_ID() AND statement_id = CURRENT_STATEMENT() - 2 '
                 'ORDER BY row_number')
     eq([x[0] for x in rows], ['2', '3', '4', '6', '7'], 'rejects table rows of this COPY')
-    eq(rows[0][1:4], ['x,bad int', "Invalid integer format 'x' for column 1 (a)", 'STDIN'], 'bad int reason')
+    eq(rows[0][1:4], ['x,bad', "Invalid integer format 'x' for column 1 (a)", 'STDIN'], 'bad int reason')
     eq(rows[1][2], 'Too many columns found', 'too many')
     eq(rows[2][2], 'The 7-byte value is too long for type Varchar(5), column 2 (b)', 'too long')
     eq(rows[3][2], 'Too few columns found', 'too few')
@@ -880,7 +882,8 @@ def t_s3(env, emu):
             time.sleep(0.05)
 
     def put(path, data):
-        req = urllib.request.Request(ep + path, data=data, method='PUT')
+        req = urllib.request.Request(ep + path, data=data, method='PUT',
+                                     headers={'Content-Type': 'application/octet-stream'})
         urllib.request.urlopen(req, timeout=10).read()
     put('/landing', b'')
     put('/landing/in/x1.csv', b'1,a\n2,b\n')
