@@ -774,6 +774,10 @@ CREATE OR REPLACE FUNCTION v_catalog.current_statement() RETURNS int8 LANGUAGE s
 $$ SELECT v_catalog.vemu_setting_int('vemu.stmt_id') $$;
 CREATE OR REPLACE FUNCTION v_catalog.current_session() RETURNS varchar LANGUAGE sql STABLE AS
 $$ SELECT coalesce(current_setting('vemu.session_id', true), '')::varchar $$;
+CREATE OR REPLACE FUNCTION v_catalog.analyze_statistics(t text) RETURNS int8 LANGUAGE sql VOLATILE AS
+$$ SELECT 0::int8 $$;
+CREATE OR REPLACE FUNCTION v_catalog.getdate() RETURNS timestamp LANGUAGE sql STABLE AS
+$$ SELECT localtimestamp $$;
 CREATE OR REPLACE FUNCTION v_catalog.set_load_balance_policy(p text) RETURNS varchar LANGUAGE sql VOLATILE AS
 $$ SELECT ('Successfully changed the client initiator load balancing policy to: ' || lower(p))::varchar $$;
 
@@ -1999,7 +2003,7 @@ class CopyLoader:
                 if col.startswith('"'):
                     col = col[1:-1].replace('""', '"')
         idx = self.colpos.get(col.lower()) if col else None
-        if idx is not None:
+        if idx is not None and not (self.t.flex and idx == 0):
             value = row.vals[idx]
             c = self.t.loadcols[idx - 1] if self.t.flex else self.t.loadcols[idx]
             pos = idx + (0 if self.t.flex else 1)
@@ -2685,6 +2689,8 @@ class Session(threading.Thread):
     def run_sql(self, pg_sqls, toks, ddl=False, commit_on_fail=False, create_tag=None, post=None, note=None,
                 text=None):
         self.stmt_begin(write=ddl or is_write(toks))
+        if ddl:
+            self.tinfo.clear()
         self.log('statement', sql=text, stmt_id=self.stmt_id, trans_id=self.trans_id,
                  pg=pg_sqls if [text] != pg_sqls else None, note=note)
         self.pg.notices = []

@@ -729,6 +729,14 @@ def t_copy_csv(env, emu):
     eq(r['rows'], 3, 'default format rows')
     eq(c.q1('SELECT a, b FROM ev2 ORDER BY a NULLS LAST'), [['1', 'x|y'], ['2', None], [None, 'z']],
        'default format values')
+    # E'' strings, NULL AS, a multi-byte delimiter
+    c.query('TRUNCATE TABLE ev2')
+    r = c.copy_local_stdin("COPY ev2 (b, a) FROM LOCAL STDIN DELIMITER E'\\t' NULL AS 'NULL' NO ESCAPE",
+                           [b'x\\y\t1\nNULL\t2\n\t3\n'])
+    eq(c.q1('SELECT a, b FROM ev2 ORDER BY a'), [['1', 'x\\y'], ['2', None], ['3', '']], 'E-string delimiter, NULL AS')
+    c.query('TRUNCATE TABLE ev2')
+    c.copy_local_stdin("COPY ev2 FROM LOCAL STDIN DELIMITER '\u00fe'", ['5\u00fe\u00e9t\u00e9\n'.encode()])
+    eq(c.q1('SELECT a, b FROM ev2'), [['5', '\u00e9t\u00e9']], 'multi-byte delimiter')
     # gzip in small pieces, and bzip2
     payload = b''.join(b'%d,name%d,n\n' % (i, i) for i in range(1000))
     gz = gzip.compress(payload)
@@ -781,6 +789,16 @@ def t_copy_rejects(env, emu):
     eq(other.val('SELECT count(*) FROM rj'), '0', 'NO COMMIT: not visible elsewhere')
     c.query('ROLLBACK')
     eq(c.val('SELECT count(*) FROM rj'), '0', 'rolled back')
+    # rejected data and exceptions written back to client files (WriteFile with a name)
+    r = c.copy_local_stdin("COPY rj FROM LOCAL STDIN DELIMITER ',' REJECTED DATA '/tmp/rj.rej' "
+                           "EXCEPTIONS '/tmp/rj.exc'", [b'1,a\nq,b\n'])
+    eq(r['verify'], ['/tmp/rj.rej', '/tmp/rj.exc'], 'VerifyFiles names the output files')
+    eq(r['files']['/tmp/rj.rej'], b'q,b\n', 'rejected data file')
+    if b'Input record 2 has been rejected' not in r['files']['/tmp/rj.exc']:
+        raise AssertionError(r['files'])
+    raises(lambda: c.copy_local_stdin("COPY rj FROM LOCAL STDIN RETURNREJECTED REJECTED DATA '/tmp/x'", [b'']),
+           '0A000', 'does not support rejected row numbers')
+    c.query('TRUNCATE TABLE rj')
     # without ENFORCELENGTH Vertica truncates
     r = c.copy_local_stdin("COPY rj FROM LOCAL STDIN DELIMITER ','", [b'1,abcdefgh\n'])
     eq(c.q1('SELECT b FROM rj'), [['abcde']], 'truncated to the column length')
