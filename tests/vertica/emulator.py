@@ -1674,9 +1674,28 @@ VTYPE_WORDS = {16: 'boolean', 20: 'integer', 21: 'integer', 23: 'integer', 700: 
                1266: 'timetz', 1186: 'interval', 2950: 'uuid', 17: 'binary', 3802: 'json'}
 
 
+_INT_RE = re.compile(r'\s*[+-]?\d+\s*\Z')
+_NUM_RE = re.compile(r'\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*\Z')
+_NUM_WORDS = {'nan', 'infinity', '+infinity', '-infinity', 'inf', '+inf', '-inf'}
+_INT_RANGE = {20: 2 ** 63, 23: 2 ** 31, 21: 2 ** 15}
+
+
+def _int_check(limit):
+    def check(v):
+        if not _INT_RE.match(v):
+            return False
+        return -limit <= int(v) < limit
+    return check
+
+
+def _num_check(v):
+    return bool(_NUM_RE.match(v)) or v.strip().lower() in _NUM_WORDS
+
+
 class Col:
+    """A table column. check: a quick test of text PostgreSQL would surely refuse (None: let it decide)."""
     __slots__ = ('name', 'attnum', 'typoid', 'typmod', 'fmt', 'notnull', 'identity', 'generated',
-                 'is_string', 'maxlen', 'is_bytea', 'lname')
+                 'is_string', 'maxlen', 'is_bytea', 'lname', 'check')
 
     def __init__(self, row):
         (self.name, attnum, typoid, typmod, self.fmt, notnull, self.identity, self.generated) = row
@@ -1688,6 +1707,12 @@ class Col:
         self.maxlen = self.typmod - 4 if self.typoid in (1043, 1042) and self.typmod > 4 else None
         self.is_bytea = self.typoid == 17
         self.lname = self.name.lower()
+        if self.typoid in _INT_RANGE:
+            self.check = _int_check(_INT_RANGE[self.typoid])
+        elif self.typoid in (700, 701, 1700):
+            self.check = _num_check
+        else:
+            self.check = None
 
     def vname(self):
         if self.typoid == 1043:
@@ -1765,6 +1790,8 @@ class CopyLoader:
         self.pending_bytes = 0
         self.error = None
         self.batch_no = 0
+        self.sp = 'none'            # the batch savepoint: none | fresh | dirty
+        self.chunk = self.batch_rows
         self.sources = []
         self.parser = None
         self.decomp = None
@@ -1916,9 +1943,12 @@ class CopyLoader:
                     len(b), col.vname(), i + 1, col.name)
             b = truncate_utf8(b, col.maxlen)
         try:
-            return b.decode('utf-8'), None
+            v = b.decode('utf-8')
         except UnicodeDecodeError:
             return None, 'Invalid UTF-8 character in column %d (%s)' % (i + 1, col.name)
+        if col.check is not None and not col.check(v):
+            return None, "Invalid %s format '%s' for column %d (%s)" % (col.vname(), v, i + 1, col.name)
+        return v, None
 
     def _conv_map(self, rec, from_json):
         vals = []
@@ -1945,6 +1975,8 @@ class CopyLoader:
                     return None, 'The %d-byte value is too long for type %s, column %d (%s)' % (
                         len(b), col.vname(), i + 1, col.name)
                 s = truncate_utf8(b, col.maxlen).decode('utf-8')
+            if col.check is not None and not col.check(s):
+                return None, "Invalid %s format '%s' for column %d (%s)" % (col.vname(), s, i + 1, col.name)
             vals.append(s)
         return vals, None
 
@@ -1960,37 +1992,55 @@ class CopyLoader:
     def _line(vals):
         return '\t'.join('\\N' if v is None else v.translate(PG_COPY_ESC) for v in vals) + '\n'
 
+    def _attempt(self, part):
+        """COPYs part into PostgreSQL under the batch savepoint: None when it went in, or the
+        row-level PGError (the savepoint is rolled back). Other errors end the COPY (self.error)."""
+        prefix = {'none': 'SAVEPOINT vemu_b; ', 'fresh': '',
+                  'dirty': 'RELEASE SAVEPOINT vemu_b; SAVEPOINT vemu_b; '}[self.sp]
+        data = ''.join(self._line(r.vals) for r in part).encode('utf-8', 'surrogatepass')
+        try:
+            self.pg.copy_in(prefix + self.copy_sql, data)
+            self.sp = 'dirty'
+            self.accepted += len(part)
+            return None
+        except PGError as e:
+            self.pg.query('ROLLBACK TO SAVEPOINT vemu_b')
+            self.sp = 'fresh'
+            st = e.sqlstate
+            if not (st.startswith('22') or st in ROW_LEVEL_STATES):
+                self.error = self.sess.map_pg_error(e)
+                return None
+            return e
+
     def _insert(self, rows):
-        while rows and self.error is None:
-            data = ''.join(self._line(r.vals) for r in rows).encode('utf-8', 'surrogatepass')
-            try:
-                self.pg.query('SAVEPOINT vemu_b')
-                self.pg.copy_in(self.copy_sql, data)
-                self.pg.query('RELEASE SAVEPOINT vemu_b')
-                self.accepted += len(rows)
+        n = len(rows)
+        chunk = min(n, self.chunk)
+        i = 0
+        while i < n and self.error is None:
+            part = rows[i:i + chunk]
+            e = self._attempt(part)
+            if e is None:
+                i += len(part)
+                self.chunk = chunk = min(self.batch_rows, chunk * 2)
+                continue
+            m = _COPY_LINE.search(e.fields.get('W', ''))
+            line = int(m.group(1)) if m else None
+            if line is None or line < 1 or line > len(part):
+                if len(part) == 1:
+                    self.reject(part[0], self._reason(e, part[0]))
+                    i += 1
+                else:
+                    chunk = max(1, len(part) // 2)
+                continue
+            if line > 1 and self._attempt(part[:line - 1]) is not None:
+                chunk = max(1, (line - 1) // 2)
+                continue
+            if self.error is not None:
                 return
-            except PGError as e:
-                self.pg.query('ROLLBACK TO SAVEPOINT vemu_b; RELEASE SAVEPOINT vemu_b')
-                st = e.sqlstate
-                if not (st.startswith('22') or st in ROW_LEVEL_STATES):
-                    self.error = self.sess.map_pg_error(e)
-                    return
-                m = _COPY_LINE.search(e.fields.get('W', ''))
-                line = int(m.group(1)) if m else None
-                if line is None or line < 1 or line > len(rows):
-                    if len(rows) == 1:
-                        self.reject(rows[0], self._reason(e, rows[0]))
-                        return
-                    mid = len(rows) // 2
-                    self._insert(rows[:mid])
-                    rows = rows[mid:]
-                    continue
-                if line > 1:
-                    self._insert(rows[:line - 1])
-                    if self.error is not None:
-                        return
-                self.reject(rows[line - 1], self._reason(e, rows[line - 1]))
-                rows = rows[line:]
+            self.reject(part[line - 1], self._reason(e, part[line - 1]))
+            i += line
+            # rejects this close together: try smaller pieces for a while
+            self.chunk = chunk = max(1, min(chunk, 2 * line))
 
     def _reason(self, e, row):
         st = e.sqlstate
