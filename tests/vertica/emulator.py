@@ -3,74 +3,109 @@
 
 It speaks Vertica's side of the wire protocol (PostgreSQL v3 plus Vertica's additions, as described in
 shared/reference/vertica-protocol.md) and runs the SQL on a real PostgreSQL, to which it is itself a
-small v3 client (unix socket, trust auth). Every client connection gets its own thread and its own
-PostgreSQL connection; a client that goes away mid-transaction is rolled back.
+small v3 client (unix socket, trust auth). Each client connection gets a thread and its own PostgreSQL
+connection; a client that goes away (or is refused) mid-transaction is rolled back. It can be SIGKILLed
+and restarted on the same port (SO_REUSEADDR). Self-test: tests/vertica/test_emulator.py.
 
 CLI
-  --listen HOST:PORT        where to listen (default 127.0.0.1:0; port 0 picks one and prints it on stdout)
-  --port-file PATH          also write the bound port there (atomically)
-  --pg-socket DIR           PostgreSQL's unix socket directory (required)
-  --pg-port N               PostgreSQL's port (the socket is DIR/.s.PGSQL.N; default 5432)
-  --pg-db NAME              PostgreSQL database the SQL runs in (default postgres)
-  --pg-user NAME            PostgreSQL role (default postgres; trust auth over the socket)
-  --database NAME           the Vertica database name clients must ask for (default: --pg-db);
-                            an empty database in the Startup means "the default"
-  --user NAME:PASSWORD:METHOD   repeatable. METHOD is one of
-                            sha512 (Authentication 66048), sha512-65536 (code 65536, same hash),
-                            md5 (5), md5-65541 (65541), cleartext (3), trust (0: no password),
-                            expired (SHA-512 check, then 9 CHANGE_PASSWORD: the login fails),
-                            grace (SHA-512 check, then 11 PASSWORD_GRACE before 0 OK).
-                            Without any --user every user is let in without a password.
-  --tls-cert PEM --tls-key PEM   answer SSLRequest with 'S' and do TLS (without them: 'N')
-  --tls-required            refuse (FATAL 28000) a Startup that did not come over TLS
-  --lb-redirect HOST:PORT   answer LoadBalanceRequest with 'Y' naming that node (without it: 'N')
-  --node-name NAME          this node's name (default v_vemu_node0001): ParameterStatus-free, used
-                            by COPY ... ON NAME, the rejects table and v_catalog.nodes
-  --protocol-max 3.16       the highest protocol version agreed to (3.14 makes VerifiedFiles Int16)
+  --listen HOST:PORT        default 127.0.0.1:0; with port 0 the chosen port is printed on stdout
+  --port-file PATH          write the bound port there (atomically, after listen())
+  --pg-socket DIR           PostgreSQL's unix socket directory (required); socket DIR/.s.PGSQL.PORT
+  --pg-port N               default 5432
+  --pg-db NAME              database the SQL runs in (default postgres)
+  --pg-user NAME            role (default postgres; trust auth over the socket)
+  --database NAME           the Vertica database clients must name (default: --pg-db; empty = default)
+  --user NAME:PASSWORD:METHOD   repeatable; user names are case-insensitive. METHOD:
+                            sha512 (Authentication 66048), sha512-65536 (65536, same hash), md5 (5),
+                            md5-65541 (65541), cleartext (3), trust (0, no password),
+                            expired (SHA-512 check, then 9 CHANGE_PASSWORD; the login then fails),
+                            grace (SHA-512 check, then 11 PASSWORD_GRACE, then 0).
+                            Without any --user, every user gets in with Authentication 0.
+  --tls-cert PEM --tls-key PEM   answer SSLRequest 'S' and do TLS (without them: 'N')
+  --tls-required            a Startup that did not come over TLS gets FATAL 28000
+  --lb-redirect HOST:PORT   answer LoadBalanceRequest 'Y' naming that node (without it: 'N')
+  --node-name NAME          default v_vemu_node0001: COPY ... ON NAME, rejects tables, v_catalog.nodes
+  --protocol-max 3.N        highest protocol agreed to (default 3.16; 3.14 makes VerifiedFiles Int16)
   --server-version STR      ParameterStatus server_version (default v24.1.0)
-  --mount-root DIR          server-side paths in COPY FROM '/p' are read from DIR/p (default: as given)
-  --s3-endpoint URL         s3://bucket/key sources are read with plain HTTP GET URL/bucket/key (path
-                            style, e.g. moto_server); globs list the bucket (ListObjectsV2)
-  --sink                    COPY data is decompressed, its records counted, and discarded (benchmarks)
-  --log PATH                JSON lines, one event per line (see LOG)
-  --batch-rows N            rows per PostgreSQL COPY batch (default 5000)
+  --mount-root DIR          COPY FROM '/p' reads DIR/p (default: /p as given); server-side REJECTED
+                            DATA / EXCEPTIONS files are written there too
+  --s3-endpoint URL         s3://bucket/key sources: GET URL/bucket/key (path style), SigV4-signed with
+                            the session's AWSAuth/AWSRegion/AWSSessionToken; globs use ListObjectsV2
+  --sink                    COPY data is decompressed, its newline-terminated records counted, discarded
+  --log PATH                JSON lines (see LOG)
+  --batch-rows N            rows per PostgreSQL COPY (default 5000)
 
-LOG (every line: {"ts": unix time, "event": NAME, "conn": connection number, ...})
-  listen      host, port, pid, protocol_max, tls
-  connect     peer
-  lb_request  answer ('Y'/'N'), host, port
-  ssl_request answer ('S'/'N')
-  cancel      pid, found
-  startup     params (all Startup parameters; password-free), requested (decimal version),
-              protocol (negotiated, decimal), protocol_text ("3.16"), tls (bool)
-  auth        user, method, code, outcome (ok | grace | expired | bad_password | unknown_user |
-              refused_no_tls | unknown_database)
-  ready       pid, key (BackendKeyData sent; the session is usable)
-  query       sql (a Query message's text exactly as received)
-  statement   sql (one statement of it as split), stmt_id, trans_id, pg (the SQL sent to PostgreSQL,
-              when it differs), note (what the translation dropped or changed)
-  alter_session  param, value
-  copy        table, mode (local_stdin | local_files | stdin | mount | s3), sources, parser,
-              compression, bytes (as received), raw_bytes (decompressed), rows (accepted), rejected,
-              rejected_rows (first 1000 row numbers), rejects_table, batches, commit (bool),
-              outcome (ok | error), error, ms
-  error       severity, sqlstate, vcode, message (every ErrorResponse sent)
-  violation   deviation (the protocol deviation refused; an error event and a close follow)
-  unsupported what (an emulator limit, answered with 0A000)
-  disconnect  reason, in_txn (a transaction was open and has been rolled back)
-  internal    traceback (an emulator bug; the client got XX000)
+LOG  every line is {"ts": unix seconds, "event": NAME, "conn": N, ...} (null fields are left out)
+  listen      host, port, pid, protocol_max, tls, node
+  connect     peer                          lb_request  answer (Y|N), host, port
+  ssl_request answer (S|N)                  cancel      pid, found
+  startup     params (every Startup parameter), requested and protocol (decimal), protocol_text, tls
+  auth        user, method, code, outcome: ok | grace | expired | bad_password | unknown_user |
+              refused_no_tls | unknown_database
+  ready       pid, key (BackendKeyData: the session is usable)
+  query       sql: a Query message's text exactly as received
+  statement   sql (one statement of it), stmt_id, trans_id; pg (what PostgreSQL ran, when different);
+              note (what the translation dropped, e.g. an unenforced PRIMARY KEY)
+  alter_session  param, value (AWSAuth included: test credentials)
+  copy        outcome (ok|error), table, mode (local_stdin|local_files|stdin|mount|s3), sources, files,
+              parser, compression, bytes (received), raw_bytes (decompressed), rows (accepted),
+              rejected, rejected_rows (first 1000 row numbers), rejects_table, batches, commit, ms,
+              error and sqlstate when it failed
+  error       severity, sqlstate, vcode, message: every ErrorResponse sent
+  violation   deviation, phase: a protocol deviation refused (an error event and a close follow)
+  unsupported what: an emulator limit, answered with SQLSTATE 0A000
+  disconnect  reason, in_txn, rolled_back (a PostgreSQL transaction was open and is gone)
+  internal    traceback: an emulator bug (the client got FATAL XX000)
 
-STRICTNESS (each: ErrorResponse FATAL 08P01 "Protocol violation: ...", field V, logged, connection closed)
-  Startup version other than 3.5; protocol_version not the first parameter or not a raw Int32 + NUL
-  (text); missing user or database; duplicate or unterminated parameters; SSLRequest or
-  LoadBalanceRequest after Startup; LoadBalanceRequest after SSLRequest; a second SSLRequest or
-  LoadBalanceRequest; a reply other than 'p' during authentication; a password message whose form does
-  not match the method (e.g. md5 for a SHA-512 challenge, uppercase hex, no NUL); VerifiedFiles whose
-  count width does not match the protocol (Int32 from 3.15, Int16 before) or whose files were not asked
-  for; CopyData before CopyInResponse/LoadFile; CopyDone before EndOfBatch 'J'; EndOfBatchRequest,
-  CopyDone, CopyFail, CopyError, VerifiedFiles outside their COPY step; an unknown message type; a bad
-  message length. A wrong password is FATAL 28000 "Invalid username or password" (V 3781).
-  The extended query protocol (P/B/D/E/S/C/H) is answered FATAL 0A000 (not emulated).
+SESSION
+  autocommit as the Startup's autocommit says (default off). With it off, statements join one
+  transaction until COMMIT/ROLLBACK; a failing statement rolls back only itself (Vertica's statement-
+  level rollback; 40xxx errors roll back the transaction). A transaction that has only read runs its
+  statements without a PostgreSQL transaction (Vertica's SELECTs take no locks), but still reports 'T'.
+  COPY commits unless NO COMMIT. DDL (CREATE, DROP, ALTER, TRUNCATE, GRANT, REVOKE, COMMENT) commits
+  the transaction; TRUNCATE commits even when it fails. INSERT/UPDATE/DELETE/MERGE answer a one-row
+  result "OUTPUT" with the count, as Vertica does. PostgreSQL errors keep their SQLSTATE except 42P01 ->
+  42V01, 55P03 -> 55V03, 40P01 -> 40V01, 42P07 -> 42710; every error and notice carries field V.
+
+SQL
+  COPY t [(c, ...)] FROM {LOCAL STDIN | LOCAL 'f' [, ...] | STDIN | 'path' [ON node|ON ANY NODE] [, ...] |
+       's3://b/k' [, ...]} [UNCOMPRESSED|GZIP|BZIP after each source] [DELIMITER [AS] 'c'] [ENCLOSED [BY]
+       'c'] [ESCAPE [AS] 'c' | NO ESCAPE] [NULL [AS] 's'] [RECORD TERMINATOR 's'] [SKIP n] [SKIP BYTES n]
+       [TRAILING NULLCOLS] [ENFORCELENGTH] [[WITH] PARSER FJSONPARSER(...) | FCSVPARSER(...)]
+       [REJECTED DATA {'path' | AS TABLE r}] [EXCEPTIONS 'path'] [REJECTMAX n] [ABORT ON ERROR]
+       [DIRECT|AUTO|TRICKLE] [STREAM NAME 's'] [RETURNREJECTED] [NO COMMIT]
+    Anything else (LZO, ZSTD, FILLER/expression columns, other parsers) is a syntax error or 0A000.
+  CREATE [LOCAL|GLOBAL] [TEMP] [FLEX] TABLE [IF NOT EXISTS] ... : Vertica types mapped (INT -> BIGINT,
+    VARCHAR -> VARCHAR(80), FLOAT -> DOUBLE PRECISION, NUMERIC -> NUMERIC(37,15), LONG VARCHAR(n), VARBINARY
+    -> BYTEA, DATETIME, IDENTITY/AUTO_INCREMENT); ENCODING, ACCESSRANK, SET USING, ORDER BY, SEGMENTED BY,
+    UNSEGMENTED, KSAFE, PARTITION BY dropped; PRIMARY KEY / UNIQUE enforced only when ENABLED (otherwise
+    recorded as disabled, PK columns NOT NULL); FOREIGN KEY never enforced; temp tables ON COMMIT DELETE
+    ROWS unless told; LIKE t -> (LIKE t INCLUDING ALL); FLEX -> __identity__ (no real columns) + __raw__
+    jsonb, plus t_keys and t_view. ALTER TABLE t ADD [CONSTRAINT n] PRIMARY KEY|UNIQUE (...) [ENABLED].
+  SET SESSION AUTOCOMMIT TO ON|OFF; ALTER SESSION SET [PARAMETER|UDPARAMETER [FOR lib]] k = v [, ...];
+  ALTER SESSION CLEAR [PARAMETER] k|ALL; CREATE PROJECTION (ignored); BEGIN/START TRANSACTION, COMMIT,
+  END, ROLLBACK, ABORT, SAVEPOINT, RELEASE, ROLLBACK TO.
+  Functions (in PostgreSQL schema v_catalog, on the search path): GET_NUM_ACCEPTED_ROWS(),
+  GET_NUM_REJECTED_ROWS() (last COPY of the session), CURRENT_TRANS_ID(), CURRENT_STATEMENT(),
+  CURRENT_SESSION(), COMPUTE_FLEXTABLE_KEYS_AND_BUILD_VIEW('t'), SET_LOAD_BALANCE_POLICY(p),
+  ANALYZE_STATISTICS(t) (0), GETDATE().
+  Views: v_catalog.tables, columns, constraint_columns, table_constraints, primary_keys, views,
+  schemata, nodes (Vertica's column names; search_path is "$user", public, v_catalog, v_monitor).
+  Everything else goes to PostgreSQL as written.
+
+STRICTNESS  each is FATAL 08P01 "Protocol violation: ...", field V 3706, logged, connection closed:
+  a Startup version other than 3.5; protocol_version not first, not a raw Int32 + NUL (text), or
+  below 3.5; no user; no database; duplicate or unterminated parameters; SSLRequest, LoadBalanceRequest
+  or CancelRequest after Startup; LoadBalanceRequest after SSLRequest; a second SSLRequest or
+  LoadBalanceRequest; anything but 'p' during authentication; a password whose form does not fit the
+  method (md5 for a SHA-512 challenge, uppercase hex, no NUL); VerifiedFiles whose count width does not
+  fit the protocol (Int32 from 3.15, Int16 before), that lists files for STDIN or files not asked for;
+  CopyData before CopyInResponse (or LoadFile); CopyDone before EndOfBatch 'J' (also when sent without
+  waiting for it); CopyData after 'J' in COPY LOCAL STDIN; EndOfBatchRequest in a plain COPY FROM STDIN;
+  CopyDone, CopyFail, CopyError, EndOfBatchRequest or VerifiedFiles outside their COPY step; a password
+  message after authentication; an unknown message type; a message length < 4 or over 256 MB.
+  A wrong password or unknown user: FATAL 28000 "Invalid username or password" (V 3781). The extended
+  query protocol (P/B/D/E/S/C/H) is not emulated: FATAL 0A000.
 """
 
 import argparse
@@ -808,8 +843,10 @@ BEGIN
            ELSE 'Varchar(' || greatest(20, max(octet_length(e.v #>> '{}')) * 2) || ')' END
     FROM %s t CROSS JOIN LATERAL jsonb_each(t.__raw__) AS e(k, v)
     GROUP BY e.k ORDER BY e.k$q$, keys_t, rel);
-  EXECUTE format('SELECT string_agg(format(%L, key_name, key_name), %L ORDER BY key_name) FROM %s',
-                 '(__raw__ ->> %L)::varchar AS %I', ', ', keys_t) INTO cols;
+  EXECUTE format('SELECT string_agg(format(%L, key_name, key_name), %L ORDER BY key_name) FROM %s '
+                 'WHERE lower(key_name) NOT IN (SELECT lower(attname) FROM pg_attribute WHERE attrelid = %s '
+                 'AND attnum > 0 AND NOT attisdropped)',
+                 '(__raw__ ->> %L)::varchar AS %I', ', ', keys_t, rel::oid) INTO cols;
   SELECT string_agg(format('%I', attname), ', ' ORDER BY attnum) INTO realcols FROM pg_attribute
    WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('__raw__', '__identity__');
   IF realcols IS NOT NULL THEN
@@ -1826,8 +1863,12 @@ class CopyLoader:
         self.bytes_in += len(data)
         if self.error is not None:
             return
-        data = self.decomp.feed(data)
-        self._feed_plain(data)
+        try:
+            self._feed_plain(self.decomp.feed(data))
+        except VError as e:
+            self.error = e
+        except PGError as e:
+            self.error = self.sess.map_pg_error(e)
 
     def _feed_plain(self, data):
         if self.skip_bytes_left:
@@ -1847,6 +1888,14 @@ class CopyLoader:
                 return
 
     def end_source(self):
+        try:
+            self._end_source()
+        except VError as e:
+            self.error = e
+        except PGError as e:
+            self.error = self.sess.map_pg_error(e)
+
+    def _end_source(self):
         if self.error is None:
             self._feed_plain(self.decomp.finish())
         if self.error is None:
@@ -2464,7 +2513,7 @@ class Session(threading.Thread):
         if not users:
             spec = (None, 'trust')
         else:
-            spec = users.get(self.user)
+            spec = users.get(self.user.lower())
         if spec is None:
             self.log('auth', user=self.user, method=None, code=None, outcome='unknown_user')
             raise VError('28000', 'Invalid username or password', severity='FATAL')
@@ -2737,7 +2786,7 @@ class Session(threading.Thread):
         return b''.join(out)
 
     def run_sql(self, pg_sqls, toks, ddl=False, commit_on_fail=False, create_tag=None, post=None, note=None,
-                text=None):
+                text=None, tag=None):
         self.stmt_begin(write=ddl or is_write(toks))
         if ddl:
             self.tinfo.clear()
@@ -2753,7 +2802,10 @@ class Session(threading.Thread):
                 prefix = ''
             for q in post or ():
                 self.pg.query(q)
-            out = self.notices() + self.render(results, create_tag)
+            if tag is not None:
+                out = self.notices() + packet(b'C', cstr(tag))
+            else:
+                out = self.notices() + self.render(results, create_tag)
         except PGError as e:
             self.pg.notices = []
             self.stmt_fail(e.sqlstate)
@@ -2830,7 +2882,7 @@ class Session(threading.Thread):
         if k0 == 'ALTER' and k1 == 'TABLE':
             res = translate_alter_table(toks)
             if res is not None:
-                return self.run_sql(res.sql, toks, ddl=True, note=res.notes or None, text=text)
+                return self.run_sql(res.sql, toks, ddl=True, note=res.notes or None, text=text, tag='ALTER TABLE')
         ddl = k0 in ('CREATE', 'DROP', 'ALTER', 'TRUNCATE', 'GRANT', 'REVOKE', 'COMMENT')
         return self.run_sql([text], toks, ddl=ddl, commit_on_fail=(k0 == 'TRUNCATE'), text=text)
 
@@ -3301,7 +3353,7 @@ class Server:
             password, method = rest.rsplit(':', 1)
             if method not in ('sha512', 'sha512-65536', 'md5', 'md5-65541', 'cleartext', 'expired', 'grace', 'trust'):
                 raise SystemExit('vemu: unknown auth method %r in --user %s' % (method, u))
-            self.users[name] = (password, method)
+            self.users[name.lower()] = (password, method)
         self.ssl_ctx = None
         if args.tls_cert:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
