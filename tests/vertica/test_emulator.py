@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Self-test of tests/vertica/emulator.py: python3 tests/vertica/test_emulator.py [-v] [-k NAME]
+"""Self-test of tests/vertica/emulator.py: python3 tests/vertica/test_emulator.py [-k NAME] (KEEP=1 keeps the temp dir)
 
 Starts a throwaway PostgreSQL (scripts/pg.sh) and emulators in a temp directory, and drives them
 with a small strict client written here from the protocol notes (not from the emulator's code):
