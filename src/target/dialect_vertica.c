@@ -2,6 +2,7 @@
 #include "target/dialect.h"
 
 #include <string.h>
+#include <strings.h>
 
 static int literal_char(zl_buf *out, char c)
 {
@@ -53,7 +54,17 @@ static int format_clauses(zl_buf *out, const zl_format *f)
 	return rc ? rc : f->header ? zl_buf_adds(out, " SKIP 1") : 0;
 }
 
-static int sources(zl_buf *out, const zl_vcopy_spec *spec)
+/* Where "ON ANY NODE" stands in copyOptions (any case), or NULL. */
+static const char *on_any_node(const char *options)
+{
+	static const char needle[] = "ON ANY NODE";
+	for (const char *p = options; p && *p; p++)
+		if (strncasecmp(p, needle, sizeof needle - 1) == 0)
+			return p;
+	return NULL;
+}
+
+static int sources(zl_buf *out, const zl_vcopy_spec *spec, int any_node)
 {
 	int rc = 0;
 	if (spec->mode == ZL_VMODE_STREAM)
@@ -63,10 +74,27 @@ static int sources(zl_buf *out, const zl_vcopy_spec *spec)
 		const char *comp = source_compression(spec->format, spec->sources[i]);
 		rc = i ? zl_buf_adds(out, ", ") : 0;
 		rc = rc ? rc : zl_sql_literal(out, spec->sources[i]);
+		if (any_node && rc == 0)
+			rc = zl_buf_adds(out, " ON ANY NODE");
 		if (comp && rc == 0)
 			rc = zl_buf_printf(out, " %s", comp);
 	}
 	return rc;
+}
+
+/* copyOptions without the first "ON ANY NODE" (it belongs after each source), spaces tidied. */
+static int options_without_node(zl_buf *out, const char *options, const char *at)
+{
+	size_t before = (size_t)(at - options);
+	while (before && options[before - 1] == ' ')
+		before--;
+	const char *after = at + strlen("ON ANY NODE");
+	while (*after == ' ')
+		after++;
+	int rc = zl_buf_add(out, options, before);
+	if (rc == 0 && before && *after)
+		rc = zl_buf_addc(out, ' ');
+	return rc ? rc : zl_buf_adds(out, after);
 }
 
 int zl_dialect_vertica_copy(zl_buf *out, const zl_vcopy_spec *spec)
@@ -81,10 +109,16 @@ int zl_dialect_vertica_copy(zl_buf *out, const zl_vcopy_spec *spec)
 		}
 		rc = rc ? rc : zl_buf_addc(out, ')');
 	}
-	rc = rc ? rc : sources(out, spec);
+	/* ON ANY NODE names where each server-side source is read: Vertica wants it after each path */
+	const char *node = spec->mode == ZL_VMODE_MOUNT ? on_any_node(spec->options) : NULL;
+	rc = rc ? rc : sources(out, spec, node != NULL);
 	if (spec->options && *spec->options) {
-		rc = rc ? rc : zl_buf_addc(out, ' ');
-		rc = rc ? rc : zl_buf_adds(out, spec->options);
+		zl_buf opts;
+		zl_buf_init(&opts, 0);
+		rc = rc ? rc : node ? options_without_node(&opts, spec->options, node) : zl_buf_adds(&opts, spec->options);
+		if (rc == 0 && opts.len)
+			rc = zl_buf_addc(out, ' ') || zl_buf_adds(out, zl_buf_str(&opts));
+		zl_buf_release(&opts);
 	} else {
 		rc = rc ? rc : format_clauses(out, spec->format);
 	}

@@ -61,3 +61,20 @@ make_tls_cert() {
 	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
 		-extfile "$d/ext" -out "$d/server.pem" >/dev/null 2>&1 || fail "openssl: server certificate"
 }
+
+# vsql SQL...: runs SQL through the emulator on $VPORT as dbadmin (then COMMIT); prints the rows.
+vsql() { "$PYTHON" "$REPO/tests/vertica/vsql.py" --port "$VPORT" --password "$VPW" -c "$*" || fail "vsql: $*"; }
+
+# vemu_loader_sql NAME: the statements zload's connections sent (client_label zload-...), in order.
+vemu_loader_sql() {
+	"$PYTHON" -c '
+import json, sys
+zload = set()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("event") == "startup" and str(e.get("params", {}).get("client_label", "")).startswith("zload-"):
+        zload.add(e["conn"])
+    elif e.get("event") == "query" and e.get("conn") in zload:
+        print(e["sql"])
+' "$WS/$1.jsonl"
+}

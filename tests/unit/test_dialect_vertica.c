@@ -69,9 +69,19 @@ static void test_mount_and_s3(void **state)
 	const char *paths[] = { "/mnt/s3/myBucket/db_ingest/a.csv", "/mnt/s3/myBucket/db_ingest/it's.csv.gz",
 	                        "/mnt/s3/myBucket/x.bz2" };
 	zl_vcopy_spec s = { .table = "t", .format = &csv, .mode = ZL_VMODE_MOUNT, .sources = paths, .nsources = 3,
-	                    .options = "ON ANY NODE DIRECT" };
-	expect_copy(&s, "COPY \"t\" FROM '/mnt/s3/myBucket/db_ingest/a.csv', '/mnt/s3/myBucket/db_ingest/it''s.csv.gz' "
-	                "GZIP, '/mnt/s3/myBucket/x.bz2' BZIP ON ANY NODE DIRECT NO COMMIT");
+	                    .options = "DELIMITER '|' on any node DIRECT" };
+	/* ON ANY NODE goes after each path, as Vertica's grammar wants it */
+	expect_copy(&s, "COPY \"t\" FROM '/mnt/s3/myBucket/db_ingest/a.csv' ON ANY NODE, "
+	                "'/mnt/s3/myBucket/db_ingest/it''s.csv.gz' ON ANY NODE GZIP, '/mnt/s3/myBucket/x.bz2' ON ANY NODE BZIP "
+	                "DELIMITER '|' DIRECT NO COMMIT");
+	s.options = "ON ANY NODE";
+	s.nsources = 1;
+	expect_copy(&s, "COPY \"t\" FROM '/mnt/s3/myBucket/db_ingest/a.csv' ON ANY NODE NO COMMIT");
+	s.options = "ON ANY NODE DIRECT";
+	s.nsources = 3;
+	expect_copy(&s, "COPY \"t\" FROM '/mnt/s3/myBucket/db_ingest/a.csv' ON ANY NODE, "
+	                "'/mnt/s3/myBucket/db_ingest/it''s.csv.gz' ON ANY NODE GZIP, '/mnt/s3/myBucket/x.bz2' ON ANY NODE BZIP "
+	                "DIRECT NO COMMIT");
 	const char *urls[] = { "s3://bkt/in/a.csv.zst" };
 	s.mode = ZL_VMODE_S3;
 	s.sources = urls;
