@@ -1,8 +1,28 @@
 #include "target/dialect_vertica.h"
 #include "target/dialect.h"
+#include "util/err.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* Vertica's identifiers are case-insensitive, quoted or not: they are sent in lower case, so
+ * what zload names and what it creates always agree. */
+static int folded(zl_buf *out, const char *name, int (*quote)(zl_buf *, const char *))
+{
+	char *low = strdup(name);
+	if (!low)
+		return ZL_ENOMEM;
+	for (char *p = low; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	int rc = quote(out, low);
+	free(low);
+	return rc;
+}
+
+static int vident(zl_buf *out, const char *table) { return folded(out, table, zl_sql_ident); }
+static int vname(zl_buf *out, const char *column) { return folded(out, column, zl_sql_name); }
 
 static int literal_char(zl_buf *out, char c)
 {
@@ -100,12 +120,12 @@ static int options_without_node(zl_buf *out, const char *options, const char *at
 int zl_dialect_vertica_copy(zl_buf *out, const zl_vcopy_spec *spec)
 {
 	int rc = zl_buf_adds(out, "COPY ");
-	rc = rc ? rc : zl_sql_ident(out, spec->table);
+	rc = rc ? rc : vident(out, spec->table);
 	if (spec->ncolumns) {
 		rc = rc ? rc : zl_buf_adds(out, " (");
 		for (size_t i = 0; i < spec->ncolumns && rc == 0; i++) {
 			rc = i ? zl_buf_adds(out, ", ") : 0;
-			rc = rc ? rc : zl_sql_name(out, spec->columns[i]);
+			rc = rc ? rc : vname(out, spec->columns[i]);
 		}
 		rc = rc ? rc : zl_buf_addc(out, ')');
 	}
@@ -124,7 +144,7 @@ int zl_dialect_vertica_copy(zl_buf *out, const zl_vcopy_spec *spec)
 	}
 	if (spec->rejected_table) {
 		rc = rc ? rc : zl_buf_adds(out, " REJECTED DATA AS TABLE ");
-		rc = rc ? rc : zl_sql_ident(out, spec->rejected_table);
+		rc = rc ? rc : vident(out, spec->rejected_table);
 	}
 	/* Without NO COMMIT each COPY commits at once and the batch is no longer one transaction. */
 	return rc ? rc : zl_buf_adds(out, " NO COMMIT");
@@ -133,7 +153,7 @@ int zl_dialect_vertica_copy(zl_buf *out, const zl_vcopy_spec *spec)
 int zl_dialect_vertica_ledger_create(zl_buf *out, const char *ledger)
 {
 	int rc = zl_buf_adds(out, "CREATE TABLE IF NOT EXISTS ");
-	rc = rc ? rc : zl_sql_ident(out, ledger);
+	rc = rc ? rc : vident(out, ledger);
 	return rc ? rc : zl_buf_adds(out, " (batch_id varchar(64) NOT NULL, target varchar(512) NOT NULL, "
 	                                  "prefix varchar(4096) NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(), "
 	                                  "PRIMARY KEY (batch_id, target) ENABLED)");
@@ -147,19 +167,19 @@ int zl_dialect_vertica_table_exists(zl_buf *out, const char *table)
 		zl_buf schema;
 		zl_buf_init(&schema, 0);
 		rc = rc ? rc : zl_buf_add(&schema, table, (size_t)(dot - table));
-		rc = rc ? rc : zl_sql_literal(out, zl_buf_str(&schema));
+		rc = rc ? rc : folded(out, zl_buf_str(&schema), zl_sql_literal);
 		zl_buf_release(&schema);
 	} else {
 		rc = rc ? rc : zl_buf_adds(out, "CURRENT_SCHEMA()");
 	}
 	rc = rc ? rc : zl_buf_adds(out, " AND table_name = ");
-	return rc ? rc : zl_sql_literal(out, dot ? dot + 1 : table);
+	return rc ? rc : folded(out, dot ? dot + 1 : table, zl_sql_literal);
 }
 
 int zl_dialect_vertica_ledger_select(zl_buf *out, const char *ledger, const char *batch_id, const char *target)
 {
 	int rc = zl_buf_adds(out, "SELECT 1 FROM ");
-	rc = rc ? rc : zl_sql_ident(out, ledger);
+	rc = rc ? rc : vident(out, ledger);
 	rc = rc ? rc : zl_buf_adds(out, " WHERE batch_id = ");
 	rc = rc ? rc : zl_sql_literal(out, batch_id);
 	rc = rc ? rc : zl_buf_adds(out, " AND target IN (");
@@ -171,7 +191,7 @@ int zl_dialect_vertica_ledger_insert(zl_buf *out, const char *ledger, const char
                                      const char *prefix)
 {
 	int rc = zl_buf_adds(out, "INSERT INTO ");
-	rc = rc ? rc : zl_sql_ident(out, ledger);
+	rc = rc ? rc : vident(out, ledger);
 	rc = rc ? rc : zl_buf_adds(out, " (batch_id, target, prefix) VALUES (");
 	rc = rc ? rc : zl_sql_literal(out, batch_id);
 	rc = rc ? rc : zl_buf_adds(out, ", ");
@@ -190,7 +210,7 @@ int zl_dialect_vertica_session_set(zl_buf *out, const char *name, const char *va
 int zl_dialect_vertica_truncate(zl_buf *out, const char *table)
 {
 	int rc = zl_buf_adds(out, "TRUNCATE TABLE ");
-	return rc ? rc : zl_sql_ident(out, table);
+	return rc ? rc : vident(out, table);
 }
 
 const char zl_dialect_vertica_copy_counts[] = "SELECT GET_NUM_ACCEPTED_ROWS(), GET_NUM_REJECTED_ROWS()";
@@ -199,7 +219,7 @@ int zl_dialect_vertica_rejects(zl_buf *out, const char *rejected_table, int limi
 {
 	zl_buf t;
 	zl_buf_init(&t, 0);
-	int rc = zl_sql_ident(&t, rejected_table);
+	int rc = vident(&t, rejected_table);
 	rc = rc ? rc : zl_buf_printf(out, "SELECT row_number, rejected_reason FROM %s WHERE transaction_id = "
 	                                  "CURRENT_TRANS_ID() AND statement_id = (SELECT max(statement_id) FROM %s "
 	                                  "WHERE transaction_id = CURRENT_TRANS_ID()) ORDER BY row_number LIMIT %d",

@@ -41,7 +41,7 @@ printf 'ignored\n' | write_file myBucket/db_ingest/c.txt
 event_ok myBucket db_ingest/a.csv db_ingest/b.csv db_ingest/c.txt
 assert_contains "$OUT" "filtered myBucket/db_ingest/c.txt" "filenameFilterRegex"
 assert_contains "$OUT" "status=complete rows=3" "the batch"
-assert_contains "$(vemu_loader_sql v)" "COPY \"public\".\"testTable\" FROM LOCAL STDIN DELIMITER '|' REJECTED DATA AS TABLE \"zload_rejects\" NO COMMIT" "the configuration's copyOptions"
+assert_contains "$(vemu_loader_sql v)" "COPY \"public\".\"testtable\" FROM LOCAL STDIN DELIMITER '|' REJECTED DATA AS TABLE \"zload_rejects\" NO COMMIT" "the configuration's copyOptions"
 assert_eq "3 3" "$(pq dw "SELECT count(*) FROM public.testTable") $(pq dw "SELECT max(n) FROM public.audit")" "rows and the post-load statement"
 ok zload config get myBucket/db_ingest
 assert_contains "$OUT" '"connectPassword": "********"' "the password is masked"
