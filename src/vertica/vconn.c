@@ -88,7 +88,6 @@ static void vc_free(zl_vc *c)
 		free(c->params[i].name);
 		free(c->params[i].value);
 	}
-	free(c->user);
 	free(c);
 }
 
@@ -311,11 +310,6 @@ static int attempt(const zl_vc_opts *o, const node *n, zl_vc_tls mode, int *bala
 		goto out;
 	c->deadline_ms = 0;
 	zl_vnet_set_io_timeout(c->fd, 0);
-	c->user = strdup(o->user);
-	if (!c->user) {
-		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
-		goto out;
-	}
 	ZL_LOG(ZL_DEBUG, "vertica connected", ZL_S("peer", c->peer), ZL_I("protocol_minor", c->protocol & 0xffff),
 	       ZL_S("tls", c->ssl ? "on" : "off"));
 	*out = c;
@@ -388,6 +382,25 @@ int zl_vc_connect(const zl_vc_opts *o, zl_vc **out, zl_err *err)
 out:
 	zl_buf_release(&why);
 	return rc;
+}
+
+int zl_vc_start_on_fd(int fd, const zl_vc_opts *o, zl_vc **out, zl_err *err)
+{
+	zl_vc *c = vc_new();
+	int rc = 0;
+	*out = NULL;
+	if (!c) {
+		close(fd);
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	}
+	c->fd = fd;
+	snprintf(c->peer, sizeof c->peer, "fd %d", fd);
+	if ((rc = start_session(c, o, err)) != 0) {
+		vc_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
 }
 
 void zl_vc_close(zl_vc *c)

@@ -35,7 +35,6 @@ struct zl_vc {
 	struct { char *name, *value; } params[ZL_VC_MAX_PARAMS];
 	size_t nparams;
 	char peer[300];            /* "host:port" */
-	char *user;
 	uint32_t backend_pid, backend_key;
 	char tx_status;
 };
@@ -86,6 +85,12 @@ int zl_vcq_take(zl_vc *c, zl_vcq *q, zl_err *err);
 int zl_vcq_finish(zl_vc *c, zl_vcq *q, zl_err *err);
 /* The message type as printable text for errors. */
 char zl_vc_printable(uint8_t type);
+
+/* ---- vconn.c ---- */
+
+/* For tests and the fuzzer: Startup and authentication (no TLS, no load balancing) on a socket
+ * already connected, which the session takes over (closed on failure too). */
+int zl_vc_start_on_fd(int fd, const zl_vc_opts *o, zl_vc **out, zl_err *err);
 
 /* ---- vnet.c: sockets and TLS ---- */
 
