@@ -1,5 +1,6 @@
 /* libFuzzer target over a whole client session: the input is everything a server says (after an
- * implied AuthenticationOk when it does not start with 'R'), fed through a socketpair; the client
+ * implied AuthenticationOk and ReadyForQuery when it does not start with 'R'), fed through a
+ * socketpair; the client
  * runs startup, a query, a COPY LOCAL STDIN of 600 KiB and another query. Every call must end
  * with 0 or a clean error, never hang, crash or leak; an unusable connection stays unusable. */
 #include <errno.h>
@@ -95,7 +96,7 @@ static void check(int rc, zl_vc *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t auth_ok[] = { 'R', 0, 0, 0, 8, 0, 0, 0, 0 };
+	static const uint8_t auth_ok[] = { 'R', 0, 0, 0, 8, 0, 0, 0, 0, 'Z', 0, 0, 0, 5, 'I' };
 	uint8_t *input = malloc(size + sizeof auth_ok);
 	if (!input)
 		return 0;

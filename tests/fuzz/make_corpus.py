@@ -65,21 +65,31 @@ SEEDS = {
     "lb_response": msg(b"Y", struct.pack("!I", 5433) + cstr("10.0.0.2")),
 }
 
-# A whole query and COPY LOCAL exchange, as one stream (also the session target's seed).
+# Server replies to a whole session: startup (implied by the session target unless the input
+# starts with 'R'), "SELECT 1", "COPY t FROM LOCAL STDIN", "COMMIT".
+ready = msg(b"Z", b"T")
+query = rowdesc([field("a"), field("b")]) + datarow(["1", None]) + msg(b"C", cstr("SELECT")) + ready
+copy_local = (rowdesc([field("Rows Loaded")]) + msg(b"F", struct.pack("!H", 0) + cstr("") + cstr(""))
+              + msg(b"G", struct.pack("!BH", 0, 0)) + SEEDS["write_file_rejected"] + SEEDS["write_file_named"]
+              + msg(b"J") + datarow(["5"]) + msg(b"C", cstr("COPY")) + ready)
+copy_plain = msg(b"G", struct.pack("!BH", 0, 0)) + msg(b"C", cstr("COPY 3")) + ready
+failed = SEEDS["notice"] + SEEDS["error_v"] + ready
+commit = msg(b"C", cstr("COMMIT")) + msg(b"Z", b"I")
+startup = (SEEDS["auth_sha512"] + msg(b"R", struct.pack("!I", 11)) + SEEDS["auth_ok"] + SEEDS["param_protocol"]
+           + SEEDS["backend_key"] + msg(b"Z", b"I"))
 SESSION = {
-    "query": rowdesc([field("a"), field("b")]) + datarow(["1", None]) + msg(b"C", cstr("SELECT")) + msg(b"Z", b"T"),
-    "copy_local": rowdesc([field("Rows Loaded")]) + msg(b"F", struct.pack("!H", 0) + cstr("") + cstr(""))
-    + msg(b"G", struct.pack("!BH", 0, 0)) + SEEDS["write_file_rejected"] + msg(b"J") + datarow(["5"])
-    + msg(b"C", cstr("COPY")) + msg(b"Z", b"T"),
-    "copy_plain": msg(b"G", struct.pack("!BH", 0, 0)) + msg(b"C", cstr("COPY 3")) + msg(b"Z", b"T"),
-    "error": SEEDS["notice"] + SEEDS["error_v"] + msg(b"Z", b"E"),
+    "copy_local": query + copy_local + commit,
+    "copy_plain": query + copy_plain + commit,
+    "errors": failed + failed + commit,
+    "startup_sha512": startup + query + copy_local + commit,
+    "startup_md5": SEEDS["auth_md5"] + SEEDS["auth_ok"] + msg(b"Z", b"I") + failed + copy_plain + commit,
 }
 
 for name, data in SEEDS.items():
     with open(os.path.join(HERE, "corpus", "vproto", name), "wb") as f:
         f.write(data)
 with open(os.path.join(HERE, "corpus", "vproto", "stream"), "wb") as f:
-    f.write(b"".join(SESSION.values()))
+    f.write(startup + query + copy_local + failed + commit)
 for name, data in SESSION.items():
     with open(os.path.join(HERE, "corpus", "vsession", name), "wb") as f:
         f.write(data)

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "util/err.h"
+#include "util/log.h"
 #include "util/reader.h"
 #include "vertica/vauth.h"
 #include "vertica/vclient.h"
@@ -412,7 +414,9 @@ static void *fake_main(void *arg)
 		if (s.fd < 0)
 			break;
 		struct timeval tv = { .tv_sec = 10 };
+		int on = 1;
 		setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 		f->script(f, &s, i);
 		if (s.ssl) {
 			SSL_shutdown(s.ssl);
@@ -1061,6 +1065,7 @@ typedef struct copy_plan {
 	int plain;           /* G without T/F, as COPY FROM STDIN */
 	int server_error;    /* E after the first CopyData */
 	const char *rejected_file;
+	int big_named;       /* a named WriteFile past the message cap (its content is skipped) */
 } copy_plan;
 
 static void script_copy(fake *f, sconn *s, int index)
@@ -1125,6 +1130,21 @@ static void script_copy(fake *f, sconn *s, int index)
 		m_raw(&m, "bad\n", 4);
 		m_send(s, &m);
 	}
+	if (p->big_named) {
+		uint32_t content = (uint32_t)ZL_VP_MSG_CAP + 1;
+		m_begin(&m, 'O');
+		m_str(&m, "/tmp/big");
+		m_u32(&m, content);
+		uint32_t l = (uint32_t)(m.n - 1) + content;
+		m.p[1] = l >> 24, m.p[2] = l >> 16, m.p[3] = l >> 8, m.p[4] = l;
+		S_CHECK(f, s_write(s, m.p, m.n) == 0);
+		static uint8_t junk[1 << 16];
+		for (uint32_t sent = 0; sent < content;) {
+			uint32_t k = content - sent < sizeof junk ? content - sent : (uint32_t)sizeof junk;
+			S_CHECK(f, s_write(s, junk, k) == 0);
+			sent += k;
+		}
+	}
 	send_empty(s, 'J');
 	S_CHECK(f, s_read_msg(s, &type, &body, &n) == 0);
 	free(body);
@@ -1161,6 +1181,35 @@ static void test_copy_local(void **state)
 	assert_int_equal(f.max_chunk, 256 * 1024);
 	assert_int_equal(f.verified_len, 4); /* Int32 count at 3.16 */
 	assert_memory_equal(f.verified, "\0\0\0\0", 4);
+}
+
+/* The same over TLS (the stream's peeks must not block on TLS records that carry no data), with a
+ * rejected-data file too large to hold: skipped, the COPY goes on. */
+static void test_copy_local_tls_big_write_file(void **state)
+{
+	tls_material t;
+	make_cert(&t, "vertica-test", "IP:127.0.0.1");
+	copy_plan p = { .big_named = 1 };
+	fake f = { .auth_code = 66048, .protocol = "196624", .arg = &p, .tls = t.server };
+	fake_start(&f, script_copy, 1);
+	zl_vc_opts o = opts_for(&f);
+	o.tls = ZL_VC_TLS_VERIFY_FULL;
+	o.tls_root_cert = t.ca_path;
+	zl_vc *c = NULL;
+	zl_err err;
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	gen_reader g = gen(700 * 1000, 0);
+	zl_vc_copy_result res;
+	assert_int_equal(zl_vc_copy_local_stdin(c, "COPY t FROM LOCAL STDIN REJECTED DATA '/tmp/big'", &g.r, &res, &err), 0);
+	assert_int_equal(res.rows_loaded, 5);
+	assert_int_equal(res.nrejected, 2);
+	zl_vc_copy_result_release(&res);
+	assert_true(zl_vc_ok(c));
+	zl_vc_close(c);
+	fake_stop(&f);
+	assert_true(f.tls_on);
+	assert_int_equal(f.copy_bytes, 700 * 1000);
+	free_cert(&t);
 }
 
 static void test_copy_local_old_protocol(void **state)
@@ -1244,6 +1293,7 @@ static void test_copy_server_error(void **state)
 
 int main(void)
 {
+	zl_log_setup(ZL_WARN, 0);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_startup_sha512),
 		cmocka_unit_test(test_startup_other_auth),
@@ -1256,6 +1306,7 @@ int main(void)
 		cmocka_unit_test(test_queries),
 		cmocka_unit_test(test_malformed_replies),
 		cmocka_unit_test(test_copy_local),
+		cmocka_unit_test(test_copy_local_tls_big_write_file),
 		cmocka_unit_test(test_copy_local_old_protocol),
 		cmocka_unit_test(test_copy_plain),
 		cmocka_unit_test(test_copy_read_error),
