@@ -13,7 +13,10 @@
 
 typedef struct zl_vc zl_vc;
 
-typedef enum { ZL_VC_TLS_DISABLE = 0, ZL_VC_TLS_PREFER, ZL_VC_TLS_REQUIRE, ZL_VC_TLS_VERIFY_CA,
+/* PREFER (the zero value, as vsql): TLS when the server offers it, else plain; REQUIRE: TLS, the
+ * certificate unchecked; VERIFY_CA: its chain checked against tls_root_cert; VERIFY_FULL: also
+ * the host name (or IP address) we connected to. */
+typedef enum { ZL_VC_TLS_PREFER = 0, ZL_VC_TLS_DISABLE, ZL_VC_TLS_REQUIRE, ZL_VC_TLS_VERIFY_CA,
                ZL_VC_TLS_VERIFY_FULL } zl_vc_tls;
 
 typedef struct zl_vc_opts {
@@ -24,7 +27,7 @@ typedef struct zl_vc_opts {
 	const char *database;             /* NULL: the server's default */
 	const char *user;
 	const char *password;             /* NULL: none */
-	zl_vc_tls tls;                    /* default PREFER, as vsql */
+	zl_vc_tls tls;                    /* default (0) PREFER, as vsql */
 	const char *tls_root_cert;        /* PEM file for VERIFY_CA / VERIFY_FULL; NULL: the system's */
 	int load_balance;                 /* ask the first node to redirect us (LoadBalanceRequest) */
 	int connect_timeout_ms;           /* per node; 0: 10000 */
@@ -67,10 +70,10 @@ static inline const char *zl_vc_value(const zl_vc_result *r, size_t row, size_t 
 
 /* Runs sql with the simple query protocol (res may be NULL; else the caller releases it, also after
  * an error). Several statements in one string: res holds the last one's result, the first error
- * stops them and is returned. A server error is ZL_ELOAD
- * or ZL_ETRANSIENT (SQLSTATE classes 08, 40, 53, 57, lock timeouts, a node down, the connection
- * lost), with the message, SQLSTATE (also in err->sqlstate) and Vertica's code:
- * "MESSAGE [SQLSTATE 42V01, Vertica 4566]". */
+ * stops them and is returned. A server error is ZL_ELOAD or ZL_ETRANSIENT (SQLSTATE classes 08,
+ * 40, 53, 57, V1, lock timeouts 55P03/55V03, a node down, the connection lost), with the message,
+ * SQLSTATE (also in err->sqlstate) and Vertica's code: "MESSAGE [SQLSTATE 42V01, Vertica 4566]".
+ * Notices go to the debug log. A COPY started here is refused (use zl_vc_copy_local_stdin). */
 int zl_vc_query(zl_vc *c, const char *sql, zl_vc_result *res, zl_err *err);
 
 /* What a COPY ... FROM LOCAL STDIN sent back. */

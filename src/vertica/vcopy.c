@@ -141,11 +141,13 @@ static int stream(copy *cp, zl_reader *data, zl_err *err)
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = zl_reader_read(data, chunk + 5, COPY_CHUNK, &cp->read_err);
+		ssize_t n = data ? zl_reader_read(data, chunk + 5, COPY_CHUNK, &cp->read_err) : 0;
+		if (n > (ssize_t)COPY_CHUNK)
+			n = zl_err_set(&cp->read_err, ZL_EIO, "%s: reader returned more than asked", data->name ? data->name : "COPY data");
 		if (n < 0) {
 			cp->read_failed = 1;
 			if (cp->read_err.code >= 0)
-				zl_err_set(&cp->read_err, ZL_EIO, "%s: read failed", data->name ? data->name : "COPY data");
+				zl_err_set(&cp->read_err, ZL_EIO, "%s: read failed", data && data->name ? data->name : "COPY data");
 			rc = abort_with_read_error(cp, err);
 			goto out;
 		}
