@@ -64,13 +64,13 @@ struct fake {
 	size_t verified_len;
 };
 
-#define S_CHECK(f, cond)                                                                                    \
-	do {                                                                                                     \
-		if (!(cond)) {                                                                                       \
-			if (!(f)->failure[0])                                                                            \
-				snprintf((f)->failure, sizeof (f)->failure, "line %d: %s", __LINE__, #cond);                 \
-			return;                                                                                          \
-		}                                                                                                    \
+#define S_CHECK(f, cond) \
+	do { \
+		if (!(cond)) { \
+			if (!(f)->failure[0]) \
+				snprintf((f)->failure, sizeof (f)->failure, "line %d: %s", __LINE__, #cond); \
+			return; \
+		} \
 	} while (0)
 
 static int s_read(sconn *s, void *buf, size_t n)
