@@ -683,6 +683,44 @@ static void test_tls_modes(void **state)
 	free_cert(&other);
 }
 
+/* 'S', then no TLS at all: PREFER tries again unencrypted on a new connection. */
+static void script_broken_tls(fake *f, sconn *s, int index)
+{
+	uint8_t b[64];
+	size_t n;
+	if (index > 0) {
+		script_session(f, s, index);
+		return;
+	}
+	S_CHECK(f, s_read_untagged(s, b, sizeof b, &n) == 0 && n == 4 && be32(b) == ZL_VP_SSL_REQUEST);
+	f->ssl_requests++;
+	S_CHECK(f, s_write(s, "SHTTP/1.1 400 Bad Request\r\n\r\n", 29) == 0);
+}
+
+static void test_tls_prefer_falls_back(void **state)
+{
+	fake f = { .auth_code = 66048 };
+	fake_start(&f, script_broken_tls, 2);
+	zl_vc_opts o = opts_for(&f);
+	o.tls = ZL_VC_TLS_PREFER;
+	zl_vc *c = NULL;
+	zl_err err;
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	zl_vc_close(c);
+	fake_stop(&f);
+	assert_int_equal(f.ssl_requests, 1);
+	assert_false(f.tls_on);
+	assert_true(f.terminated);
+
+	fake g = { .auth_code = 66048 }; /* REQUIRE does not */
+	fake_start(&g, script_broken_tls, 1);
+	o = opts_for(&g);
+	o.tls = ZL_VC_TLS_REQUIRE;
+	assert_int_equal(zl_vc_connect(&o, &c, &err), ZL_ETRANSIENT);
+	assert_non_null(strstr(err.msg, "TLS handshake failed"));
+	fake_stop(&g);
+}
+
 /* ---- load balancing and failover ---- */
 
 typedef struct lb_target {
@@ -1299,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_startup_other_auth),
 		cmocka_unit_test(test_auth_refusals),
 		cmocka_unit_test(test_tls_modes),
+		cmocka_unit_test(test_tls_prefer_falls_back),
 		cmocka_unit_test(test_load_balance),
 		cmocka_unit_test(test_load_balance_fallback),
 		cmocka_unit_test(test_failover),
