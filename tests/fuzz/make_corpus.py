@@ -65,31 +65,35 @@ SEEDS = {
     "lb_response": msg(b"Y", struct.pack("!I", 5433) + cstr("10.0.0.2")),
 }
 
-# Server replies to a whole session: startup (implied by the session target unless the input
-# starts with 'R'), "SELECT 1", "COPY t FROM LOCAL STDIN", "COMMIT".
+# Server replies to a whole session, a segment per client turn ("!" frames between them):
+# startup (implied by the session target unless the input starts with 'R'), "SELECT 1",
+# "COPY t FROM LOCAL STDIN" (T F | G | WriteFile... J | D C Z), "COMMIT".
+TURN = b"!\0\0\0\4"
 ready = msg(b"Z", b"T")
-query = rowdesc([field("a"), field("b")]) + datarow(["1", None]) + msg(b"C", cstr("SELECT")) + ready
-copy_local = (rowdesc([field("Rows Loaded")]) + msg(b"F", struct.pack("!H", 0) + cstr("") + cstr(""))
-              + msg(b"G", struct.pack("!BH", 0, 0)) + SEEDS["write_file_rejected"] + SEEDS["write_file_named"]
-              + msg(b"J") + datarow(["5"]) + msg(b"C", cstr("COPY")) + ready)
-copy_plain = msg(b"G", struct.pack("!BH", 0, 0)) + msg(b"C", cstr("COPY 3")) + ready
-failed = SEEDS["notice"] + SEEDS["error_v"] + ready
+query = rowdesc([field("a"), field("b")]) + datarow(["1", None]) + msg(b"C", cstr("SELECT")) + ready + TURN
+copy_local = (rowdesc([field("Rows Loaded")]) + msg(b"F", struct.pack("!H", 0) + cstr("") + cstr("")) + TURN
+              + msg(b"G", struct.pack("!BH", 0, 0)) + TURN
+              + SEEDS["write_file_rejected"] + SEEDS["write_file_named"] + msg(b"J") + TURN
+              + datarow(["5"]) + msg(b"C", cstr("COPY")) + ready + TURN)
+copy_plain = msg(b"G", struct.pack("!BH", 0, 0)) + TURN + msg(b"C", cstr("COPY 3")) + ready + TURN
+failed = SEEDS["notice"] + SEEDS["error_v"] + ready + TURN
 commit = msg(b"C", cstr("COMMIT")) + msg(b"Z", b"I")
-startup = (SEEDS["auth_sha512"] + msg(b"R", struct.pack("!I", 11)) + SEEDS["auth_ok"] + SEEDS["param_protocol"]
-           + SEEDS["backend_key"] + msg(b"Z", b"I"))
+startup = (SEEDS["auth_sha512"] + TURN + msg(b"R", struct.pack("!I", 11)) + SEEDS["auth_ok"]
+           + SEEDS["param_protocol"] + SEEDS["backend_key"] + msg(b"Z", b"I") + TURN)
 SESSION = {
     "copy_local": query + copy_local + commit,
     "copy_plain": query + copy_plain + commit,
     "errors": failed + failed + commit,
     "startup_sha512": startup + query + copy_local + commit,
-    "startup_md5": SEEDS["auth_md5"] + SEEDS["auth_ok"] + msg(b"Z", b"I") + failed + copy_plain + commit,
+    "startup_md5": SEEDS["auth_md5"] + TURN + SEEDS["auth_ok"] + msg(b"Z", b"I") + TURN + failed + copy_plain + commit,
+    "all_at_once": (query + copy_plain + commit).replace(TURN, b""),
 }
 
 for name, data in SEEDS.items():
     with open(os.path.join(HERE, "corpus", "vproto", name), "wb") as f:
         f.write(data)
 with open(os.path.join(HERE, "corpus", "vproto", "stream"), "wb") as f:
-    f.write(startup + query + copy_local + failed + commit)
+    f.write((startup + query + copy_local + failed + commit).replace(TURN, b""))
 for name, data in SESSION.items():
     with open(os.path.join(HERE, "corpus", "vsession", name), "wb") as f:
         f.write(data)
