@@ -40,12 +40,12 @@ void zl_vnet_set_io_timeout(int fd, int ms)
 /* One address: a non-blocking connect waited for until deadline. fd, or -1 with errno set. */
 static int connect_one(const struct addrinfo *ai, int64_t deadline)
 {
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+	int saved, fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		if (errno != EINPROGRESS)
-			goto fail;
+			goto out;
 		for (;;) {
 			int64_t left = deadline - zl_vcio_now_ms();
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -54,29 +54,28 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
 				continue;
 			if (n <= 0) {
 				errno = n == 0 ? ETIMEDOUT : errno;
-				goto fail;
+				goto out;
 			}
 			int soerr = 0;
 			socklen_t len = sizeof soerr;
 			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-				goto fail;
+				goto out;
 			if (soerr) {
 				errno = soerr;
-				goto fail;
+				goto out;
 			}
 			break;
 		}
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-		goto fail;
+		goto out;
 	set_keepalive(fd);
 	return fd;
-fail: {
-	int saved = errno;
+out:
+	saved = errno;
 	close(fd);
 	errno = saved;
 	return -1;
-}
 }
 
 int zl_vnet_connect(const char *host, int port, int timeout_ms, char *why, size_t whylen)
