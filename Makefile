@@ -3,7 +3,7 @@ BUILD     ?= build
 ASANBUILD ?= build-asan
 JOBS      ?= $(shell nproc)
 
-.PHONY: all deps demo check unit integration soak bench clean
+.PHONY: all deps demo check unit fuzz integration soak bench clean
 
 all:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -19,12 +19,19 @@ demo: all
 check: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZL_WERROR=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
-	$(MAKE) unit integration
+	$(MAKE) unit
+	bash tests/fuzz/run.sh 10
+	$(MAKE) integration
 
 unit:
 	cmake -S . -B $(ASANBUILD) -DCMAKE_BUILD_TYPE=Debug -DZL_WERROR=ON -DZL_SANITIZE=ON >/dev/null
 	cmake --build $(ASANBUILD) -j $(JOBS)
 	cd $(ASANBUILD) && ctest --output-on-failure
+
+# The Vertica protocol fuzz targets (clang, libFuzzer, ASan/UBSan), FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 20
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 integration: all
 	bash tests/integration/run.sh
@@ -37,4 +44,4 @@ bench: all
 	bash bench/events.sh
 
 clean:
-	rm -rf $(BUILD) $(ASANBUILD)
+	rm -rf $(BUILD) $(ASANBUILD) build-fuzz

@@ -9,6 +9,7 @@ pkgs=(
   libpq-dev postgresql postgresql-client
   libssl-dev zlib1g-dev libzstd-dev libbz2-dev
   libcmocka-dev
+  clang libclang-rt-14-dev
   curl e2fsprogs
   gzip zstd bzip2 python3 procps time
   hyperfine
