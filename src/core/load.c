@@ -14,8 +14,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define PREFETCH_CHUNK (256 * 1024)
-#define PREFETCH_CHUNKS 4
+/* Small enough to stay in a core's cache between the reading thread and the sending one. */
+#define PREFETCH_CHUNK (64 * 1024)
+#define PREFETCH_CHUNKS 8
 
 /* One target's part of one attempt. */
 typedef struct target_run {

@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
-extern const zl_target_ops zl_target_sqlite_ops, zl_target_pg_ops;
+extern const zl_target_ops zl_target_sqlite_ops, zl_target_pg_ops, zl_target_vertica_ops;
 
 #define MAX_TARGETS 16
 
@@ -12,8 +12,9 @@ extern const zl_target_ops zl_target_sqlite_ops, zl_target_pg_ops;
 static const zl_target_ops *targets[MAX_TARGETS] = {
 	&zl_target_sqlite_ops,
 	&zl_target_pg_ops,
+	&zl_target_vertica_ops,
 };
-static size_t ntargets = 2;
+static size_t ntargets = 3;
 
 int zl_target_register(const zl_target_ops *ops)
 {

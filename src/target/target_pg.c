@@ -249,8 +249,9 @@ static int stream_copy(pg_target *t, const char *name, const char *sql, size_t h
 	int rc = copy_start(t, name, sql, err);
 	if (rc)
 		return rc;
-	for (ssize_t n = (ssize_t)have; copy_put(t, t->buf, (size_t)n) == 0;) {
-		if ((n = zl_reader_read(r, t->buf, COPY_CHUNK, &rerr)) <= 0)
+	const void *bytes = t->buf;
+	for (ssize_t n = (ssize_t)have; copy_put(t, bytes, (size_t)n) == 0;) {
+		if ((n = zl_reader_next(r, t->buf, COPY_CHUNK, &bytes, &rerr)) <= 0)
 			break;
 	}
 	return copy_finish(t, name, &rerr, rows, err);
@@ -285,7 +286,7 @@ static void ahead_close(zl_reader *r) { (void)r; }
 static int read_header(pg_target *t, const char *name, zl_reader *r, const zl_format *f, size_t *have,
                        zl_strvec *names, zl_err *err)
 {
-	ahead_reader a = { { ahead_read, ahead_close, name }, r, t, 0 };
+	ahead_reader a = { { .read = ahead_read, .close = ahead_close, .name = name }, r, t, 0 };
 	zl_rows *rs = NULL;
 	const char *const *hdr;
 	size_t n = 0;

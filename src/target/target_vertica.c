@@ -90,11 +90,14 @@ static int bool_field(const json_t *cfg, const char *name)
 
 static zl_vc_tls tls_mode(const json_t *cfg)
 {
-	static const char *const names[] = { "disable", "prefer", "require", "verify-ca", "verify-full" };
+	static const struct { const char *name; zl_vc_tls mode; } modes[] = {
+		{ "disable", ZL_VC_TLS_DISABLE }, { "prefer", ZL_VC_TLS_PREFER }, { "require", ZL_VC_TLS_REQUIRE },
+		{ "verify-ca", ZL_VC_TLS_VERIFY_CA }, { "verify-full", ZL_VC_TLS_VERIFY_FULL },
+	};
 	const char *t = str_field(cfg, "tls");
-	for (int i = 0; t && i < 5; i++)
-		if (strcmp(t, names[i]) == 0)
-			return (zl_vc_tls)i;
+	for (size_t i = 0; t && i < sizeof modes / sizeof modes[0]; i++)
+		if (strcmp(t, modes[i].name) == 0)
+			return modes[i].mode;
 	return bool_field(cfg, "useSSL") ? ZL_VC_TLS_REQUIRE : ZL_VC_TLS_PREFER;
 }
 
@@ -267,6 +270,7 @@ static int vt_connect(const json_t *cfg, zl_target **out, zl_err *err)
 		.load_balance = bool_field(cfg, "loadBalance"),
 		.connect_timeout_ms = (int)int_field(cfg, "connectTimeoutSecs", 10) * 1000,
 		.client_label = "zload-" ZL_VERSION,
+		.client_version = ZL_VERSION,
 	};
 	if ((rc = zl_vc_connect(&o, &t->conn, err)))
 		goto out;

@@ -18,6 +18,7 @@ typedef struct prefetch {
 	slot *slots;
 	int nslots, head, count; /* ready slots are head .. head+count-1 (mod nslots) */
 	size_t chunk, pos;       /* pos: bytes of slots[head] already handed out */
+	size_t lent;             /* bytes of slots[head] lent by borrow, handed out at the next call */
 	int eof, stop, started;
 	int rc;                  /* the inner reader's error, once it failed */
 	zl_err err;
@@ -62,25 +63,63 @@ static void *produce(void *arg)
 	}
 }
 
+/* With the lock held: n more bytes of slots[head] are handed out; a slot used up is free again. */
+static void consume(prefetch *p, size_t n)
+{
+	p->pos += n;
+	if (p->count > 0 && p->pos == p->slots[p->head].len) {
+		p->pos = 0;
+		p->head = (p->head + 1) % p->nslots;
+		p->count--;
+		pthread_cond_signal(&p->emptied);
+	}
+}
+
+static void give_back(prefetch *p)
+{
+	if (p->lent)
+		consume(p, p->lent);
+	p->lent = 0;
+}
+
+/* Up to n bytes of the next ready slot, in place: no copy between the reading thread and ours. */
+static ssize_t prefetch_borrow(zl_reader *r, size_t n, const void **data, zl_err *err)
+{
+	prefetch *p = (prefetch *)r;
+	ssize_t got = 0;
+	pthread_mutex_lock(&p->mu);
+	give_back(p);
+	while (p->count == 0 && !p->eof)
+		pthread_cond_wait(&p->filled, &p->mu);
+	if (p->count > 0) {
+		slot *s = &p->slots[p->head];
+		size_t k = s->len - p->pos < n ? s->len - p->pos : n;
+		*data = s->buf + p->pos;
+		p->lent = k;
+		got = (ssize_t)k;
+	} else if (p->rc) {
+		got = p->rc;
+		if (err)
+			*err = p->err;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return got;
+}
+
 static ssize_t prefetch_read(zl_reader *r, void *buf, size_t n, zl_err *err)
 {
 	prefetch *p = (prefetch *)r;
 	ssize_t got = 0;
 	pthread_mutex_lock(&p->mu);
+	give_back(p);
 	while (p->count == 0 && !p->eof)
 		pthread_cond_wait(&p->filled, &p->mu);
 	if (p->count > 0) {
 		slot *s = &p->slots[p->head];
 		size_t k = s->len - p->pos < n ? s->len - p->pos : n;
 		memcpy(buf, s->buf + p->pos, k);
-		p->pos += k;
+		consume(p, k);
 		got = (ssize_t)k;
-		if (p->pos == s->len) {
-			p->pos = 0;
-			p->head = (p->head + 1) % p->nslots;
-			p->count--;
-			pthread_cond_signal(&p->emptied);
-		}
 	} else if (p->rc) { /* every byte read before the error has been handed out */
 		got = p->rc;
 		if (err)
@@ -122,6 +161,7 @@ int zl_reader_prefetch(zl_reader *inner, size_t chunk, int nchunks, zl_reader **
 	p->chunk = chunk;
 	p->nslots = nchunks;
 	p->base.read = prefetch_read;
+	p->base.borrow = prefetch_borrow;
 	p->base.close = prefetch_close;
 	p->base.name = inner->name;
 	pthread_mutex_init(&p->mu, NULL);

@@ -165,7 +165,7 @@ static int send_startup(zl_vc *c, const zl_vc_opts *o, zl_err *err)
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
 	const char *pairs[] = {
 		"user", o->user,
-		"database", o->database,
+		"database", o->database ? o->database : "", /* empty: the server's default */
 		"client_label", o->client_label ? o->client_label : "zload",
 		"client_type", "zload",
 		"client_version", o->client_version ? o->client_version : "",

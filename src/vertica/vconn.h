@@ -46,6 +46,8 @@ int zl_vcio_fail(zl_vc *c, int code, zl_err *err, const char *fmt, ...) __attrib
 /* Marks c unusable with the error err already holds (a protocol error from a decoder). */
 int zl_vcio_fail_err(zl_vc *c, zl_err *err);
 int zl_vcio_write(zl_vc *c, const void *data, size_t n, zl_err *err);
+/* Sends a header and a body as one message, without first copying them together. */
+int zl_vcio_write2(zl_vc *c, const void *head, size_t nhead, const void *body, size_t nbody, zl_err *err);
 /* Sends c->out and empties it. */
 int zl_vcio_flush(zl_vc *c, zl_err *err);
 int zl_vcio_read_exact(zl_vc *c, void *dst, size_t n, zl_err *err);

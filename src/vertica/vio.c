@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -75,6 +77,34 @@ static int io_error(zl_vc *c, const char *what, int saved_errno, zl_err *err)
 	if (saved_errno == 0)
 		return zl_vcio_fail(c, ZL_ETRANSIENT, err, "connection lost: the server closed the connection");
 	return zl_vcio_fail(c, ZL_ETRANSIENT, err, "connection lost: %s: %s", what, strerror(saved_errno));
+}
+
+int zl_vcio_write2(zl_vc *c, const void *head, size_t nhead, const void *body, size_t nbody, zl_err *err)
+{
+	if (c->broken || c->ssl) /* TLS writes records: two writes cost a small record, no copy */
+		return zl_vcio_write(c, head, nhead, err) ? err->code : zl_vcio_write(c, body, nbody, err);
+	struct iovec iov[2] = { { (void *)head, nhead }, { (void *)body, nbody } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+	while (iov[0].iov_len + iov[1].iov_len > 0) {
+		if (wait_ready(c, POLLOUT, err))
+			return err->code;
+		ssize_t sent = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent <= 0)
+			return io_error(c, "write", sent < 0 ? errno : EPIPE, err);
+		for (int i = 0; i < 2 && sent > 0; i++) { /* skip what went out */
+			size_t k = (size_t)sent < iov[i].iov_len ? (size_t)sent : iov[i].iov_len;
+			iov[i].iov_base = (char *)iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			sent -= (ssize_t)k;
+		}
+		if (iov[0].iov_len == 0) {
+			m.msg_iov = &iov[1];
+			m.msg_iovlen = 1;
+		}
+	}
+	return 0;
 }
 
 int zl_vcio_write(zl_vc *c, const void *data, size_t n, zl_err *err)

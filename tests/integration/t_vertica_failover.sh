@@ -46,7 +46,7 @@ EOF2
 csv_rows b/down/f.csv 4 20
 event b down/f.csv
 id=$(batch_ids --prefix b/down)
-assert_eq "0 locked" "$RC $(batch_status "$id")" "a retry is scheduled"
+assert_eq "1 locked" "$RC $(batch_status "$id")" "a retry is scheduled (the event exits 1: nothing loaded yet)"
 assert_contains "$OUT" "status=retry" "the load says retry"
 assert_contains "$(batch_field "$id" error)" "127.0.0.1:$DEAD" "the error names the nodes tried"
 VPORT=$DEAD vemu_restart back --user "dbadmin:$VPW:sha512"

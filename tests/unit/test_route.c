@@ -90,7 +90,7 @@ static void test_validation(void **state)
 	             "format.delimiter: expected a one-character string");
 	expect_error("{\"s3Prefix\":\"b/x\",\"targets\":[]}", "targets: at least one target is required");
 	expect_error("{\"s3Prefix\":\"b/x\",\"targets\":[{\"type\":\"oracle\"}]}",
-	             "targets[0].type: unknown target type \"oracle\" (known: sqlite, postgres)");
+	             "targets[0].type: unknown target type \"oracle\" (known: sqlite, postgres, vertica)");
 	expect_error("{\"s3Prefix\":\"b/x\",\"targets\":[{\"type\":\"sqlite\",\"path\":\"/x\"}]}",
 	             "targets[0].targetTable: missing required field");
 	expect_error("{\"s3Prefix\":\"b/x\"," T ",\"loadClusters\":[]}", "loadClusters: given together with its alias \"targets\"");

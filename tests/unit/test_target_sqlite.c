@@ -175,7 +175,7 @@ static void test_registry(void **state)
 	assert_ptr_equal(zl_target_ops_find("sqlite"), &zl_target_sqlite_ops);
 	assert_null(zl_target_ops_find("postgresql"));
 	assert_null(zl_target_ops_find(NULL));
-	assert_string_equal(zl_target_types(), "sqlite, postgres");
+	assert_string_equal(zl_target_types(), "sqlite, postgres, vertica");
 
 	zl_err err = {0};
 	json_t *cfg = json_pack("{s:s, s:s}", "type", "sqlite", "targetTable", "t");

@@ -145,11 +145,37 @@ static void test_prefetch(void **state)
 	assert_string_equal(err.msg, "pattern: connection reset at 5000");
 	zl_reader_close(r);
 	assert_int_equal(closed, 2);
+	/* borrowing (in place) and reading mix, in order, each at most what was asked */
+	assert_int_equal(zl_reader_prefetch(pattern(100003, 13, 0, &closed), 4096, 3, &r, &err), 0);
+	seen = 0;
+	for (int turn = 0;; turn++) {
+		const void *p;
+		n = turn % 3 ? zl_reader_next(r, buf, turn % 2 ? 1000 : 5000, &p, &err) : zl_reader_read(r, buf, 100, &err);
+		if (turn % 3 == 0)
+			p = buf;
+		if (n <= 0)
+			break;
+		assert_true(n <= (turn % 3 ? (turn % 2 ? 1000 : 5000) : 100));
+		assert_true(turn % 3 == 0 || p != buf); /* lent, not copied */
+		for (ssize_t i = 0; i < n; i++, seen++)
+			assert_int_equal(((const unsigned char *)p)[i], seen % 251);
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(seen, 100003);
+	zl_reader_close(r);
+	assert_int_equal(closed, 3);
+	/* a reader that cannot lend reads into the caller's buffer */
+	zl_reader *plain = pattern(10, 10, 0, &closed);
+	const void *p;
+	assert_int_equal(zl_reader_next(plain, buf, sizeof buf, &p, &err), 10);
+	assert_ptr_equal(p, buf);
+	zl_reader_close(plain);
+	assert_int_equal(closed, 4);
 	/* closing early stops the reading thread */
 	assert_int_equal(zl_reader_prefetch(pattern(1 << 30, 65536, 0, &closed), 65536, 2, &r, &err), 0);
 	assert_int_equal(zl_reader_read(r, buf, sizeof buf, &err), (ssize_t)sizeof buf);
 	zl_reader_close(r);
-	assert_int_equal(closed, 3);
+	assert_int_equal(closed, 5);
 }
 
 int main(void)
