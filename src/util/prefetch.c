@@ -82,25 +82,33 @@ static void give_back(prefetch *p)
 	p->lent = 0;
 }
 
-/* Up to n bytes of the next ready slot, in place: no copy between the reading thread and ours. */
-static ssize_t prefetch_borrow(zl_reader *r, size_t n, const void **data, zl_err *err)
+/* Waits for the next bytes (lock held): up to n of them at *data and their count, 0 at the end,
+ * or the inner reader's error once every byte before it was handed out. */
+static ssize_t next_bytes(prefetch *p, size_t n, const char **data, zl_err *err)
 {
-	prefetch *p = (prefetch *)r;
-	ssize_t got = 0;
-	pthread_mutex_lock(&p->mu);
 	give_back(p);
 	while (p->count == 0 && !p->eof)
 		pthread_cond_wait(&p->filled, &p->mu);
 	if (p->count > 0) {
 		slot *s = &p->slots[p->head];
-		size_t k = s->len - p->pos < n ? s->len - p->pos : n;
 		*data = s->buf + p->pos;
-		p->lent = k;
-		got = (ssize_t)k;
-	} else if (p->rc) {
-		got = p->rc;
-		if (err)
-			*err = p->err;
+		return (ssize_t)(s->len - p->pos < n ? s->len - p->pos : n);
+	}
+	if (p->rc && err)
+		*err = p->err;
+	return p->rc;
+}
+
+/* Up to n bytes of the next ready slot, in place: no copy between the reading thread and ours. */
+static ssize_t prefetch_borrow(zl_reader *r, size_t n, const void **data, zl_err *err)
+{
+	prefetch *p = (prefetch *)r;
+	const char *bytes = NULL;
+	pthread_mutex_lock(&p->mu);
+	ssize_t got = next_bytes(p, n, &bytes, err);
+	if (got > 0) {
+		*data = bytes;
+		p->lent = (size_t)got;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return got;
@@ -109,21 +117,12 @@ static ssize_t prefetch_borrow(zl_reader *r, size_t n, const void **data, zl_err
 static ssize_t prefetch_read(zl_reader *r, void *buf, size_t n, zl_err *err)
 {
 	prefetch *p = (prefetch *)r;
-	ssize_t got = 0;
+	const char *bytes = NULL;
 	pthread_mutex_lock(&p->mu);
-	give_back(p);
-	while (p->count == 0 && !p->eof)
-		pthread_cond_wait(&p->filled, &p->mu);
-	if (p->count > 0) {
-		slot *s = &p->slots[p->head];
-		size_t k = s->len - p->pos < n ? s->len - p->pos : n;
-		memcpy(buf, s->buf + p->pos, k);
-		consume(p, k);
-		got = (ssize_t)k;
-	} else if (p->rc) { /* every byte read before the error has been handed out */
-		got = p->rc;
-		if (err)
-			*err = p->err;
+	ssize_t got = next_bytes(p, n, &bytes, err);
+	if (got > 0) {
+		memcpy(buf, bytes, (size_t)got);
+		consume(p, (size_t)got);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return got;
