@@ -161,6 +161,13 @@ void zl_fields_help(const zl_field *table, zl_buf *out)
 	}
 }
 
+const char *zl_fields_secret_name(const zl_field *table, const char *key)
+{
+	const zl_field *f = find(table, key);
+	const zl_field *c = f ? canonical(table, f) : NULL;
+	return c && c->type == ZL_FT_SECRET ? c->name : NULL;
+}
+
 json_t *zl_fields_mask(const zl_field *table, const json_t *obj)
 {
 	json_t *copy = json_deep_copy(obj);

@@ -37,6 +37,9 @@ int zl_fields_check(const zl_field *table, const json_t *obj, const char *where,
 json_t *zl_fields_get(const zl_field *table, const json_t *obj, const char *name);
 /* Appends one line per field ("  name  type  help") to out. */
 void zl_fields_help(const zl_field *table, zl_buf *out);
+/* The canonical name of the ZL_FT_SECRET field key names (directly or through an alias), or
+ * NULL when key is not a secret field of table. */
+const char *zl_fields_secret_name(const zl_field *table, const char *key);
 /* A copy of obj with every ZL_FT_SECRET value replaced by "********". Caller decrefs. */
 json_t *zl_fields_mask(const zl_field *table, const json_t *obj);
 

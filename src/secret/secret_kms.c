@@ -1,0 +1,157 @@
+/* The KMS provider: AWS KMS Encrypt and Decrypt (JSON protocol, SigV4 through util/http) with the
+ * original loader's encryption context, so that ciphertexts pass between it and zload. */
+#include "secret/secret_int.h"
+#include "util/http.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Wipes a JSON text that held a plain text before freeing it. */
+static void free_wiped(char *text)
+{
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+}
+
+static int kms_provider(zl_secrets *s, zl_err *err)
+{
+	pthread_mutex_lock(&s->mu);
+	int rc = s->aws ? 0 : zl_aws_provider_new(NULL, &s->aws, err);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* One call of the KMS JSON protocol: POST body with X-Amz-Target TrentService.<action>. The reply
+ * body is wiped after parsing, since a Decrypt reply carries the plain text. */
+static int kms_call(zl_secrets *s, const char *action, json_t *body, json_t **reply, zl_err *err)
+{
+	zl_aws_creds creds = { 0 };
+	zl_http_resp resp;
+	zl_http_resp_init(&resp);
+	char target[64], url[512];
+	snprintf(target, sizeof target, "X-Amz-Target: TrentService.%s", action);
+	const char *headers[] = { target, "Content-Type: application/x-amz-json-1.1", NULL };
+	char *text = json_dumps(body, JSON_COMPACT);
+	int rc = text ? kms_provider(s, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	rc = rc ? rc : zl_aws_endpoint("kms", s->region, NULL, url, sizeof url, err);
+	rc = rc ? rc : zl_aws_provider_get(s->aws, &creds, err);
+	if (rc)
+		goto out;
+	zl_http_req req = {
+		.method = "POST", .url = url, .headers = headers, .body = text, .body_len = strlen(text),
+		.service = "kms", .region = s->region, .access_key = creds.access_key, .secret_key = creds.secret_key,
+		.session_token = creds.session_token, .timeout_ms = 30000, .body_cap = 64 * 1024,
+	};
+	if ((rc = zl_http_perform(&req, &resp, err)))
+		goto out;
+	json_error_t je;
+	json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &je);
+	if (resp.status / 100 != 2) {
+		const char *type = json_string_value(json_object_get(j, "__type"));
+		const char *msg = json_string_value(json_object_get(j, "message"));
+		if (!msg)
+			msg = json_string_value(json_object_get(j, "Message"));
+		rc = zl_err_set(err, resp.status >= 500 || resp.status == 429 ? ZL_ETRANSIENT : ZL_EINVAL,
+		                "kms %s: HTTP %ld %s%s%s", action, resp.status, type ? type : "",
+		                type && msg ? ": " : "", msg ? msg : "");
+		json_decref(j);
+		goto out;
+	}
+	if (!j) {
+		rc = zl_err_set(err, ZL_ETRANSIENT, "kms %s: the reply is not JSON: %s", action, je.text);
+		goto out;
+	}
+	*reply = j;
+out:
+	if (resp.body.data)
+		explicit_bzero(resp.body.data, resp.body.len);
+	free_wiped(text);
+	zl_aws_creds_release(&creds);
+	zl_http_resp_release(&resp);
+	return rc;
+}
+
+static json_t *context(const zl_secrets *s)
+{
+	return json_pack("{s:s, s:s}", "module", ZL_KMS_MODULE, "region", s->region);
+}
+
+/* The original's stored form: the blob as a JSON array of decimal bytes, "[1,2,2,0,...]". */
+static char *byte_array_text(const unsigned char *p, size_t n)
+{
+	char *out = malloc(n * 4 + 3), *w = out;
+	if (!out)
+		return NULL;
+	*w++ = '[';
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, i ? ",%u" : "%u", p[i]);
+	*w++ = ']';
+	*w = '\0';
+	return out;
+}
+
+int zl_kms_seal(zl_secrets *s, const char *plain, char **out, zl_err *err)
+{
+	json_t *reply = NULL;
+	unsigned char *blob = NULL;
+	size_t n = 0;
+	char *b64 = zl_b64_encode((const unsigned char *)plain, strlen(plain));
+	json_t *body = b64 ? json_pack("{s:s, s:s, s:o}", "KeyId", s->kms_key, "Plaintext", b64, "EncryptionContext",
+	                               context(s))
+	                   : NULL;
+	int rc = body ? kms_call(s, "Encrypt", body, &reply, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	const char *cb = json_string_value(json_object_get(reply, "CiphertextBlob"));
+	if (!cb || !(blob = zl_b64_decode(cb, &n))) {
+		rc = zl_err_set(err, ZL_ETRANSIENT, "kms Encrypt: the reply has no CiphertextBlob");
+		goto out;
+	}
+	if (!(*out = byte_array_text(blob, n)))
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+out:
+	if (body)
+		zl_secrets_wipe_json(json_object_get(body, "Plaintext"), NULL);
+	json_decref(body);
+	json_decref(reply);
+	free_wiped(b64);
+	free(blob);
+	return rc;
+}
+
+int zl_kms_open(zl_secrets *s, const unsigned char *blob, size_t n, char **out, zl_err *err)
+{
+	json_t *reply = NULL;
+	unsigned char *plain = NULL;
+	size_t len = 0;
+	char *b64 = zl_b64_encode(blob, n);
+	json_t *body = b64 ? json_pack("{s:s, s:o}", "CiphertextBlob", b64, "EncryptionContext", context(s)) : NULL;
+	int rc = body ? kms_call(s, "Decrypt", body, &reply, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	json_t *pt = json_object_get(reply, "Plaintext");
+	if (!json_is_string(pt) || !(plain = zl_b64_decode(json_string_value(pt), &len))) {
+		rc = zl_err_set(err, ZL_ETRANSIENT, "kms Decrypt: the reply has no Plaintext");
+		goto out;
+	}
+	if (memchr(plain, '\0', len) || !(*out = malloc(len + 1))) {
+		rc = memchr(plain, '\0', len) ? zl_err_set(err, ZL_EINVAL, "kms Decrypt: the plain text holds a NUL byte")
+		                              : zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*out, plain, len);
+	(*out)[len] = '\0';
+out:
+	zl_secrets_wipe_json(json_object_get(reply, "Plaintext"), NULL);
+	if (plain)
+		explicit_bzero(plain, len);
+	free(plain);
+	json_decref(body);
+	json_decref(reply);
+	free(b64);
+	return rc;
+}
