@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 	cli.prog = prog;
 	rc = cmd->run(&cli, argc - i, argv + i);
 out:
+	zl_secrets_close(cli.secrets);
 	free(default_state);
 	return rc;
 }

@@ -12,12 +12,13 @@
 const zl_opt zl_global_opts[] = {
 	{ "state", 0, "URL", "state store (env ZLOAD_STATE; default sqlite:$XDG_STATE_HOME/zload/state.db)" },
 	{ "store", 0, "URL", "object store: dir:PATH or s3://[?endpoint=URL&region=R&path_style=1] (env ZLOAD_STORE)" },
+	{ "secrets", 0, "local|kms[:KEY]", "how passwords are sealed: local master key, or AWS KMS (env ZLOAD_SECRETS; default local)" },
 	{ "log-format", 0, "text|json", "log line format (default text)" },
 	{ "verbose", 'v', NULL, "log debug messages" },
 	{ 0 }
 };
 
-enum { G_STATE, G_STORE, G_LOGFMT, G_VERBOSE, G_COUNT };
+enum { G_STATE, G_STORE, G_SECRETS, G_LOGFMT, G_VERBOSE, G_COUNT };
 
 static void print_opts(FILE *f, const zl_opt *opts)
 {
@@ -109,6 +110,8 @@ static void apply_globals(zl_cli *cli, const char **g)
 		cli->state_url = g[G_STATE];
 	if (g[G_STORE])
 		cli->store_url = g[G_STORE];
+	if (g[G_SECRETS])
+		cli->secrets_spec = g[G_SECRETS];
 }
 
 /* Applies --log-format and -v (globals given more than once: json and verbose stick). */
@@ -241,6 +244,13 @@ int zl_cli_open_state(zl_cli *cli, zl_state **st, zl_err *err)
 	return zl_state_open(cli->state_url, st, err);
 }
 
+int zl_cli_secrets(zl_cli *cli, zl_secrets **out, zl_err *err)
+{
+	int rc = cli->secrets ? 0 : zl_secrets_open(cli->secrets_spec, &cli->secrets, err);
+	*out = cli->secrets;
+	return rc;
+}
+
 int zl_cli_open_store(zl_cli *cli, zl_store **store, int required, zl_err *err)
 {
 	*store = NULL;
@@ -267,10 +277,12 @@ static void print_loaded(void *ud, const zl_ticket *k, const zl_load_summary *su
 int zl_cli_open_rt(zl_cli *cli, int need_store, int no_load, zl_rt **rt, zl_store **store, zl_err *err)
 {
 	*rt = NULL;
-	int rc = zl_cli_open_store(cli, store, need_store, err);
-	if (rc)
+	zl_secrets *secrets = NULL;
+	int rc = zl_cli_secrets(cli, &secrets, err);
+	if (rc || (rc = zl_cli_open_store(cli, store, need_store, err)))
 		return rc;
-	zl_rt_opts o = { .state_url = cli->state_url, .store = *store, .no_load = no_load, .on_loaded = print_loaded };
+	zl_rt_opts o = { .state_url = cli->state_url, .store = *store, .secrets = secrets, .no_load = no_load,
+	                 .on_loaded = print_loaded };
 	if ((rc = zl_rt_new(&o, rt, err))) {
 		zl_store_close(*store);
 		*store = NULL;

@@ -13,6 +13,8 @@ enum { ZL_EXIT_OK = 0, ZL_EXIT_FAIL = 1, ZL_EXIT_USAGE = 2 };
 typedef struct zl_cli {
 	const char *state_url;   /* --state, $ZLOAD_STATE, or the default */
 	const char *store_url;   /* --store, $ZLOAD_STORE, or NULL */
+	const char *secrets_spec; /* --secrets, or NULL ($ZLOAD_SECRETS, else local) */
+	zl_secrets *secrets;     /* opened by zl_cli_secrets; closed by main */
 	const char *prog;        /* "zload batches list", for messages */
 } zl_cli;
 
@@ -52,6 +54,8 @@ int zl_cli_dispatch(zl_cli *cli, const char *family, const zl_cmd *table, int ar
 int zl_cli_fail(const zl_err *err);
 int zl_cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The secrets provider of --secrets, opened on first use (it reads no key until one is needed). */
+int zl_cli_secrets(zl_cli *cli, zl_secrets **out, zl_err *err);
 /* Opens the state store (and, when needed, the object store) for a command. */
 int zl_cli_open_state(zl_cli *cli, zl_state **st, zl_err *err);
 /* required: no store configured is an error saying how to give one. */

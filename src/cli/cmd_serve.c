@@ -137,11 +137,13 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 
 	zl_err err;
 	rc = ZL_EXIT_FAIL;
-	if (zl_cli_open_store(cli, &store, 0, &err)) {
+	zl_secrets *secrets = NULL;
+	if (zl_cli_secrets(cli, &secrets, &err) || zl_cli_open_store(cli, &store, 0, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
-	zl_rt_opts o = { .state_url = cli->state_url, .store = store, .workers = (int)a.workers, .signals = 1 };
+	zl_rt_opts o = { .state_url = cli->state_url, .store = store, .secrets = secrets, .workers = (int)a.workers,
+	                 .signals = 1 };
 	if (zl_rt_new(&o, &rt, &err)) {
 		zl_cli_fail(&err);
 		goto out;
@@ -156,6 +158,7 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	ZL_LOG(ZL_INFO, "serving", ZL_S("state", cli->state_url), ZL_S("store", cli->store_url ? cli->store_url : "none"),
+	       ZL_S("secrets", zl_secrets_name(secrets)),
 	       ZL_I("workers", a.workers), ZL_I("configurations", nconfigs));
 	zl_rt_run_opts ro = { .idle_secs = a.idle_secs };
 	rc = zl_rt_run(rt, &ro, &err) ? zl_cli_fail(&err) : ZL_EXIT_OK;

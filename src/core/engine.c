@@ -1,3 +1,4 @@
+#include "core/config_secrets.h"
 #include "core/engine.h"
 #include "core/policy.h"
 #include "core/route.h"
@@ -45,11 +46,12 @@ static void free_configs(zl_engine *e)
 	e->nconfigs = 0;
 }
 
-int zl_engine_open(zl_engine *e, const char *state_url, zl_store *store, zl_err *err)
+int zl_engine_open(zl_engine *e, const char *state_url, zl_store *store, zl_secrets *secrets, zl_err *err)
 {
 	memset(e, 0, sizeof *e);
 	e->state_url = state_url;
 	e->store = store;
+	e->secrets = secrets;
 	e->config_version = -1;
 	char host[48] = "localhost";
 	gethostname(host, sizeof host - 1);
@@ -75,6 +77,29 @@ void zl_engine_new_owner(const zl_engine *e, char owner[ZL_OWNER_LEN])
 	snprintf(owner, ZL_OWNER_LEN, "%s:%08x", e->host_pid, r);
 }
 
+/* A configuration stored by a zload that kept secrets in plain text: seal them and store it again,
+ * unless it changed meanwhile (then the next reload sees the new one). */
+static void seal_stored(zl_engine *e, const zl_config *c, const char *stored)
+{
+	json_t *copy = json_deep_copy(c->json);
+	char *text = NULL;
+	int sealed = 0;
+	zl_err err = { 0 };
+	int rc = copy ? zl_config_seal(c, e->secrets, copy, &sealed, &err) : zl_err_set(&err, ZL_ENOMEM, "out of memory");
+	if (rc == 0 && sealed && !(text = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+		rc = zl_err_set(&err, ZL_ENOMEM, "out of memory");
+	if (rc == 0 && sealed)
+		rc = e->st->ops->config_replace(e->st, c->prefix, stored, text, &err);
+	if (rc == 0 && sealed)
+		ZL_LOG(ZL_INFO, "sealed the plain secrets of a configuration", ZL_S("prefix", c->prefix),
+		       ZL_I("secrets", sealed), ZL_S("provider", zl_secrets_name(e->secrets)));
+	else if (rc && rc != ZL_EBUSY)
+		ZL_LOG(ZL_WARN, "could not seal the plain secrets of a configuration", ZL_S("prefix", c->prefix),
+		       ZL_S("error", err.msg));
+	free(text);
+	json_decref(copy);
+}
+
 int zl_engine_reload(zl_engine *e, zl_err *err)
 {
 	zl_strvec prefixes, jsons;
@@ -94,9 +119,11 @@ int zl_engine_reload(zl_engine *e, zl_err *err)
 	}
 	for (size_t i = 0; i < jsons.n; i++) {
 		zl_err cerr;
-		if (zl_config_parse(jsons.v[i], &configs[n], &cerr) == 0)
+		if (zl_config_parse(jsons.v[i], &configs[n], &cerr) == 0) {
+			if (e->secrets)
+				seal_stored(e, configs[n], jsons.v[i]);
 			n++;
-		else
+		} else
 			ZL_LOG(ZL_WARN, "stored configuration is invalid, skipped", ZL_S("prefix", prefixes.v[i]),
 			       ZL_S("error", cerr.msg));
 	}

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/model.h"
+#include "secret/secret.h"
 #include "state/state.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -35,6 +36,7 @@ typedef struct zl_engine {
 	const char *state_url;  /* borrowed; threads of a load open their own state handles */
 	zl_state *st;           /* owned */
 	zl_store *store;        /* borrowed, shared */
+	zl_secrets *secrets;    /* borrowed, shared; NULL: sealed secrets cannot be opened */
 	char host_pid[64];      /* "host:pid", the first part of every owner id */
 	zl_config **configs;    /* owned, from the state store */
 	size_t nconfigs;
@@ -69,7 +71,10 @@ typedef struct zl_load_summary {
 	char error[1024];             /* summary of failures, "" when none */
 } zl_load_summary;
 
-int zl_engine_open(zl_engine *e, const char *state_url, zl_store *store, zl_err *err);
+/* Opens the state and loads the configurations; with secrets, plain secrets found in stored
+ * configurations (those of an older zload) are sealed and stored again, logged once per
+ * configuration. */
+int zl_engine_open(zl_engine *e, const char *state_url, zl_store *store, zl_secrets *secrets, zl_err *err);
 void zl_engine_close(zl_engine *e);
 /* Reloads the configurations from the state store. A stored configuration that no longer
  * validates is logged and skipped. */

@@ -1,4 +1,5 @@
 /* Steps 5-6 of the protocol: load one locked batch into every target, then record the outcome. */
+#include "core/config_secrets.h"
 #include "core/engine.h"
 #include "core/policy.h"
 #include "target/target.h"
@@ -24,6 +25,8 @@ typedef struct target_run {
 	zl_store *store;
 	const zl_config *cfg;
 	const zl_target_cfg *tc;
+	size_t index;        /* of tc in cfg */
+	zl_secrets *secrets; /* reveals tc's secrets for the connection; may be NULL */
 	const zl_batch *b;
 	char name[64];
 	int rc;
@@ -110,8 +113,9 @@ static void *run_target(void *arg)
 	int in_txn = 0, has = 0;
 	int64_t t0 = zl_mono_ms();
 	const zl_target_ops *ops = r->tc->ops;
-	int rc = ops->connect(r->tc->json, &t, &r->err);
-	if (rc)
+	json_t *conn = NULL; /* the target's fields with its secrets in plain text, for this connection only */
+	int rc = zl_config_target_reveal(r->cfg, r->index, r->secrets, &conn, &r->err);
+	if (rc || (rc = ops->connect(conn, &t, &r->err)))
 		goto out;
 	if ((rc = ops->begin(t, &r->err)))
 		goto out;
@@ -150,6 +154,9 @@ out:
 		ops->rollback(t);
 	if (t)
 		ops->close(t);
+	if (rc && conn)
+		zl_config_target_scrub(r->cfg, r->index, conn, r->err.msg, sizeof r->err.msg);
+	zl_config_target_wipe(r->cfg, r->index, conn);
 	r->rc = rc;
 	r->ms = zl_mono_ms() - t0;
 	if (rc || r->skipped) { /* rolled back: nothing of this attempt stayed */
@@ -317,6 +324,8 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 		r->lease_lost = &rn.lost;
 		r->cfg = c;
 		r->tc = &c->targets[i];
+		r->index = i;
+		r->secrets = e->secrets;
 		r->b = &b;
 		r->statements = json_array();
 		r->obj_rows = malloc((b.nfiles + 1) * sizeof *r->obj_rows);

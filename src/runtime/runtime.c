@@ -19,7 +19,7 @@ zl_engine *zl_rt_engine_get(zl_rt *rt, zl_err *err)
 			zl_err_set(err, ZL_ENOMEM, "out of memory");
 			return NULL;
 		}
-		if (zl_engine_open(e, rt->o.state_url, rt->o.store, err)) {
+		if (zl_engine_open(e, rt->o.state_url, rt->o.store, rt->o.secrets, err)) {
 			free(e);
 			return NULL;
 		}

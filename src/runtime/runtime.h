@@ -26,6 +26,7 @@ typedef void (*zl_rt_loaded_cb)(void *ud, const zl_ticket *k, const zl_load_summ
 typedef struct zl_rt_opts {
 	const char *state_url;      /* borrowed, for the runtime's whole life */
 	zl_store *store;            /* borrowed; NULL: no object store (loading commands refuse) */
+	zl_secrets *secrets;        /* borrowed: opens the targets' sealed secrets, seals plain ones */
 	int workers;                /* loader threads; 0: zl_rt_drain loads in the caller's thread */
 	int no_load;                /* claim only: never lock a batch (event --no-load) */
 	int signals;                /* zl_rt_run stops on SIGTERM/SIGINT: blocked from zl_rt_new on */

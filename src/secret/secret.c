@@ -99,29 +99,31 @@ int zl_secrets_open(const char *spec, zl_secrets **out, zl_err *err)
 	if (!s)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
+	/* Every handle knows the local key file and can call KMS: values sealed by the other
+	 * provider still open (a rotation moves them from one to the other). */
+	const char *file = strncmp(spec, "local:", 6) == 0 && spec[6] ? spec + 6 : getenv("ZLOAD_MASTER_KEY_FILE");
+	char path[4096];
+	if (!file || !*file) {
+		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+		if (xdg && *xdg)
+			snprintf(path, sizeof path, "%s/zload/master.key", xdg);
+		else
+			snprintf(path, sizeof path, "%s/.config/zload/master.key", home && *home ? home : ".");
+		file = path;
+	}
+	s->key_file = strdup(file);
 	if (strcmp(spec, "kms") == 0 || strncmp(spec, "kms:", 4) == 0) {
 		s->kind = ZL_SECRETS_KMS;
 		s->kms_key = strdup(spec[3] == ':' && spec[4] ? spec + 4 : ZL_KMS_DEFAULT_KEY);
 		snprintf(s->name, sizeof s->name, "kms:%s", s->kms_key ? s->kms_key : "");
 	} else if (strcmp(spec, "local") == 0 || strncmp(spec, "local:", 6) == 0) {
-		const char *file = spec[5] == ':' && spec[6] ? spec + 6 : getenv("ZLOAD_MASTER_KEY_FILE");
-		char path[4096];
-		if (!file || !*file) {
-			const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-			if (xdg && *xdg)
-				snprintf(path, sizeof path, "%s/zload/master.key", xdg);
-			else
-				snprintf(path, sizeof path, "%s/.config/zload/master.key", home && *home ? home : ".");
-			file = path;
-		}
-		s->key_file = strdup(file);
 		snprintf(s->name, sizeof s->name, "local");
 	} else {
 		zl_secrets_close(s);
 		return zl_err_set(err, ZL_EINVAL, "--secrets \"%s\": expected local, local:KEYFILE, kms or kms:ALIAS_OR_ARN",
 		                  spec);
 	}
-	if ((s->kind == ZL_SECRETS_KMS && !s->kms_key) || (s->kind == ZL_SECRETS_LOCAL && !s->key_file)) {
+	if ((s->kind == ZL_SECRETS_KMS && !s->kms_key) || !s->key_file) {
 		zl_secrets_close(s);
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	}
@@ -165,14 +167,13 @@ static int field_aad(zl_buf *aad, const char *prefix, const char *path)
 int zl_secret_seal(zl_secrets *s, const char *prefix, const char *path, const char *plain, char **out, zl_err *err)
 {
 	*out = NULL;
-	if (s->kind == ZL_SECRETS_KMS)
-		return zl_kms_seal(s, plain, out, err);
 	zl_buf aad;
 	zl_buf_init(&aad, 0);
-	int rc = field_aad(&aad, prefix, path) ? zl_err_set(err, ZL_ENOMEM, "out of memory")
-	                                       : zl_local_seal(s, &aad, plain, out, err);
+	int rc = s->kind == ZL_SECRETS_KMS ? zl_kms_seal(s, plain, out, err)
+	         : field_aad(&aad, prefix, path) ? zl_err_set(err, ZL_ENOMEM, "out of memory")
+	                                         : zl_local_seal(s, &aad, plain, out, err);
 	zl_buf_release(&aad);
-	return rc;
+	return rc ? zl_err_prefix(err, "%s", path) : 0;
 }
 
 /* env:NAME and file:/path. */
@@ -234,27 +235,43 @@ static void field_path(char *out, size_t n, const char *where, const char *key)
 	snprintf(out, n, "%s%s%s", where && *where ? where : "", where && *where ? "." : "", key);
 }
 
-int zl_secrets_seal_json(zl_secrets *s, const char *prefix, const char *where, json_t *obj, const zl_field *fields,
-                         int *sealed, zl_err *err)
+/* Seals (or with reseal, seals anew under the current key) every secret field of obj. */
+static int seal_fields(zl_secrets *s, const char *prefix, const char *where, json_t *obj, const zl_field *fields,
+                       int reseal, int *count, zl_err *err)
 {
 	const char *key;
 	json_t *v;
 	void *tmp;
 	json_object_foreach_safe(obj, tmp, key, v) {
 		const char *name = zl_fields_secret_name(fields, key);
-		if (!name || !json_is_string(v) || zl_secret_is_protected(json_string_value(v)))
+		const char *stored = json_string_value(v);
+		if (!name || !stored || (!reseal && zl_secret_is_protected(stored)) ||
+		    (reseal && (strncmp(stored, "env:", 4) == 0 || strncmp(stored, "file:", 5) == 0)))
 			continue;
 		char path[512], *out = NULL;
 		field_path(path, sizeof path, where, name);
-		int rc = zl_secret_seal(s, prefix, path, json_string_value(v), &out, err);
+		int rc = reseal ? zl_secret_reseal(s, prefix, path, stored, &out, err)
+		                : zl_secret_seal(s, prefix, path, stored, &out, err);
 		if (rc)
-			return zl_err_prefix(err, "%s", path);
+			return rc;
 		zl_secrets_wipe_json(v, NULL);
 		json_object_set_new(obj, key, json_string(out));
 		free(out);
-		(*sealed)++;
+		(*count)++;
 	}
 	return 0;
+}
+
+int zl_secrets_seal_json(zl_secrets *s, const char *prefix, const char *where, json_t *obj, const zl_field *fields,
+                         int *sealed, zl_err *err)
+{
+	return seal_fields(s, prefix, where, obj, fields, 0, sealed, err);
+}
+
+int zl_secrets_reseal_json(zl_secrets *s, const char *prefix, const char *where, json_t *obj,
+                           const zl_field *fields, int *resealed, zl_err *err)
+{
+	return seal_fields(s, prefix, where, obj, fields, 1, resealed, err);
 }
 
 int zl_secrets_reveal_json(zl_secrets *s, const char *prefix, const char *where, const json_t *obj,

@@ -50,6 +50,9 @@ int zl_secrets_reveal_json(zl_secrets *s, const char *prefix, const char *where,
                            const zl_field *fields, json_t **out, zl_err *err);
 void zl_secrets_wipe_json(json_t *obj, const zl_field *fields);
 
+/* Seals anew every sealed or plain secret of obj under the current key (references stay). */
+int zl_secrets_reseal_json(zl_secrets *s, const char *prefix, const char *where, json_t *obj,
+                           const zl_field *fields, int *resealed, zl_err *err);
 /* Re-seals a stored value under the current key (local: the newest; kms: the handle's key). */
 int zl_secret_reseal(zl_secrets *s, const char *prefix, const char *path, const char *stored, char **out,
                      zl_err *err);

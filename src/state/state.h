@@ -63,6 +63,9 @@ struct zl_state_ops {
 	/* Appends every configuration, ordered by prefix, to prefixes and jsons (same index). */
 	int (*config_list)(zl_state *st, zl_strvec *prefixes, zl_strvec *jsons, zl_err *err);
 	int (*config_delete)(zl_state *st, const char *prefix, zl_err *err); /* ZL_ENOTFOUND */
+	/* Stores json for prefix only if old_json is what is stored now; ZL_EBUSY otherwise (it
+	 * changed, or was deleted). For rewrites no one asked for, which must not undo an edit. */
+	int (*config_replace)(zl_state *st, const char *prefix, const char *old_json, const char *json, zl_err *err);
 
 	/* Configurations change the version, so a loader knows when to reload them. */
 	int (*config_version)(zl_state *st, int64_t *version, zl_err *err);

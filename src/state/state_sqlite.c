@@ -54,6 +54,7 @@ enum {
 	S_COMMIT,
 	S_ROLLBACK,
 	S_CONFIG_PUT,
+	S_CONFIG_REPLACE,
 	S_CONFIG_GET,
 	S_CONFIG_LIST,
 	S_CONFIG_DELETE,
@@ -94,6 +95,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	                 " updated_at = excluded.updated_at",
 	[S_CONFIG_GET] = "SELECT json FROM configs WHERE prefix = ?1",
 	[S_CONFIG_LIST] = "SELECT prefix, json FROM configs ORDER BY prefix",
+	[S_CONFIG_REPLACE] = "UPDATE configs SET json = ?3,"
+	                     " updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+	                     " WHERE prefix = ?1 AND json = ?2",
 	[S_CONFIG_DELETE] = "DELETE FROM configs WHERE prefix = ?1",
 	[S_CONFIG_VERSION] = "SELECT value FROM meta WHERE key = 'config_version'",
 	[S_FILE_BATCH] = "SELECT batch_id FROM files WHERE file_id = ?1",
@@ -552,6 +556,22 @@ out:
 		while (jsons->n > nj)
 			free(jsons->v[--jsons->n]);
 	}
+	return ret;
+}
+
+static int sq_config_replace(zl_state *st, const char *prefix, const char *old_json, const char *json, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_CONFIG_REPLACE);
+	int ret;
+
+	if ((ret = bound(h, bind_str(s, 1, prefix) || bind_str(s, 2, old_json) || bind_str(s, 3, json), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = zl_err_set(err, ZL_EBUSY, "the configuration for prefix \"%s\" changed meanwhile", prefix);
+out:
+	op_end(h);
 	return ret;
 }
 
@@ -1030,6 +1050,7 @@ const zl_state_ops zl_state_sqlite_ops = {
 	.config_put = sq_config_put,
 	.config_get = sq_config_get,
 	.config_list = sq_config_list,
+	.config_replace = sq_config_replace,
 	.config_delete = sq_config_delete,
 	.config_version = sq_config_version,
 	.claim_append = sq_claim_append,

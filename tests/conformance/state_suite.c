@@ -1333,6 +1333,42 @@ static void test_config_version(void **state)
 	zl_state_close(other);
 }
 
+/* A rewrite no one asked for (sealing an older zload's plain secrets) stores only over the text
+ * it read: an edit made meanwhile, by this handle or another, stays. */
+static void test_config_replace(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st, *other = open_again(fx);
+	zl_err err = { 0 };
+	int64_t v0, v;
+	char *json = NULL;
+
+	assert_non_null(other);
+	assert_int_equal(st->ops->config_put(st, "b/x", "{\"a\":1}", &err), 0);
+	assert_int_equal(st->ops->config_version(st, &v0, &err), 0);
+	assert_int_equal(other->ops->config_replace(other, "b/x", "{\"a\":1}", "{\"a\":2}", &err), 0);
+	assert_int_equal(st->ops->config_get(st, "b/x", &json, &err), 0);
+	assert_string_equal(json, "{\"a\":2}");
+	free(json);
+	assert_int_equal(st->ops->config_version(st, &v, &err), 0);
+	assert_true(v != v0);
+
+	/* stale: the stored text is no longer the one read */
+	assert_int_equal(st->ops->config_replace(st, "b/x", "{\"a\":1}", "{\"a\":3}", &err), ZL_EBUSY);
+	assert_string_equal(err.msg, "the configuration for prefix \"b/x\" changed meanwhile");
+	assert_int_equal(st->ops->config_get(st, "b/x", &json, &err), 0);
+	assert_string_equal(json, "{\"a\":2}");
+	free(json);
+	v0 = v;
+	assert_int_equal(st->ops->config_version(st, &v, &err), 0);
+	assert_int_equal(v, v0);
+	/* deleted meanwhile: nothing comes back */
+	assert_int_equal(st->ops->config_delete(st, "b/x", &err), 0);
+	assert_int_equal(other->ops->config_replace(other, "b/x", "{\"a\":2}", "{\"a\":4}", &err), ZL_EBUSY);
+	assert_int_equal(st->ops->config_get(st, "b/x", &json, &err), ZL_ENOTFOUND);
+	zl_state_close(other);
+}
+
 /* Every case, registered once per fixture: cmocka hands the fixture to setup as the initial state. */
 #define STATE_CASE(f, fixture) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(fixture))
 #define STATE_CASES(fx)                                                                                    \
@@ -1348,8 +1384,8 @@ static void test_config_version(void **state)
 		STATE_CASE(test_resolve, fx), STATE_CASE(test_batch_get_files_in_order, fx),                       \
 		STATE_CASE(test_batch_list_filters, fx), STATE_CASE(test_batch_delete, fx),                        \
 		STATE_CASE(test_file_get_and_delete, fx), STATE_CASE(test_config_crud, fx),                        \
-		STATE_CASE(test_config_version, fx), STATE_CASE(test_two_handles_interleaved, fx),                 \
-		STATE_CASE(test_fork_concurrency, fx),                                                             \
+		STATE_CASE(test_config_replace, fx), STATE_CASE(test_config_version, fx),                          \
+		STATE_CASE(test_two_handles_interleaved, fx), STATE_CASE(test_fork_concurrency, fx),               \
 	}
 
 /* Whether ZLOAD_TEST_STATE (a comma-separated list of fixture names; unset: all) picks name. */

@@ -51,7 +51,7 @@ int zl_world_setup(void **state)
 	if (zl_mkdirs_for(path, 0700) != 0)
 		return -1;
 	snprintf(path, sizeof path, "dir:%s/store", w->dir);
-	if (zl_store_open(path, &w->store, &err) || zl_engine_open(&w->e, w->state_url, w->store, &err)) {
+	if (zl_store_open(path, &w->store, &err) || zl_engine_open(&w->e, w->state_url, w->store, NULL, &err)) {
 		fprintf(stderr, "world: %s\n", err.msg);
 		return -1;
 	}

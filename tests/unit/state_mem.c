@@ -271,6 +271,30 @@ static int mem_config_list(zl_state *st, zl_strvec *prefixes, zl_strvec *jsons, 
 	return ret;
 }
 
+static int mem_config_replace(zl_state *st, const char *prefix, const char *old_json, const char *json,
+                              zl_err *err)
+{
+	mem_store *s = store_of(st);
+	int ret = 0;
+	char *j = strdup(json);
+
+	pthread_mutex_lock(&mu);
+	mem_config *c = config_find(s, prefix);
+	if (!j) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	} else if (!c || strcmp(c->json, old_json) != 0) {
+		ret = zl_err_set(err, ZL_EBUSY, "the configuration for prefix \"%s\" changed meanwhile", prefix);
+	} else {
+		free(c->json);
+		c->json = j;
+		j = NULL;
+		s->config_version++;
+	}
+	pthread_mutex_unlock(&mu);
+	free(j);
+	return ret;
+}
+
 static int mem_config_delete(zl_state *st, const char *prefix, zl_err *err)
 {
 	mem_store *s = store_of(st);
@@ -838,6 +862,7 @@ const zl_state_ops zl_state_mem_ops = {
 	.config_put = mem_config_put,
 	.config_get = mem_config_get,
 	.config_list = mem_config_list,
+	.config_replace = mem_config_replace,
 	.config_delete = mem_config_delete,
 	.config_version = mem_config_version,
 	.claim_append = mem_claim_append,

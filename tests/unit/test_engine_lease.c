@@ -148,7 +148,7 @@ static void test_lease_lost_during_copy(void **state)
 	takeover t = { .w = w, .lock_rc = 1 };
 
 	zl_ticket a = locked_batch(w, zl_now_ms(), 1);
-	assert_int_equal(zl_engine_open(&t.other, w->state_url, w->store, &err), 0); /* sees the configuration */
+	assert_int_equal(zl_engine_open(&t.other, w->state_url, w->store, NULL, &err), 0); /* sees the configuration */
 	memcpy(t.batch_id, a.batch_id, sizeof t.batch_id);
 	zl_fault plan = { .hook_ops = ZL_FAULT_MASK(ZL_FOP_COPY), .hook_at = 1, .hook = take_over, .hook_ud = &t };
 	assert_int_equal(zl_fault_set("t1", &plan), 0);
@@ -212,7 +212,7 @@ static void test_lease_renewed_while_loading(void **state)
 	takeover t = { .w = w, .swept = -2 };
 
 	zl_ticket a = locked_batch(w, zl_now_ms(), LEASE_SECS);
-	assert_int_equal(zl_engine_open(&t.other, w->state_url, w->store, &err), 0); /* sees the configuration */
+	assert_int_equal(zl_engine_open(&t.other, w->state_url, w->store, NULL, &err), 0); /* sees the configuration */
 	zl_fault plan = { .hook_ops = ZL_FAULT_MASK(ZL_FOP_COPY), .hook_at = 1, .hook = outlast_lease, .hook_ud = &t };
 	assert_int_equal(zl_fault_set("t1", &plan), 0);
 

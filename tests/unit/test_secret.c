@@ -62,7 +62,10 @@ static int reveal(zl_secrets *s, const char *prefix, const char *path, const cha
 	char *plain = NULL;
 	zl_err err = { 0 };
 	int rc = zl_secret_reveal(s, prefix, path, stored, &plain, &err);
-	snprintf(buf, n, "%s", rc ? err.msg : plain);
+	const char *src = rc ? err.msg : plain;
+	size_t k = strlen(src) < n ? strlen(src) : n - 1;
+	memcpy(buf, src, k);
+	buf[k] = '\0';
 	zl_secret_free(plain);
 	return rc;
 }
@@ -174,7 +177,7 @@ static void test_key_file_checks(void **state)
 	write_text(path, "0123abcd 00ff\n", 0600);
 	s = open_local();
 	assert_int_equal(zl_secret_seal(s, "b", "password", "pw", &out, &err), ZL_EINVAL);
-	snprintf(msg, sizeof msg, "%s:1: expected \"KEYID HEX64\" (a zload master key)", path);
+	snprintf(msg, sizeof msg, "password: %s:1: expected \"KEYID HEX64\" (a zload master key)", path);
 	assert_string_equal(err.msg, msg);
 	zl_secrets_close(s);
 
@@ -207,7 +210,7 @@ static void test_master_key_env(void **state)
 	s = open_local();
 	char *out = NULL;
 	assert_int_equal(zl_secret_seal(s, "b", "password", "x", &out, &err), ZL_EINVAL);
-	assert_string_equal(err.msg, "ZLOAD_MASTER_KEY: expected 64 hex digits (32 bytes)");
+	assert_string_equal(err.msg, "password: ZLOAD_MASTER_KEY: expected 64 hex digits (32 bytes)");
 	zl_secrets_close(s);
 	unsetenv("ZLOAD_MASTER_KEY");
 	free(a);
