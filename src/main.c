@@ -14,6 +14,7 @@ static int cmd_version(zl_cli *cli, int argc, char **argv);
 
 static const zl_cmd commands[] = {
 	{ "config", zl_cmd_config, "COMMAND", "store, show and delete load configurations", NULL },
+	{ "setup", zl_cmd_setup, NULL, "ask for a configuration (or one more target) and store it", zl_setup_opts },
 	{ "serve", zl_cmd_serve, NULL, "run the loader daemon: watch, batch and load", zl_serve_opts },
 	{ "event", zl_cmd_event, "[FILE|-]", "process S3 event JSON (default: stdin)", zl_event_opts },
 	{ "flush", zl_cmd_flush, "PREFIX", "load the open batch of a prefix now", zl_flush_opts },

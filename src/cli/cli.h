@@ -76,6 +76,15 @@ const char *zl_cli_q(const char *s);
 /* Reads a whole file ("-" for stdin) up to cap bytes. Caller frees. */
 int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err);
 
+/* Validates a configuration's JSON text (zl_config_parse) and stores it under its s3Prefix, replacing
+ * the one stored there; prints "stored configuration for P (N targets)". Errors start with source.
+ * `config put`, `config add-target` and `setup` all store through it. */
+int zl_cli_config_store(zl_state *st, const char *source, const char *text, zl_err *err);
+/* The configuration stored for prefix with target appended to its targets, as JSON text (caller
+ * frees); neither validated nor stored. ZL_ENOTFOUND when prefix has none. */
+struct json_t;
+int zl_cli_config_with_target(zl_state *st, const char *prefix, struct json_t *target, char **out, zl_err *err);
+
 /* Command families and commands, one file each in cli/. */
 int zl_cmd_config(zl_cli *cli, int argc, char **argv);
 int zl_cmd_batches(zl_cli *cli, int argc, char **argv);
@@ -85,7 +94,8 @@ int zl_cmd_flush(zl_cli *cli, int argc, char **argv);
 int zl_cmd_serve(zl_cli *cli, int argc, char **argv);
 int zl_cmd_backfill(zl_cli *cli, int argc, char **argv);
 int zl_cmd_trigger(zl_cli *cli, int argc, char **argv);
+int zl_cmd_setup(zl_cli *cli, int argc, char **argv);
 
-extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[];
+extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[], zl_setup_opts[];
 
 #endif

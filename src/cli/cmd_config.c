@@ -12,8 +12,7 @@
 
 static const zl_opt list_opts[] = { { "json", 0, NULL, "print a JSON array" }, { 0 } };
 
-/* Parses and validates text, then stores it under its s3Prefix. */
-static int store_config(zl_state *st, const char *source, const char *text, zl_err *err)
+int zl_cli_config_store(zl_state *st, const char *source, const char *text, zl_err *err)
 {
 	zl_config *c = NULL;
 	char *json = NULL;
@@ -79,7 +78,7 @@ static int cmd_put(zl_cli *cli, int argc, char **argv)
 		return rc;
 	rc = ZL_EXIT_FAIL;
 	if (zl_cli_read_file(argv[0], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err) ||
-	    store_config(st, argv[0], text, &err)) {
+	    zl_cli_config_store(st, argv[0], text, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
@@ -223,13 +222,34 @@ static int cmd_delete(zl_cli *cli, int argc, char **argv)
 	return rc;
 }
 
+int zl_cli_config_with_target(zl_state *st, const char *prefix, json_t *target, char **out, zl_err *err)
+{
+	char *stored = NULL;
+	json_t *conf = NULL;
+	*out = NULL;
+	int rc = st->ops->config_get(st, prefix, &stored, err);
+	if (rc)
+		goto out;
+	conf = json_loads(stored, JSON_PRESERVE_ORDER, NULL);
+	json_t *targets = json_object_get(conf, "targets");
+	if (!targets)
+		targets = json_object_get(conf, "loadClusters");
+	json_array_append(targets, target);
+	if (!(*out = json_dumps(conf, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+out:
+	free(stored);
+	json_decref(conf);
+	return rc;
+}
+
 static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 {
 	const char *vals[1];
 	zl_err err;
 	zl_state *st = NULL;
-	char *text = NULL, *stored = NULL, *merged = NULL;
-	json_t *conf = NULL, *target = NULL;
+	char *text = NULL, *merged = NULL;
+	json_t *target = NULL;
 	size_t len;
 	int rc = parse(cli, "add-target", argc, argv, vals, 2);
 	if (rc >= 0)
@@ -237,8 +257,7 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 	rc = ZL_EXIT_FAIL;
 	json_error_t je;
 	char *prefix = zl_prefix_normalised(argv[0]);
-	if (!prefix || zl_cli_read_file(argv[1], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err) ||
-	    st->ops->config_get(st, prefix, &stored, &err)) {
+	if (!prefix || zl_cli_read_file(argv[1], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
@@ -246,13 +265,8 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 		fprintf(stderr, "zload: %s: line %d, column %d: %s\n", argv[1], je.line, je.column, je.text);
 		goto out;
 	}
-	conf = json_loads(stored, JSON_PRESERVE_ORDER, NULL);
-	json_t *targets = json_object_get(conf, "targets");
-	if (!targets)
-		targets = json_object_get(conf, "loadClusters");
-	json_array_append(targets, target);
-	merged = json_dumps(conf, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (store_config(st, argv[1], merged, &err)) {
+	if (zl_cli_config_with_target(st, prefix, target, &merged, &err) ||
+	    zl_cli_config_store(st, argv[1], merged, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
@@ -260,9 +274,7 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 out:
 	free(prefix);
 	free(text);
-	free(stored);
 	free(merged);
-	json_decref(conf);
 	json_decref(target);
 	zl_state_close(st);
 	return rc;
