@@ -20,6 +20,8 @@ static const zl_cmd commands[] = {
 	{ "flush", zl_cmd_flush, "PREFIX", "load the open batch of a prefix now", zl_flush_opts },
 	{ "backfill", zl_cmd_backfill, "BUCKET[/PREFIX]", "queue every stored object not yet recorded", NULL },
 	{ "trigger", zl_cmd_trigger, "BUCKET/PREFIX", "put a marker object that makes the store emit an event", NULL },
+	{ "encrypt", zl_cmd_encrypt, "[VALUE|-]", "seal a password to store in a configuration (encryptValue.js)", zl_encrypt_opts },
+	{ "secrets", zl_cmd_secrets, "COMMAND", "rotate: seal every stored secret anew", NULL },
 	{ "batches", zl_cmd_batches, "COMMAND", "list, show, reprocess, unlock and delete batches", NULL },
 	{ "files", zl_cmd_files, "COMMAND", "show and forget file records", NULL },
 	{ "help", cmd_help, "[COMMAND]", "show help, of zload or of a command", NULL },

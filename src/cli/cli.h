@@ -79,7 +79,7 @@ int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_e
 /* Validates a configuration's JSON text (zl_config_parse) and stores it under its s3Prefix, replacing
  * the one stored there; prints "stored configuration for P (N targets)". Errors start with source.
  * `config put`, `config add-target` and `setup` all store through it. */
-int zl_cli_config_store(zl_state *st, const char *source, const char *text, zl_err *err);
+int zl_cli_config_store(zl_cli *cli, zl_state *st, const char *source, const char *text, zl_err *err);
 /* The configuration stored for prefix with target appended to its targets, as JSON text (caller
  * frees); neither validated nor stored. ZL_ENOTFOUND when prefix has none. */
 struct json_t;
@@ -95,7 +95,11 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv);
 int zl_cmd_backfill(zl_cli *cli, int argc, char **argv);
 int zl_cmd_trigger(zl_cli *cli, int argc, char **argv);
 int zl_cmd_setup(zl_cli *cli, int argc, char **argv);
+int zl_cmd_encrypt(zl_cli *cli, int argc, char **argv);
+int zl_cmd_secrets(zl_cli *cli, int argc, char **argv);
+int zl_cmd_config_set_password(zl_cli *cli, int argc, char **argv);
 
-extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[], zl_setup_opts[];
+extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[], zl_setup_opts[], zl_encrypt_opts[],
+	zl_set_password_opts[];
 
 #endif

@@ -1,7 +1,9 @@
-/* zload config put|get|list|delete|add-target */
+/* zload config put|get|list|delete|add-target (set-password is in cmd_secrets.c) */
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/config_secrets.h"
 #include "core/route.h"
+#include "target/target.h"
 #include "util/buf.h"
 
 #include <jansson.h>
@@ -12,19 +14,31 @@
 
 static const zl_opt list_opts[] = { { "json", 0, NULL, "print a JSON array" }, { 0 } };
 
-int zl_cli_config_store(zl_state *st, const char *source, const char *text, zl_err *err)
+int zl_cli_config_store(zl_cli *cli, zl_state *st, const char *source, const char *text, zl_err *err)
 {
 	zl_config *c = NULL;
+	zl_secrets *secrets = NULL;
 	char *json = NULL;
+	int sealed = 0;
 	int rc = zl_config_parse(text, &c, err);
 	if (rc) {
 		zl_err_prefix(err, "%s", source);
 		goto out;
 	}
-	json = json_dumps(c->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if ((rc = zl_cli_secrets(cli, &secrets, err)) || (rc = zl_config_seal(c, secrets, c->json, &sealed, err))) {
+		zl_err_prefix(err, "%s", source);
+		goto out;
+	}
+	if (!(json = json_dumps(c->json, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((rc = st->ops->config_put(st, c->prefix, json, err)))
 		goto out;
-	printf("stored configuration for %s (%zu target%s)\n", c->prefix, c->ntargets, c->ntargets == 1 ? "" : "s");
+	printf("stored configuration for %s (%zu target%s", c->prefix, c->ntargets, c->ntargets == 1 ? "" : "s");
+	if (sealed)
+		printf("; %d secret%s sealed by %s", sealed, sealed == 1 ? "" : "s", zl_secrets_name(secrets));
+	printf(")\n");
 	static const char *const unsent[] = { "successTopicARN", "failureTopicARN" };
 	for (size_t i = 0; i < 2; i++)
 		if (json_object_get(c->json, unsent[i]))
@@ -32,8 +46,18 @@ int zl_cli_config_store(zl_state *st, const char *source, const char *text, zl_e
 			        unsent[i]);
 out:
 	free(json);
+	for (size_t i = 0; c && i < c->ntargets; i++) /* the copies the targets read still hold plain texts */
+		zl_secrets_wipe_json(c->targets[i].json, c->targets[i].ops->fields);
 	zl_config_free(c);
 	return rc;
+}
+
+/* Frees a configuration's text after wiping it: it may hold plain passwords. */
+static void free_text(char *text, size_t len)
+{
+	if (text)
+		explicit_bzero(text, len);
+	free(text);
 }
 
 static int cmd_put(zl_cli *cli, int argc, char **argv);
@@ -48,6 +72,8 @@ static const zl_cmd config_cmds[] = {
 	{ "list", cmd_list, NULL, "list the configurations", list_opts },
 	{ "delete", cmd_delete, "PREFIX", "delete a configuration", NULL },
 	{ "add-target", cmd_add_target, "PREFIX FILE|-", "add one target (a JSON object) to a configuration", NULL },
+	{ "set-password", zl_cmd_config_set_password, "PREFIX TARGET", "set a target's password (read without echo, stored sealed)",
+	  zl_set_password_opts },
 	{ 0 }
 };
 
@@ -72,19 +98,19 @@ static int cmd_put(zl_cli *cli, int argc, char **argv)
 	zl_err err;
 	zl_state *st = NULL;
 	char *text = NULL;
-	size_t len;
+	size_t len = 0;
 	int rc = parse(cli, "put", argc, argv, vals, 1);
 	if (rc >= 0)
 		return rc;
 	rc = ZL_EXIT_FAIL;
 	if (zl_cli_read_file(argv[0], CONFIG_CAP, &text, &len, &err) || zl_cli_open_state(cli, &st, &err) ||
-	    zl_cli_config_store(st, argv[0], text, &err)) {
+	    zl_cli_config_store(cli, st, argv[0], text, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
 	rc = ZL_EXIT_OK;
 out:
-	free(text);
+	free_text(text, len);
 	zl_state_close(st);
 	return rc;
 }
@@ -250,7 +276,7 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 	zl_state *st = NULL;
 	char *text = NULL, *merged = NULL;
 	json_t *target = NULL;
-	size_t len;
+	size_t len = 0;
 	int rc = parse(cli, "add-target", argc, argv, vals, 2);
 	if (rc >= 0)
 		return rc;
@@ -266,15 +292,15 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (zl_cli_config_with_target(st, prefix, target, &merged, &err) ||
-	    zl_cli_config_store(st, argv[1], merged, &err)) {
+	    zl_cli_config_store(cli, st, argv[1], merged, &err)) {
 		zl_cli_fail(&err);
 		goto out;
 	}
 	rc = ZL_EXIT_OK;
 out:
 	free(prefix);
-	free(text);
-	free(merged);
+	free_text(text, len);
+	free_text(merged, merged ? strlen(merged) : 0);
 	json_decref(target);
 	zl_state_close(st);
 	return rc;

@@ -6,6 +6,7 @@
 #include "cli/setup_questions.h"
 #include "cli/term_input.h"
 #include "core/config.h"
+#include "core/config_secrets.h"
 #include "core/route.h"
 #include "target/target.h"
 #include "util/buf.h"
@@ -25,6 +26,7 @@ enum { O_ADD_TARGET };
 #define ASK_AGAIN 1 /* build_config: the answer to one question must change */
 
 typedef struct setup_session {
+	zl_cli *cli;
 	zl_term term;
 	zl_state *st;
 	char *add_to;             /* --add-target: the configuration's prefix, normalised; else NULL */
@@ -189,13 +191,20 @@ static void test_connection(setup_session *s, int *ok)
 	zl_err err;
 	fprintf(s->term.out, "Connecting to the %s target...\n", tc->ops->type);
 	fflush(s->term.out);
-	*ok = tc->ops->connect(tc->json, &t, &err) == 0;
+	zl_secrets *secrets = NULL;
+	json_t *conn = NULL; /* a password given as env:NAME or file:/path is read as a load would */
+	*ok = zl_cli_secrets(s->cli, &secrets, &err) == 0 &&
+	      zl_config_target_reveal(s->config, s->target, secrets, &conn, &err) == 0 &&
+	      tc->ops->connect(conn, &t, &err) == 0;
 	if (*ok) {
 		tc->ops->close(t);
 		say(s, "", "connection test: ok");
 	} else {
+		if (conn)
+			zl_config_target_scrub(s->config, s->target, conn, err.msg, sizeof err.msg);
 		say(s, "connection test failed: ", err.msg);
 	}
+	zl_config_target_wipe(s->config, s->target, conn);
 }
 
 /* The summary, the connection test if wanted, and the store if wanted. *stored says which. */
@@ -213,7 +222,7 @@ static int confirm_and_store(setup_session *s, int *stored, zl_err *err)
 	               : ask_yes_no(s, "The connection test failed. Store it anyway?", 0, &yes, err);
 	if (rc || !yes)
 		goto out;
-	if ((rc = zl_cli_config_store(s->st, "setup", s->text, err)) == 0)
+	if ((rc = zl_cli_config_store(s->cli, s->st, "setup", s->text, err)) == 0)
 		*stored = 1;
 out:
 	return rc;
@@ -241,6 +250,7 @@ static void print_help(void)
 static int run_setup(zl_cli *cli, setup_session *s, const char *add_target, int *stored, zl_err *err)
 {
 	char *stored_json = NULL;
+	s->cli = cli;
 	int rc = zl_cli_open_state(cli, &s->st, err);
 	if (rc)
 		goto out;

@@ -255,11 +255,17 @@ int zl_local_open(zl_secrets *s, const zl_buf *aad, const char *body, char **out
 		return zl_err_set(err, ZL_EINVAL, "malformed sealed value (expected enc:local:v1:KEYID:BASE64)");
 	pthread_mutex_lock(&s->mu);
 	int rc = load_keys(s, 0, err);
-	for (size_t i = 0; rc == 0 && i < s->nkeys && !found; i++)
-		if (strncmp(s->keys[i].id, body, 8) == 0) {
-			memcpy(key, s->keys[i].key, sizeof key);
-			found = 1;
+	for (int pass = 0; rc == 0 && pass < 2 && !found; pass++) {
+		if (pass) { /* a rotation elsewhere may have added the key since it was read */
+			zl_local_release(s);
+			rc = load_keys(s, 0, err);
 		}
+		for (size_t i = 0; rc == 0 && i < s->nkeys && !found; i++)
+			if (strncmp(s->keys[i].id, body, 8) == 0) {
+				memcpy(key, s->keys[i].key, sizeof key);
+				found = 1;
+			}
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (rc)
 		return rc;

@@ -382,7 +382,9 @@ static int setup_schema(sq_state *h, const char *path, zl_err *err)
 		                 path, val);
 		goto out;
 	}
+	/* Rows rewritten or deleted leave no old bytes behind (an older zload's plain passwords). */
 	if ((ret = exec_sql(h, "PRAGMA synchronous = NORMAL", err)) ||
+	    (ret = exec_sql(h, "PRAGMA secure_delete = ON", err)) ||
 	    (ret = pragma_value(h, "PRAGMA user_version", val, sizeof val, err)))
 		goto out;
 	if (atoi(val) == SCHEMA_VERSION)
@@ -570,6 +572,8 @@ static int sq_config_replace(zl_state *st, const char *prefix, const char *old_j
 		goto out;
 	if (sqlite3_changes(h->db) == 0)
 		ret = zl_err_set(err, ZL_EBUSY, "the configuration for prefix \"%s\" changed meanwhile", prefix);
+	else /* the old text may linger in the WAL's frames: put the pages in place and empty it */
+		sqlite3_wal_checkpoint_v2(h->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 out:
 	op_end(h);
 	return ret;

@@ -29,7 +29,9 @@ STORE=$WS/store
 WH=$WS/warehouse.db
 mkdir -p "$STORE"
 export ZLOAD_STATE="sqlite:$WS/state.db" ZLOAD_STORE="dir:$STORE"
-unset ZLOAD_LOG_FORMAT
+# The local master key of config put's seals lives in the workspace ($XDG_CONFIG_HOME/zload).
+export XDG_CONFIG_HOME=$WS/config
+unset ZLOAD_LOG_FORMAT ZLOAD_SECRETS ZLOAD_MASTER_KEY ZLOAD_MASTER_KEY_FILE
 BG_PIDS=()
 LOCK_FDS=()
 

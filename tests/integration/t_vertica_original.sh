@@ -33,7 +33,7 @@ cat >"$WS/original.json" <<EOF2
 }
 EOF2
 ok zload config put "$WS/original.json"
-assert_eq "stored configuration for myBucket/db_ingest (1 target)" "$OUT" "the original's configuration is accepted"
+assert_eq "stored configuration for myBucket/db_ingest (1 target; 1 secret sealed by local)" "$OUT" "the original's configuration is accepted, its password sealed"
 assert_contains "$ERR" "successTopicARN: stored, but this zload does not publish notifications yet" "the topics are named"
 printf '1|x\n2|y\n' | write_file myBucket/db_ingest/a.csv
 printf '3|z\n' | write_file myBucket/db_ingest/b.csv
