@@ -76,7 +76,21 @@ assert_eq "postgres|vertica|127.0.0.1|$VPORT|dbadmin|********|public.vevents|str
 	"$(json "'|'.join(str(x) for x in [j['targets'][0]['type'], j['targets'][1]['type'], j['targets'][1]['clusterEndpoint'], j['targets'][1]['clusterPort'], j['targets'][1]['connectUser'], j['targets'][1]['connectPassword'], j['targets'][1]['targetTable'], j['targets'][1]['loadMode']])" zload config get b/piped)" \
 	"config get: the appended target"
 ok zload config get b/piped
+from_setup=$OUT
 said+=("$OUT")
+# config add-target of the same target, written by hand, stores the same configuration.
+pg_config again <"$WS/config-same.json"
+printf '{"type": "vertica", "clusterEndpoint": "127.0.0.1", "clusterPort": %s, "clusterDB": "dw", "connectUser": "dbadmin", "connectPassword": "%s", "targetTable": "public.vevents", "loadMode": "stream"}' \
+	"$VPORT" "$VPW" >"$WS/vt.json"
+assert_exit 1 zload config add-target b/none "$WS/vt.json"
+assert_eq 'zload: no configuration for prefix "b/none"' "$ERR" "config add-target to a prefix with no configuration"
+printf '{"type": ' >"$WS/broken.json"
+assert_exit 1 zload config add-target b/piped "$WS/broken.json"
+assert_contains "$ERR" "broken.json: line 1, column" "config add-target of broken JSON"
+ok zload config add-target b/piped "$WS/vt.json"
+assert_eq "stored configuration for b/piped (2 targets)" "$OUT" "config add-target"
+ok zload config get b/piped
+assert_eq "$from_setup" "$OUT" "setup --add-target stores what config add-target stores from the same answers"
 printf '4,d\n' | write_file b/piped/c.csv
 printf '5,e\n' | write_file b/piped/d.csv
 event b piped/c.csv piped/d.csv
