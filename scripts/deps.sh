@@ -12,6 +12,7 @@ pkgs=(
   clang libclang-rt-14-dev
   curl e2fsprogs
   gzip zstd bzip2 python3 procps time
+  tmux
   hyperfine
 )
 

@@ -23,6 +23,11 @@ const zl_opt zl_setup_opts[] = {
 
 enum { O_ADD_TARGET };
 
+static const zl_cmd setup_cmd = { "setup", zl_cmd_setup, NULL,
+	"Ask for a load configuration question by question (as the original's setup.js did), show it, test\n"
+	"the connection to its target and store it. With --add-target, ask for one more target of a stored\n"
+	"configuration (the original's addAdditionalClusterEndpoint.js).", zl_setup_opts };
+
 #define ASK_AGAIN 1 /* build_config: the answer to one question must change */
 
 typedef struct setup_session {
@@ -90,8 +95,9 @@ static int ask_yes_no(setup_session *s, const char *prompt, int dflt, int *yes, 
 		}
 		const char *a = line + strspn(line, " \t");
 		size_t n = strcspn(a, " \t");
-		int is_yes = (n == 1 && (*a == 'y' || *a == 'Y')) || (n == 3 && strncasecmp(a, "yes", 3) == 0);
-		int is_no = (n == 1 && (*a == 'n' || *a == 'N')) || (n == 2 && strncasecmp(a, "no", 2) == 0);
+		int alone = a[n + strspn(a + n, " \t")] == '\0'; /* one word on the line */
+		int is_yes = alone && ((n == 1 && (*a == 'y' || *a == 'Y')) || (n == 3 && strncasecmp(a, "yes", 3) == 0));
+		int is_no = alone && ((n == 1 && (*a == 'n' || *a == 'N')) || (n == 2 && strncasecmp(a, "no", 2) == 0));
 		if (n == 0 || is_yes || is_no) {
 			*yes = n == 0 ? dflt : is_yes;
 			break;
@@ -110,8 +116,8 @@ out:
 static int answers_to_text(setup_session *s, char **text, zl_err *err)
 {
 	json_t *built = NULL;
-	int rc = zl_setup_build(&s->answers, &built, err);
 	*text = NULL;
+	int rc = zl_setup_build(&s->answers, &built, err);
 	if (rc)
 		goto out;
 	if (s->add_to)
@@ -156,12 +162,11 @@ out:
 /* Asks every question that applies, until the configuration they make is valid. */
 static int collect(setup_session *s, zl_err *err)
 {
-	int rc, i;
+	int rc = 0, i;
 	do {
-		while ((i = zl_setup_next(&s->answers)) >= 0)
-			if ((rc = ask_question(s, (size_t)i, err)))
-				return rc;
-	} while ((rc = build_config(s, err)) == ASK_AGAIN);
+		while (rc == 0 && (i = zl_setup_next(&s->answers)) >= 0)
+			rc = ask_question(s, (size_t)i, err);
+	} while (rc == 0 && (rc = build_config(s, err)) == ASK_AGAIN);
 	return rc;
 }
 
@@ -274,13 +279,11 @@ out:
 
 int zl_cmd_setup(zl_cli *cli, int argc, char **argv)
 {
-	static const zl_cmd cmd = { "setup", zl_cmd_setup, NULL, "ask for a configuration (or one more target) and store it",
-	                            zl_setup_opts };
 	const char *vals[1];
 	setup_session s = { 0 };
 	zl_err err;
 	int npos, stored = 0;
-	int rc = zl_cli_parse(cli, &cmd, argc, argv, vals, &npos);
+	int rc = zl_cli_parse(cli, &setup_cmd, argc, argv, vals, &npos);
 	if (rc < 0)
 		print_help();
 	if (rc)

@@ -11,7 +11,7 @@
 /* While echo is off: the terminal's settings to restore, for the signal handlers too. */
 static struct termios saved_tio;
 static volatile sig_atomic_t echo_is_off;
-static int echo_fd = -1;
+static int echo_fd = -1, prompt_fd = -1;
 
 /* The signals that end or stop the process while a secret is typed. */
 static const int watched[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGCONT };
@@ -41,17 +41,20 @@ static void on_signal(int sig)
 		goto out;
 	}
 	set_echo(1);
+	ssize_t n = write(prompt_fd, "\n", 1); /* what comes next starts on a line of its own */
+	(void)n;
 	signal(sig, SIG_DFL);
 	raise(sig); /* delivered when the handler returns (the signal is blocked in it) */
 out:
 	errno = saved_errno;
 }
 
-static int echo_off(int fd)
+static int echo_off(int fd, int out_fd)
 {
 	if (tcgetattr(fd, &saved_tio) != 0)
 		return -1;
 	echo_fd = fd;
+	prompt_fd = out_fd;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < NWATCHED; i++)
@@ -96,7 +99,7 @@ int zl_term_read_line(zl_term *t, const char *prompt, int secret, char **line, z
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	fputs(prompt, t->out);
 	fflush(t->out);
-	hidden = secret && t->tty && echo_off(fileno(t->in)) == 0;
+	hidden = secret && t->tty && echo_off(fileno(t->in), fileno(t->out)) == 0;
 	while ((c = getc(t->in)) != EOF && c != '\n') {
 		if (len < ZL_TERM_LINE_MAX)
 			buf[len++] = (char)c;
