@@ -34,7 +34,7 @@ setup_piped() {
 pg_answers=(b/piped "" postgres 127.0.0.1 "$PGPORT" dw loader "$PG_SCRAM_PW" events "" "" "" 2 "" "" "" y y)
 setup_piped piped < <(printf '%s\n' "${pg_answers[@]}")
 assert_eq 0 "$RC" "piped setup exit code [$ERR]"
-assert_eq "stored configuration for b/piped (1 target)" "$OUT" "piped setup: stdout"
+assert_eq "stored configuration for b/piped (1 target; 1 secret sealed by local)" "$OUT" "piped setup: stdout"
 assert_contains "$ERR" "Enter the S3 Bucket & Prefix to watch for files (bucket/prefix):" "the first prompt, on stderr"
 assert_contains "$ERR" "connection test: ok" "the connection test of the PostgreSQL target"
 assert_contains "$ERR" "  password           ********" "the summary masks the password"
@@ -68,7 +68,7 @@ assert_eq 'zload: no configuration for prefix "b/none"' "$ERR" "said before any 
 vt_answers=(vertica 127.0.0.1 "$VPORT" dw dbadmin "$VPW" public.vevents "" "" "" "" y y)
 setup_piped add --add-target /b/piped/ < <(printf '%s\n' "${vt_answers[@]}")
 assert_eq 0 "$RC" "--add-target exit code [$ERR]"
-assert_eq "stored configuration for b/piped (2 targets)" "$OUT" "--add-target: stdout"
+assert_eq "stored configuration for b/piped (2 targets; 1 secret sealed by local)" "$OUT" "--add-target: stdout"
 assert_not_contains "$ERR" "S3 Bucket" "--add-target asks no configuration question"
 assert_not_contains "$ERR" "batch" "--add-target asks no batching question"
 assert_contains "$ERR" "connection test: ok" "the connection test of the Vertica target"
@@ -88,7 +88,7 @@ printf '{"type": ' >"$WS/broken.json"
 assert_exit 1 zload config add-target b/piped "$WS/broken.json"
 assert_contains "$ERR" "broken.json: line 1, column" "config add-target of broken JSON"
 ok zload config add-target b/piped "$WS/vt.json"
-assert_eq "stored configuration for b/piped (2 targets)" "$OUT" "config add-target"
+assert_eq "stored configuration for b/piped (2 targets; 1 secret sealed by local)" "$OUT" "config add-target"
 ok zload config get b/piped
 assert_eq "$from_setup" "$OUT" "setup --add-target stores what config add-target stores from the same answers"
 printf '4,d\n' | write_file b/piped/c.csv
@@ -215,7 +215,7 @@ assert_contains "$SCREEN" "Enter the Database Password (not shown; optional):
 Enter the Table to be Loaded" "nothing echoed after the password prompt"
 assert_contains "$SCREEN" "  password           ********" "the summary masks the password"
 assert_contains "$SCREEN" "connection test: ok" "the connection test of a good target"
-assert_contains "$SCREEN" "stored configuration for b/tty (1 target)" "stored"
+assert_contains "$SCREEN" "stored configuration for b/tty (1 target; 1 secret sealed by local)" "stored"
 assert_contains "$SCREEN" "[exit=0]" "exit code"
 assert_eq ".*\\.csv|vertica|stream|1|30|********|dw" \
 	"$(json "'|'.join(str(x) for x in [j['filenameFilterRegex'], j['targets'][0]['type'], j['targets'][0]['loadMode'], j['batchSize'], j['batchTimeoutSecs'], j['targets'][0]['connectPassword'], j['targets'][0]['clusterDB']])" zload config get b/tty)" \
