@@ -90,6 +90,28 @@ bytes_of "$enc" "$WS/enc.bin"
 assert_eq "$PW" "$(awsc kms decrypt --ciphertext-blob "fileb://$WS/enc.bin" --encryption-context "$CTX" \
 	--query Plaintext --output text | base64 -d)" "zload encrypt's value opens with the original's context"
 
+# --- the README's secrets block, line by line as it stands ----------------------------------------
+readme_lines=$(awk '/^### Passwords and other secrets/ { on = 1; next } on && /^```sh/ { in_block = 1; next } in_block && /^```/ { exit } in_block && NF' "$REPO/README.md" |
+	sed 's/ *# .*$//')
+assert_eq 5 "$(wc -l <<<"$readme_lines")" "the README's secrets block"
+pql dw "CREATE TABLE t_dw (id int, v text)" >/dev/null
+printf '{"s3Prefix": "land/dw", "format": {"header": true}, "targets": [%s]}' \
+	"$(pg_target dw t_dw dw loader wrong-pw '"ledgerTable":"zload_ledger_dw"')" >"$WS/dw.json"
+ok zload config put "$WS/dw.json"
+n=0
+while IFS= read -r line; do
+	n=$((n + 1))
+	printf '%s\n' "$PW" | eval "${line//zload /\"\$ZLOAD\" }" >"$WS/readme$n.out" 2>"$WS/readme$n.err" ||
+		fail "README: $line: $(<"$WS/readme$n.err")"
+done <<<"$readme_lines"
+assert_eq "stored the password of postgres target targets[dw] of land/dw (sealed by local)" "$(<"$WS/readme1.out")" "README: set-password"
+[[ $(<"$WS/readme2.out") == enc:local:v1:* && $(<"$WS/readme3.out") == '['* ]] || fail "README: encrypt printed $(<"$WS/readme2.out") / $(<"$WS/readme3.out")"
+assert_contains "$(<"$WS/readme5.out")" "with kms:alias/LambaVerticaLoaderKey" "README: the move to KMS"
+[[ $(stored_field land/dw 'j["targets"][0]["password"]') == '['* ]] || fail "README: land/dw is not sealed by KMS"
+csv_rows land/dw/1.csv 2 1
+load_one land/dw 1.csv
+assert_eq "loaded batch=$BATCH status=complete rows=2" "$OUT" "README: land/dw loads with the password set [$ERR]"
+
 # --- KMS down: the batch is retried, not failed --------------------------------------------------
 kill "$MOTO_PID"
 wait_for 10 not_running "$MOTO_PID"
