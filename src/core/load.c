@@ -1,5 +1,6 @@
 /* Steps 5-6 of the protocol: load one locked batch into every target, then record the outcome. */
 #include "core/engine.h"
+#include "core/notice.h"
 #include "core/policy.h"
 #include "target/target.h"
 #include "util/log.h"
@@ -251,12 +252,20 @@ static json_t *target_result(const target_run *r)
 	return o;
 }
 
-static int finish(zl_engine *e, const zl_batch *b, const char *owner, zl_batch_status status, int64_t retry_at,
-                  json_t *result, const char *error, zl_err *err)
+/* Records the outcome; a batch that finished queues its notifications in the same transaction,
+ * a scheduled retry notifies nothing. */
+static int finish(zl_engine *e, const zl_config *c, const zl_batch *b, const char *owner, zl_batch_status status,
+                  int64_t retry_at, json_t *result, const char *error, zl_err *err)
 {
+	int64_t now = zl_now_ms();
+	const char *why = error && *error ? error : NULL;
 	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	int rc = e->st->ops->batch_finish(e->st, b->id, owner, status, zl_now_ms(), retry_at, text,
-	                                  error && *error ? error : NULL, err);
+	zl_notices notices = { 0 };
+	int rc = status == ZL_BATCH_LOCKED ? 0 : zl_notices_build(c, b, status, now, result, why, &notices, err);
+	if (rc == 0)
+		rc = e->st->ops->batch_finish(e->st, b->id, owner, status, now, retry_at, text, why, notices.v, notices.n,
+		                              err);
+	zl_notices_release(&notices);
 	free(text);
 	return rc;
 }
@@ -284,7 +293,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 	if (!c) {
 		sum->status = ZL_BATCH_ERROR;
 		snprintf(sum->error, sizeof sum->error, "no configuration for prefix \"%s\"", b.prefix);
-		rc = finish(e, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		rc = finish(e, NULL, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
 		goto log;
 	}
 	if (b.attempts > c->max_attempts) {
@@ -292,7 +301,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 		snprintf(sum->error, sizeof sum->error,
 		         "gave up after %d attempts (maxAttempts %d): the loader's lease expired each time; last error: %s",
 		         b.attempts - 1, c->max_attempts, b.error ? b.error : "none");
-		rc = finish(e, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		rc = finish(e, c, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
 		goto log;
 	}
 	ZL_LOG(ZL_INFO, "loading batch", ZL_S("batch", b.id), ZL_S("prefix", b.prefix),
@@ -380,7 +389,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 		rc = zl_err_set(err, ZL_ELOST, "batch \"%s\": lease lost while loading; another loader owns it", b.id);
 		goto out;
 	}
-	rc = finish(e, &b, owner, sum->status, sum->retry_at, result, sum->error, err);
+	rc = finish(e, c, &b, owner, sum->status, sum->retry_at, result, sum->error, err);
 log:
 	if (rc == 0) {
 		if (sum->status == ZL_BATCH_COMPLETE)

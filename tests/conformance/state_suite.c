@@ -389,7 +389,7 @@ static void test_renew_finish_by_old_owner_lost(void **state)
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 3000, T0 + 9000, &err), 0);
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 9999, &err), ZL_ELOST);
 	assert_non_null(strstr(err.msg, "locked by o2"));
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 4000, 0, "{}", NULL,
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 4000, 0, "{}", NULL, NULL, 0,
 	                                       &err), ZL_ELOST);
 	assert_int_equal(st->ops->batch_renew(st, "nope", "o1", T0, &err), ZL_ELOST);
 
@@ -414,7 +414,7 @@ static void test_finish_complete(void **state)
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0 + 1, T0 + 1000, &err), 0);
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 500, 0,
-	                                       "{\"pg\":{\"rows\":1}}", NULL, &err), 0);
+	                                       "{\"pg\":{\"rows\":1}}", NULL, NULL, 0, &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
 	assert_int_equal(b.status, ZL_BATCH_COMPLETE);
 	assert_int_equal(b.finished_at, T0 + 500);
@@ -427,9 +427,9 @@ static void test_finish_complete(void **state)
 	zl_batch_release(&b);
 
 	/* finishing twice is a lost lease; an open status is not a finish */
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_ERROR, T0 + 600, 0, NULL, "x", &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_ERROR, T0 + 600, 0, NULL, "x", NULL, 0, &err),
 	                 ZL_ELOST);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0 + 600, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0 + 600, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_EINVAL);
 	/* a complete batch is not taken by ZL_LOCK_OPEN|ZL_LOCK_EXPIRED */
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED, "o2", T0 + 700,
@@ -449,7 +449,7 @@ static void test_finish_retry_then_relock(void **state)
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 60000, &err), 0);
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 100, T0 + 5000,
-	                                       "{}", "connection refused", &err), 0);
+	                                       "{}", "connection refused", NULL, 0, &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
 	assert_int_equal(b.status, ZL_BATCH_LOCKED);
 	assert_null(b.owner);
@@ -471,7 +471,7 @@ static void test_finish_retry_then_relock(void **state)
 	zl_batch_release(&b);
 
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 6000, 0, "{\"ok\":1}",
-	                                       NULL, &err), 0);
+	                                       NULL, NULL, 0, &err), 0);
 	b = get_batch(st, r.batch_id);
 	assert_int_equal(b.status, ZL_BATCH_COMPLETE);
 	assert_null(b.error);
@@ -490,7 +490,7 @@ static void test_reprocess_resets_attempts(void **state)
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 10, &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 10, T0 + 20, &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o3", T0 + 20, T0 + 30, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o3", ZL_BATCH_ERROR, T0 + 25, 0, "{}", "bad row",
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o3", ZL_BATCH_ERROR, T0 + 25, 0, "{}", "bad row", NULL, 0,
 	                                       &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
 	assert_int_equal(b.attempts, 3);
@@ -606,7 +606,7 @@ static void make_batch(zl_state *st, const char *prefix, int64_t t, zl_batch_sta
 		return;
 	assert_int_equal(st->ops->batch_lock(st, id, ZL_LOCK_OPEN, "o", t, t + 100000, &err), 0);
 	if (status != ZL_BATCH_LOCKED)
-		assert_int_equal(st->ops->batch_finish(st, id, "o", status, t + 1, 0, "{}", NULL, &err), 0);
+		assert_int_equal(st->ops->batch_finish(st, id, "o", status, t + 1, 0, "{}", NULL, NULL, 0, &err), 0);
 }
 
 static void expect_list(zl_state *st, const zl_batch_filter *f, size_t n, const char *const *ids)
@@ -742,7 +742,7 @@ static void test_file_get_and_delete(void **state)
 
 	/* the batch is deleted: the record stays, with no batch status */
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o", T0, T0 + 10, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, NULL, 0, &err),
 	                 0);
 	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), 0);
 	assert_string_equal(f.batch_status, "complete");
@@ -780,7 +780,7 @@ static void test_file_get_and_delete(void **state)
 
 	/* a file forgotten from a finished batch stays in that batch's history (and a reprocess) */
 	assert_int_equal(st->ops->batch_lock(st, r3.batch_id, ZL_LOCK_OPEN, "o", T0 + 8, T0 + 100, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r3.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 9, 0, "{}", NULL, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r3.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 9, 0, "{}", NULL, NULL, 0, &err), 0);
 	assert_int_equal(st->ops->file_delete(st, "b/y.csv", &err), 0);
 	assert_int_equal(st->ops->file_get(st, "b/y.csv", &f, &err), ZL_ENOTFOUND);
 	b = get_batch(st, r3.batch_id);
@@ -1148,7 +1148,7 @@ static void test_lock_by_mask(void **state)
 	                                     T0 + 600, &err), ZL_EBUSY);
 	/* a retry scheduled by finish (no owner) is due at retry_at, for EXPIRED only */
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 10, T0 + 2000, NULL,
-	                                       "busy", &err), 0);
+	                                       "busy", NULL, 0, &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 1999, T0 + 9000, &err),
 	                 ZL_EBUSY);
 	snprintf(want, sizeof want, "batch %s is locked, not lockable", r.batch_id);
@@ -1163,7 +1163,7 @@ static void test_lock_by_mask(void **state)
 	zl_batch_release(&b);
 
 	/* all bits: whatever state the batch is in, as long as no live lease holds it */
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_ERROR, T0 + 3000, 0, NULL, "bad",
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_ERROR, T0 + 3000, 0, NULL, "bad", NULL, 0,
 	                                       &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED | ZL_LOCK_FINISHED, "o3",
 	                                     T0 + 4000, T0 + 5000, &err), 0);
@@ -1183,12 +1183,12 @@ static void test_finish_invalid(void **state)
 
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, NULL, ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, NULL, ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_EINVAL);
 	assert_string_equal(err.msg, "finishing a batch needs a batch id and an owner");
 	char want[160];
 	snprintf(want, sizeof want, "batch %s cannot finish as open", r.batch_id);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_EINVAL);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, NULL, T0, &err), ZL_EINVAL);
@@ -1197,7 +1197,7 @@ static void test_finish_invalid(void **state)
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o9", T0 + 50, &err), ZL_ELOST);
 	snprintf(want, sizeof want, "o9 lost the lease on batch %s: it is locked by o1", r.batch_id);
 	assert_string_equal(err.msg, want);
-	assert_int_equal(st->ops->batch_finish(st, "gone", "o9", ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, "gone", "o9", ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_ELOST);
 	assert_string_equal(err.msg, "o9 lost the lease on batch gone: the batch was deleted");
 	zl_batch b = get_batch(st, r.batch_id);
@@ -1205,7 +1205,7 @@ static void test_finish_invalid(void **state)
 	assert_int_equal(b.lease_until, T0 + 100);
 	zl_batch_release(&b);
 	/* a retry clears the owner: the old owner's renewal then fails too */
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 10, NULL, NULL,
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 10, NULL, NULL, NULL, 0,
 	                                       &err), 0);
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 50, &err), ZL_ELOST);
 	snprintf(want, sizeof want, "o1 lost the lease on batch %s: it is locked", r.batch_id);
@@ -1223,7 +1223,7 @@ static void test_unlock_scheduled_retry(void **state)
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), 0);
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 50000, NULL,
-	                                       "busy", &err), 0);
+	                                       "busy", NULL, 0, &err), 0);
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 2, "o1", 0, &err), ZL_EBUSY);
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 2, NULL, 0, &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
@@ -1236,7 +1236,7 @@ static void test_unlock_scheduled_retry(void **state)
 	char want[160];
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, NULL, 1, &err), ZL_EBUSY);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o2", T0 + 4, T0 + 100, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 5, 0, "{}", NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 5, 0, "{}", NULL, NULL, 0, &err),
 	                 0);
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 6, NULL, 1, &err), ZL_EBUSY);
 	snprintf(want, sizeof want, "batch %s is complete, not locked", r.batch_id);
