@@ -26,11 +26,6 @@ static int store_config(zl_state *st, const char *source, const char *text, zl_e
 	if ((rc = st->ops->config_put(st, c->prefix, json, err)))
 		goto out;
 	printf("stored configuration for %s (%zu target%s)\n", c->prefix, c->ntargets, c->ntargets == 1 ? "" : "s");
-	static const char *const unsent[] = { "successTopicARN", "failureTopicARN" };
-	for (size_t i = 0; i < 2; i++)
-		if (json_object_get(c->json, unsent[i]))
-			fprintf(stderr, "zload: warning: %s: stored, but this zload does not publish notifications yet\n",
-			        unsent[i]);
 out:
 	free(json);
 	zl_config_free(c);
