@@ -19,7 +19,7 @@ static int stopping(zl_rt *rt)
 	return stop;
 }
 
-/* Delivers due notifications (of batch_id, or any) until none is due; 1 when one went out. */
+/* Delivers due notifications (of batch_id, or any) until none is due or the notifier stops. */
 static void deliver_due(zl_rt *rt, const char *batch_id, long timeout_ms)
 {
 	zl_err err = { 0 };

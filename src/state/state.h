@@ -121,8 +121,9 @@ struct zl_state_ops {
 	 * (an owner holds it until after now). */
 	int (*batch_unlock)(zl_state *st, const char *batch_id, int64_t now, const char *owner, int force,
 	                    zl_err *err);
-	/* Deletes a finished (complete or error) batch; its file records stay, so duplicates are
-	 * still recognised. ZL_EBUSY if it is not finished. */
+	/* Deletes a finished (complete or error) batch and its sent and failed notifications (pending
+	 * ones are still delivered); its file records stay, so duplicates are still recognised.
+	 * ZL_EBUSY if it is not finished. */
 	int (*batch_delete)(zl_state *st, const char *batch_id, zl_err *err);
 
 	/* The outbox. Atomically takes the pending notice due first (next_at <= now, of batch_id

@@ -90,7 +90,9 @@ enum {
 	S_BATCH_UNLOCK,
 	S_BATCH_DELETE,
 	S_NOTICE_INSERT,
+	S_NOTICE_DUE,
 	S_NOTICE_CLAIM,
+	S_NOTICE_FORGET,
 	S_NOTICE_SETTLE,
 	S_NOTICE_STATE,
 	S_NOTICE_REQUEUE_ONE,
@@ -168,6 +170,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_NOTICE_INSERT] = "INSERT INTO outbox (batch_id, prefix, dest, event, subject, body, max_attempts,"
 	                    " created_at, next_at) SELECT id, prefix, ?2, ?3, ?4, ?5, ?6, ?7, ?7"
 	                    " FROM batches WHERE id = ?1",
+	/* S_NOTICE_CLAIM's condition, read without the write lock: ?1 now, ?2 batch id or NULL */
+	[S_NOTICE_DUE] = "SELECT 1 FROM outbox WHERE status = 'pending' AND next_at <= ?1"
+	                 " AND (owner IS NULL OR IFNULL(lease_until, 0) <= ?1) AND (?2 IS NULL OR batch_id = ?2) LIMIT 1",
 	/* ?1 owner, ?2 now, ?3 lease_until, ?4 batch id or NULL */
 	[S_NOTICE_CLAIM] = "UPDATE outbox SET owner = ?1, lease_until = ?3, attempts = attempts + 1"
 	                   " WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ?2"
@@ -179,6 +184,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	                    " sent_at = CASE WHEN ?3 = 'sent' THEN ?4 ELSE sent_at END,"
 	                    " last_error = CASE WHEN ?3 = 'sent' THEN last_error ELSE ?6 END"
 	                    " WHERE id = ?1 AND status = 'pending' AND owner = ?2",
+	/* a deleted batch takes its delivered and failed notifications along; pending ones still go */
+	[S_NOTICE_FORGET] = "DELETE FROM outbox WHERE batch_id = ?1 AND status != 'pending'",
 	[S_NOTICE_STATE] = "SELECT status, owner, lease_until, sent_at FROM outbox WHERE id = ?1",
 	/* ?2 now: a failed notice, or a pending one no live lease holds */
 	[S_NOTICE_REQUEUE_ONE] = "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?2, owner = NULL,"
@@ -1071,13 +1078,22 @@ out:
 static int sq_batch_delete(zl_state *st, const char *batch_id, zl_err *err)
 {
 	sq_state *h = (sq_state *)st;
-	sqlite3_stmt *s = use(h, S_BATCH_DELETE);
+	sqlite3_stmt *s;
 	int ret;
 
+	if ((ret = begin(h, 1, err)))
+		goto out;
+	s = use(h, S_BATCH_DELETE);
 	if ((ret = bound(h, bind_str(s, 1, batch_id), err)) || (ret = run(h, s, err)))
 		goto out;
-	if (sqlite3_changes(h->db) == 0)
+	if (sqlite3_changes(h->db) == 0) {
 		ret = not_changed(h, batch_id, "not finished", err);
+		goto out;
+	}
+	s = use(h, S_NOTICE_FORGET);
+	if ((ret = bound(h, bind_str(s, 1, batch_id), err)) || (ret = run(h, s, err)))
+		goto out;
+	ret = commit(h, err);
 out:
 	op_end(h);
 	return ret;
@@ -1129,6 +1145,15 @@ static int sq_notice_claim(zl_state *st, const char *owner, int64_t now, int64_t
 		ret = zl_err_set(err, ZL_EINVAL, "claiming a notification needs an owner");
 		goto out;
 	}
+	/* Most polls find nothing due: answered by a read, without taking the write lock. */
+	sqlite3_stmt *due = use(h, S_NOTICE_DUE);
+	if ((ret = bound(h, sqlite3_bind_int64(due, 1, now) || bind_str(due, 2, batch_id), err)))
+		goto out;
+	if ((row = step_row(h, due, err)) <= 0) {
+		ret = row;
+		goto out;
+	}
+	sqlite3_reset(due); /* ends the read: a write on top of a stale snapshot would be refused */
 	if ((ret = bound(h, bind_str(s, 1, owner) || sqlite3_bind_int64(s, 2, now) ||
 	                    sqlite3_bind_int64(s, 3, lease_until) || bind_str(s, 4, batch_id), err)))
 		goto out;

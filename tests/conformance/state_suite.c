@@ -1630,6 +1630,30 @@ static void test_notice_list_limit(void **state)
 	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_SENT), NULL), 0);
 }
 
+static void test_batch_delete_forgets_delivered_notices(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_notice_rec a;
+	int claimed;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN], other[ZL_UUID_LEN];
+
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	locked_batch(st, "b/in", "b.csv", T0, other);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_COMPLETE, T0, 0, "{}", NULL, two_notices, 2, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, other, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, two_notices, 1,
+	                                       &err), 0);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0, T0 + 100, id, &a, &claimed, &err), 0);
+	assert_int_equal(st->ops->notice_settle(st, a.id, "s", ZL_NOTICE_SENT, T0 + 1, 0, NULL, &err), 0);
+	assert_int_equal(st->ops->batch_delete(st, id, &err), 0);
+	/* the delivered one goes with its batch; the pending one is still delivered; others stay */
+	assert_int_equal(count_notices(st, 0, id), 1);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_PENDING), id), 1);
+	assert_int_equal(count_notices(st, 0, other), 1);
+	zl_notice_rec_release(&a);
+}
+
 /* Every case, registered once per fixture: cmocka hands the fixture to setup as the initial state. */
 #define STATE_CASE(f, fixture) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(fixture))
 #define STATE_CASES(fx)                                                                                    \
@@ -1649,7 +1673,7 @@ static void test_notice_list_limit(void **state)
 		STATE_CASE(test_fork_concurrency, fx), STATE_CASE(test_finish_queues_notices, fx),                 \
 		STATE_CASE(test_finish_notices_atomic, fx), STATE_CASE(test_notice_claim_lease, fx),               \
 		STATE_CASE(test_notice_backoff_and_failed, fx), STATE_CASE(test_notice_requeue, fx),               \
-		STATE_CASE(test_notice_list_limit, fx),                                                            \
+		STATE_CASE(test_notice_list_limit, fx), STATE_CASE(test_batch_delete_forgets_delivered_notices, fx), \
 	}
 
 /* Whether ZLOAD_TEST_STATE (a comma-separated list of fixture names; unset: all) picks name. */

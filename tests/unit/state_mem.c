@@ -869,6 +869,13 @@ static int mem_batch_delete(zl_state *st, const char *batch_id, zl_err *err)
 	size_t at = (size_t)(m - s->batches);
 	memmove(m, m + 1, (s->nbatches - at - 1) * sizeof *m);
 	s->nbatches--;
+	size_t kept = 0; /* S_NOTICE_FORGET */
+	for (size_t i = 0; i < s->noutbox; i++)
+		if (strcmp(s->outbox[i].batch_id, batch_id) == 0 && s->outbox[i].status != ZL_NOTICE_PENDING)
+			zl_notice_rec_release(&s->outbox[i]);
+		else
+			s->outbox[kept++] = s->outbox[i];
+	s->noutbox = kept;
 out:
 	pthread_mutex_unlock(&mu);
 	return ret;
