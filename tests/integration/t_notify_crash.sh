@@ -34,7 +34,8 @@ sink_start hook webhook "$HPORT"
 start_serve serve2 --no-watch
 start_serve serve3 --no-watch
 id=$(notices "j[0]['id']")
-wait_for 30 notice_status_is "$id" sent
+# (had the kill caught a delivery starting, its lease, 30 s, would hold the notification that long)
+wait_for 60 notice_status_is "$id" sent
 sleep 3
 assert_eq 1 "$(sink_count hook)" "deliveries after the restart"
 assert_eq "$batch" "$(sink_json hook 1 "json.loads(j['body'])['batchId']")" "the batch's notification"
