@@ -298,7 +298,9 @@ void zl_cli_close_rt(zl_rt *rt, zl_store *store)
 
 int zl_cli_drain(zl_rt *rt)
 {
-	return zl_rt_drain(rt) ? ZL_EXIT_FAIL : ZL_EXIT_OK;
+	int rc = zl_rt_drain(rt) ? ZL_EXIT_FAIL : ZL_EXIT_OK;
+	zl_rt_notify_flush(rt, ZL_CLI_NOTIFY_WAIT_MS); /* a notification not delivered is not a failed load */
+	return rc;
 }
 
 int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err)

@@ -64,7 +64,11 @@ int zl_cli_open_store(zl_cli *cli, zl_store **store, int required, zl_err *err);
  * prints "loaded batch=ID status=S rows=N[ error=...]". Close with zl_cli_close_rt. */
 int zl_cli_open_rt(zl_cli *cli, int need_store, int no_load, zl_rt **rt, zl_store **store, zl_err *err);
 void zl_cli_close_rt(zl_rt *rt, zl_store *store);
-/* Loads what the runtime queued; ZL_EXIT_FAIL when some batch did not end complete. */
+/* How long a one-shot command goes on delivering the notifications of the batches it finished. */
+#define ZL_CLI_NOTIFY_WAIT_MS 5000
+/* Loads what the runtime queued, then delivers the notifications of what finished (for up to
+ * ZL_CLI_NOTIFY_WAIT_MS; the rest is left for zload serve); ZL_EXIT_FAIL when some batch did not
+ * end complete. */
 int zl_cli_drain(zl_rt *rt);
 
 /* Parses the value of --opt as an integer in [min, max]; prints a usage error (2) otherwise. */
@@ -98,6 +102,7 @@ int zl_cmd_setup(zl_cli *cli, int argc, char **argv);
 int zl_cmd_encrypt(zl_cli *cli, int argc, char **argv);
 int zl_cmd_secrets(zl_cli *cli, int argc, char **argv);
 int zl_cmd_config_set_password(zl_cli *cli, int argc, char **argv);
+int zl_cmd_notifications(zl_cli *cli, int argc, char **argv);
 
 extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[], zl_setup_opts[], zl_encrypt_opts[],
 	zl_set_password_opts[];

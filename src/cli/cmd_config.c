@@ -39,11 +39,6 @@ int zl_cli_config_store(zl_cli *cli, zl_state *st, const char *source, const cha
 	if (sealed)
 		printf("; %d secret%s sealed by %s", sealed, sealed == 1 ? "" : "s", zl_secrets_name(secrets));
 	printf(")\n");
-	static const char *const unsent[] = { "successTopicARN", "failureTopicARN" };
-	for (size_t i = 0; i < 2; i++)
-		if (json_object_get(c->json, unsent[i]))
-			fprintf(stderr, "zload: warning: %s: stored, but this zload does not publish notifications yet\n",
-			        unsent[i]);
 out:
 	free(json);
 	for (size_t i = 0; c && i < c->ntargets; i++) /* the copies the targets read still hold plain texts */

@@ -143,7 +143,7 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	zl_rt_opts o = { .state_url = cli->state_url, .store = store, .secrets = secrets, .workers = (int)a.workers,
-	                 .signals = 1 };
+	                 .signals = 1, .notify_thread = 1 };
 	if (zl_rt_new(&o, &rt, &err)) {
 		zl_cli_fail(&err);
 		goto out;

@@ -7,6 +7,7 @@
 #include "cli/term_input.h"
 #include "core/config.h"
 #include "core/config_secrets.h"
+#include "core/scrub.h"
 #include "core/route.h"
 #include "target/target.h"
 #include "util/buf.h"
@@ -205,8 +206,11 @@ static void test_connection(setup_session *s, int *ok)
 		tc->ops->close(t);
 		say(s, "", "connection test: ok");
 	} else {
-		if (conn)
-			zl_config_target_scrub(s->config, s->target, conn, err.msg, sizeof err.msg);
+		zl_strvec plain;
+		zl_strvec_init(&plain);
+		if (conn && zl_config_target_plain(s->config, s->target, conn, &plain) == 0)
+			zl_scrub_buf(err.msg, sizeof err.msg, &plain);
+		zl_scrub_release(&plain);
 		say(s, "connection test failed: ", err.msg);
 	}
 	zl_config_target_wipe(s->config, s->target, conn);

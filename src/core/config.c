@@ -24,8 +24,10 @@ static const zl_field config_fields[] = {
 	{ "loadClusters", ZL_FT_ARRAY, 0, NULL, "targets", NULL },
 	{ "copyOptions", ZL_FT_STRING, 0, NULL, NULL, "COPY options for every target that takes them and sets none (the original's place)" },
 	{ "s3MountDir", ZL_FT_STRING, 0, NULL, NULL, "where the Vertica nodes mount the buckets, for loadMode mount (default /mnt/s3/)" },
-	{ "successTopicARN", ZL_FT_STRING, 0, NULL, NULL, "the original's SNS topic for loads that worked (accepted; not published to yet)" },
-	{ "failureTopicARN", ZL_FT_STRING, 0, NULL, NULL, "the original's SNS topic for loads that failed (accepted; not published to yet)" },
+	{ "successTopicARN", ZL_FT_STRING, 0, NULL, NULL, "SNS topic ARN notified when a batch completes (the original's field)" },
+	{ "failureTopicARN", ZL_FT_STRING, 0, NULL, NULL, "SNS topic ARN notified when a batch ends in error (the original's field)" },
+	{ "notify", ZL_FT_OBJECT, 0, NULL, NULL, "notification destinations and their settings, see below" },
+	{ "maxNotifyAttempts", ZL_FT_INT, 0, NULL, NULL, "deliveries of a notification before it is marked failed (default 10)" },
 	/* The original loader's items carry these; accepted as they are and not used. */
 	{ "version", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
 	{ "currentBatch", ZL_FT_ANY, 0, NULL, NULL, "kept from the original loader's items; not used" },
@@ -58,6 +60,7 @@ void zl_config_free(zl_config *c)
 	for (size_t i = 0; c->targets && i < c->ntargets; i++)
 		json_decref(c->targets[i].json);
 	free(c->targets);
+	zl_notify_cfg_release(&c->notify);
 	json_decref(c->json);
 	free(c);
 }
@@ -257,6 +260,8 @@ int zl_config_from_json(json_t *in, zl_config **out, zl_err *err)
 				goto out;
 			}
 	}
+	if ((rc = zl_notify_cfg_parse(c->json, &c->notify, err)))
+		goto out;
 	*out = c;
 	c = NULL;
 	rc = 0;
@@ -296,6 +301,9 @@ char *zl_config_dump_masked(const zl_config *c)
 	json_t *targets = json_object_get(copy, tkey);
 	for (size_t i = 0; i < c->ntargets; i++)
 		json_array_set_new(targets, i, zl_fields_mask(c->targets[i].ops->fields, json_array_get(targets, i)));
+	json_t *notify = json_object_get(copy, "notify");
+	if (notify)
+		json_object_set_new(copy, "notify", zl_notify_cfg_masked(notify));
 	char *s = json_dumps(copy, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(copy);
 	return s;
@@ -307,6 +315,7 @@ void zl_config_help(zl_buf *out)
 	zl_fields_help(config_fields, out);
 	zl_buf_adds(out, "\nformat fields:\n");
 	zl_fields_help(format_fields, out);
+	zl_notify_cfg_help(out);
 	for (const char *types = zl_target_types(); types && *types;) {
 		const char *comma = strchr(types, ',');
 		char type[32];

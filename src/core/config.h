@@ -8,6 +8,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "core/notify_config.h"
 #include "format/format.h"
 #include "util/err.h"
 
@@ -35,6 +36,7 @@ typedef struct zl_config {
 	zl_format format;
 	zl_target_cfg *targets;
 	size_t ntargets;
+	zl_notify_cfg notify;
 } zl_config;
 
 /* Parses and validates JSON text; errors name the field ("targets[1].targetTable: ...") and,

@@ -1,6 +1,7 @@
 #include "core/config_secrets.h"
 #include "target/target.h"
-#include "util/buf.h"
+#include "core/notify_config.h"
+#include "core/scrub.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,13 +25,16 @@ static int seal_targets(const zl_config *c, zl_secrets *s, json_t *json, int res
 {
 	json_t *targets = targets_of(json);
 	*count = 0;
+	int rc = zl_notify_cfg_seal(json, s, c->prefix, reseal, count, err);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < c->ntargets && i < json_array_size(targets); i++) {
 		char where[320];
 		zl_config_target_where(c, i, where, sizeof where);
 		json_t *t = json_array_get(targets, i);
 		const zl_field *fields = c->targets[i].ops->fields;
-		int rc = reseal ? zl_secrets_reseal_json(s, c->prefix, where, t, fields, count, err)
-		                : zl_secrets_seal_json(s, c->prefix, where, t, fields, count, err);
+		rc = reseal ? zl_secrets_reseal_json(s, c->prefix, where, t, fields, count, err)
+		            : zl_secrets_seal_json(s, c->prefix, where, t, fields, count, err);
 		if (rc)
 			return rc;
 	}
@@ -61,27 +65,33 @@ void zl_config_target_wipe(const zl_config *c, size_t i, json_t *revealed)
 	json_decref(revealed);
 }
 
-void zl_config_target_scrub(const zl_config *c, size_t i, const json_t *revealed, char *msg, size_t n)
+int zl_config_target_plain(const zl_config *c, size_t i, const json_t *revealed, zl_strvec *secrets)
 {
 	const char *key;
 	json_t *v;
-	zl_buf b;
-	zl_buf_init(&b, 0);
-	json_object_foreach((json_t *)revealed, key, v) {
-		const char *secret = json_string_value(v);
-		size_t len = secret ? strlen(secret) : 0;
-		if (!zl_fields_secret_name(c->targets[i].ops->fields, key) || len < 4 || !strstr(msg, secret))
-			continue;
-		zl_buf_reset(&b);
-		for (const char *p = msg, *hit;; p = hit + len) {
-			if (!(hit = strstr(p, secret))) {
-				zl_buf_adds(&b, p);
-				break;
-			}
-			zl_buf_add(&b, p, (size_t)(hit - p));
-			zl_buf_adds(&b, "********");
-		}
-		snprintf(msg, n, "%s", zl_buf_str(&b));
+	json_object_foreach((json_t *)revealed, key, v)
+		if (zl_fields_secret_name(c->targets[i].ops->fields, key) && json_is_string(v) &&
+		    zl_scrub_add(secrets, json_string_value(v)))
+			return ZL_ENOMEM;
+	return 0;
+}
+
+int zl_config_notify_reveal(const zl_config *c, zl_secrets *s, zl_notify_cfg *out, char **webhook_secret,
+                            char **smtp_password, zl_err *err)
+{
+	*out = c->notify;
+	*webhook_secret = *smtp_password = NULL;
+	int rc = 0;
+	if (c->notify.webhook_secret &&
+	    (rc = zl_secret_reveal(s, c->prefix, "notify.webhookSecret", c->notify.webhook_secret, webhook_secret, err)))
+		return rc;
+	if (c->notify.smtp_password &&
+	    (rc = zl_secret_reveal(s, c->prefix, "notify.smtp.password", c->notify.smtp_password, smtp_password, err))) {
+		zl_secret_free(*webhook_secret);
+		*webhook_secret = NULL;
+		return rc;
 	}
-	zl_buf_release(&b);
+	out->webhook_secret = *webhook_secret;
+	out->smtp_password = *smtp_password;
+	return 0;
 }

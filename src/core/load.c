@@ -1,7 +1,9 @@
 /* Steps 5-6 of the protocol: load one locked batch into every target, then record the outcome. */
 #include "core/config_secrets.h"
 #include "core/engine.h"
+#include "core/notice.h"
 #include "core/policy.h"
+#include "core/scrub.h"
 #include "target/target.h"
 #include "util/log.h"
 #include "util/prefetch.h"
@@ -114,7 +116,11 @@ static void *run_target(void *arg)
 	int64_t t0 = zl_mono_ms();
 	const zl_target_ops *ops = r->tc->ops;
 	json_t *conn = NULL; /* the target's fields with its secrets in plain text, for this connection only */
+	zl_strvec plain;     /* those secrets, to scrub from what this run records */
+	zl_strvec_init(&plain);
 	int rc = zl_config_target_reveal(r->cfg, r->index, r->secrets, &conn, &r->err);
+	if (rc == 0 && zl_config_target_plain(r->cfg, r->index, conn, &plain))
+		rc = zl_err_set(&r->err, ZL_ENOMEM, "out of memory");
 	if (rc || (rc = ops->connect(conn, &t, &r->err)))
 		goto out;
 	if ((rc = ops->begin(t, &r->err)))
@@ -154,8 +160,9 @@ out:
 		ops->rollback(t);
 	if (t)
 		ops->close(t);
-	if (rc && conn)
-		zl_config_target_scrub(r->cfg, r->index, conn, r->err.msg, sizeof r->err.msg);
+	zl_scrub_buf(r->err.msg, sizeof r->err.msg, &plain);
+	zl_json_scrub(r->statements, &plain);
+	zl_scrub_release(&plain);
 	zl_config_target_wipe(r->cfg, r->index, conn);
 	r->rc = rc;
 	r->ms = zl_mono_ms() - t0;
@@ -258,12 +265,20 @@ static json_t *target_result(const target_run *r)
 	return o;
 }
 
-static int finish(zl_engine *e, const zl_batch *b, const char *owner, zl_batch_status status, int64_t retry_at,
-                  json_t *result, const char *error, zl_err *err)
+/* Records the outcome; a batch that finished queues its notifications in the same transaction,
+ * a scheduled retry notifies nothing. */
+static int finish(zl_engine *e, const zl_config *c, const zl_batch *b, const char *owner, zl_batch_status status,
+                  int64_t retry_at, json_t *result, const char *error, zl_err *err)
 {
+	int64_t now = zl_now_ms();
+	const char *why = error && *error ? error : NULL;
 	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	int rc = e->st->ops->batch_finish(e->st, b->id, owner, status, zl_now_ms(), retry_at, text,
-	                                  error && *error ? error : NULL, err);
+	zl_notices notices = { 0 };
+	int rc = status == ZL_BATCH_LOCKED ? 0 : zl_notices_build(c, b, status, now, result, why, &notices, err);
+	if (rc == 0)
+		rc = e->st->ops->batch_finish(e->st, b->id, owner, status, now, retry_at, text, why, notices.v, notices.n,
+		                              err);
+	zl_notices_release(&notices);
 	free(text);
 	return rc;
 }
@@ -291,7 +306,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 	if (!c) {
 		sum->status = ZL_BATCH_ERROR;
 		snprintf(sum->error, sizeof sum->error, "no configuration for prefix \"%s\"", b.prefix);
-		rc = finish(e, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		rc = finish(e, NULL, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
 		goto log;
 	}
 	if (b.attempts > c->max_attempts) {
@@ -299,7 +314,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 		snprintf(sum->error, sizeof sum->error,
 		         "gave up after %d attempts (maxAttempts %d): the loader's lease expired each time; last error: %s",
 		         b.attempts - 1, c->max_attempts, b.error ? b.error : "none");
-		rc = finish(e, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
+		rc = finish(e, c, &b, owner, ZL_BATCH_ERROR, 0, NULL, sum->error, err);
 		goto log;
 	}
 	ZL_LOG(ZL_INFO, "loading batch", ZL_S("batch", b.id), ZL_S("prefix", b.prefix),
@@ -389,7 +404,7 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 		rc = zl_err_set(err, ZL_ELOST, "batch \"%s\": lease lost while loading; another loader owns it", b.id);
 		goto out;
 	}
-	rc = finish(e, &b, owner, sum->status, sum->retry_at, result, sum->error, err);
+	rc = finish(e, c, &b, owner, sum->status, sum->retry_at, result, sum->error, err);
 log:
 	if (rc == 0) {
 		if (sum->status == ZL_BATCH_COMPLETE)

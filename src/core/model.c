@@ -63,3 +63,41 @@ void zl_batch_list_free(zl_batch *v, size_t n)
 		zl_batch_release(&v[i]);
 	free(v);
 }
+
+static const char *const notice_status_names[ZL_NOTICE_NSTATUS] = { "pending", "sent", "failed" };
+
+const char *zl_notice_status_name(zl_notice_status s)
+{
+	return (unsigned)s < ZL_NOTICE_NSTATUS ? notice_status_names[s] : "?";
+}
+
+int zl_notice_status_parse(const char *name, zl_notice_status *s)
+{
+	for (int i = 0; i < ZL_NOTICE_NSTATUS; i++)
+		if (name && strcmp(name, notice_status_names[i]) == 0) {
+			*s = (zl_notice_status)i;
+			return 0;
+		}
+	return ZL_EINVAL;
+}
+
+void zl_notice_rec_release(zl_notice_rec *n)
+{
+	if (!n)
+		return;
+	free(n->prefix);
+	free(n->dest);
+	free(n->event);
+	free(n->subject);
+	free(n->body);
+	free(n->owner);
+	free(n->last_error);
+	memset(n, 0, sizeof *n);
+}
+
+void zl_notice_list_free(zl_notice_rec *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		zl_notice_rec_release(&v[i]);
+	free(v);
+}

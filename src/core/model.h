@@ -1,4 +1,4 @@
-/* The records zload keeps: objects, file records and batches. Structs own their strings; _release frees them. */
+/* The records zload keeps: objects, file records, batches and queued notifications. Structs own their strings; _release frees them. */
 #ifndef ZL_MODEL_H
 #define ZL_MODEL_H
 
@@ -71,5 +71,40 @@ typedef struct zl_batch {
 
 void zl_batch_release(zl_batch *b);
 void zl_batch_list_free(zl_batch *v, size_t n);
+
+/* A notification in the outbox: pending until a sender delivers it (sent) or gives up (failed). */
+typedef enum {
+	ZL_NOTICE_PENDING = 0,
+	ZL_NOTICE_SENT,
+	ZL_NOTICE_FAILED,
+	ZL_NOTICE_NSTATUS
+} zl_notice_status;
+
+const char *zl_notice_status_name(zl_notice_status s);
+/* Returns 0 and sets *s, or ZL_EINVAL for an unknown name. */
+int zl_notice_status_parse(const char *name, zl_notice_status *s);
+
+/* One row of the outbox: one message for one destination, queued when its batch finished. */
+typedef struct zl_notice_rec {
+	int64_t id;               /* > 0, increasing */
+	char batch_id[ZL_UUID_LEN];
+	char *prefix;
+	char *dest;               /* destination URL ("sns:arn:...", "https://...", "mailto:...", "exec:/...") */
+	char *event;              /* "success" or "failure" */
+	char *subject;
+	char *body;               /* the message JSON */
+	zl_notice_status status;
+	int attempts;             /* deliveries started */
+	int max_attempts;         /* after this many failed deliveries it is failed */
+	int64_t created_at;
+	int64_t next_at;          /* pending: when the next delivery is due */
+	int64_t sent_at;          /* sent: when */
+	int64_t lease_until;      /* held by owner until then (a delivery in progress); 0 when none */
+	char *owner;              /* the sender holding it, NULL when none */
+	char *last_error;         /* the last failed delivery's error, NULL when none */
+} zl_notice_rec;
+
+void zl_notice_rec_release(zl_notice_rec *n);
+void zl_notice_list_free(zl_notice_rec *v, size_t n);
 
 #endif

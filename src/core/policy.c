@@ -41,3 +41,12 @@ int64_t zl_retry_delay_ms(int attempt, uint32_t rnd)
 		delay = 60000;
 	return delay / 2 + (int64_t)(rnd % (uint32_t)(delay / 2 + 1));
 }
+
+int64_t zl_notify_retry_delay_ms(int attempt, uint32_t rnd)
+{
+	int shift = attempt < 1 ? 0 : attempt - 1;
+	int64_t delay = shift >= 10 ? 600000 : (int64_t)1000 << shift;
+	if (delay > 600000)
+		delay = 600000;
+	return delay / 2 + (int64_t)(rnd % (uint32_t)(delay / 2 + 1));
+}

@@ -27,5 +27,8 @@ int zl_open_batch_ages(const zl_config *c, const zl_batch *b);
 /* Delay before retry number attempt (1-based) after a transient failure: exponential from 1 s,
  * capped at 60 s, with jitter in [delay/2, delay] drawn from rnd. */
 int64_t zl_retry_delay_ms(int attempt, uint32_t rnd);
+/* Delay before delivery number attempt + 1 of a notification after attempt failed: exponential
+ * from 1 s, capped at 10 minutes, with jitter in [delay/2, delay] drawn from rnd. */
+int64_t zl_notify_retry_delay_ms(int attempt, uint32_t rnd);
 
 #endif

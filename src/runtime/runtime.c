@@ -78,6 +78,8 @@ static int load_one(zl_rt *rt, const zl_ticket *k)
 	else
 		rc = zl_engine_load(e, k, &sum, &err);
 	zl_rt_engine_put(rt, e);
+	if (rc == 0 && sum.status != ZL_BATCH_LOCKED) /* finished: its notifications are queued */
+		zl_rt_notifier_kick(rt, k->batch_id);
 	if (rc == ZL_ELOST)
 		ZL_LOG(ZL_INFO, "batch taken over by another attempt", ZL_S("batch", k->batch_id), ZL_S("error", err.msg));
 	else if (rc)
@@ -135,7 +137,9 @@ int zl_rt_new(const zl_rt_opts *o, zl_rt **out, zl_err *err)
 		zl_rt_block_signals(); /* before any thread, so all inherit it */
 	pthread_mutex_init(&rt->mu, NULL);
 	pthread_cond_init(&rt->cv, NULL);
+	pthread_cond_init(&rt->notify_cv, NULL);
 	zl_tickets_init(&rt->queue);
+	zl_strvec_init(&rt->finished);
 	zl_engine *e = zl_rt_engine_get(rt, err); /* a bad state URL or database shows now */
 	if (!e) {
 		int rc = err->code ? err->code : ZL_ESTATE;
@@ -153,6 +157,11 @@ int zl_rt_new(const zl_rt_opts *o, zl_rt **out, zl_err *err)
 	if (o->workers > 0 && rt->nworkers == 0) {
 		zl_rt_free(rt);
 		return zl_err_set(err, ZL_ENOMEM, "cannot start a loader thread");
+	}
+	int rc = o->notify_thread ? zl_rt_notifier_start(rt, err) : 0;
+	if (rc) {
+		zl_rt_free(rt);
+		return rc;
 	}
 	*out = rt;
 	return 0;
@@ -196,6 +205,7 @@ void zl_rt_free(zl_rt *rt)
 	pthread_mutex_unlock(&rt->mu);
 	for (int i = 0; i < rt->nworkers; i++)
 		pthread_join(rt->workers[i], NULL);
+	zl_rt_notifier_stop(rt);
 	release_queued(rt);
 	for (size_t i = 0; i < rt->nfree; i++) {
 		zl_engine_close(rt->free_engines[i]);
@@ -204,8 +214,10 @@ void zl_rt_free(zl_rt *rt)
 	free(rt->free_engines);
 	free(rt->workers);
 	zl_tickets_release(&rt->queue);
+	zl_strvec_release(&rt->finished);
 	pthread_mutex_destroy(&rt->mu);
 	pthread_cond_destroy(&rt->cv);
+	pthread_cond_destroy(&rt->notify_cv);
 	free(rt);
 }
 
@@ -229,6 +241,7 @@ int zl_rt_idle(zl_rt *rt, zl_strvec *stuck, zl_err *err)
 	pthread_mutex_lock(&rt->mu);
 	int local = rt->busy || rt->head < rt->queue.n;
 	pthread_mutex_unlock(&rt->mu);
+	local = local || zl_rt_notifier_busy(rt);
 	for (size_t i = 0; !local && i < rt->nintakes; i++)
 		local = zl_intake_busy(rt->intakes[i].ops, rt->intakes[i].ctx);
 	if (local)

@@ -30,6 +30,7 @@ typedef struct zl_rt_opts {
 	int workers;                /* loader threads; 0: zl_rt_drain loads in the caller's thread */
 	int no_load;                /* claim only: never lock a batch (event --no-load) */
 	int signals;                /* zl_rt_run stops on SIGTERM/SIGINT: blocked from zl_rt_new on */
+	int notify_thread;          /* deliver notifications on a thread of the runtime (the daemon) */
 	zl_rt_loaded_cb on_loaded;  /* may be NULL */
 	void *ud;
 } zl_rt_opts;
@@ -87,6 +88,11 @@ int zl_rt_unlock(zl_rt *rt, const char *batch_arg, int force, char id[ZL_UUID_LE
 /* Forgets a file record (its next event loads it again); with retrigger, also copies the object
  * onto itself so the store sends that event. rec (may be NULL) gets the record forgotten. */
 int zl_rt_forget(zl_rt *rt, const char *file_id, int retrigger, zl_file_rec *rec, zl_err *err);
+
+/* Without notify_thread: delivers the notifications of the batches this runtime finished,
+ * retrying those that fail until bound_ms passed; what is left stays pending in the outbox for a
+ * daemon. Returns how many are left. */
+size_t zl_rt_notify_flush(zl_rt *rt, int64_t bound_ms);
 
 /* The daemon's loop (the calling thread): intakes' descriptors and timers, the sweeper every
  * second, until SIGTERM/SIGINT or, with idle_secs >= 0, idle for that long. Then stops the

@@ -26,6 +26,11 @@ struct zl_rt {
 		void *ctx;
 	} intakes[ZL_RT_MAX_INTAKES];
 	size_t nintakes;
+	/* the notifier (notifier.c), under mu */
+	pthread_t notify_th;
+	pthread_cond_t notify_cv;
+	int notify_started, notify_stop, notify_kicked, notify_busy;
+	zl_strvec finished;          /* without the thread: batches finished here, to notify before exit */
 };
 
 /* An engine for this thread's call (opened or reused, configurations refreshed); NULL with err set. */
@@ -38,5 +43,14 @@ void zl_rt_stop_intakes(zl_rt *rt);
 int zl_rt_worker_count(const zl_rt *rt);
 /* Blocks SIGTERM and SIGINT in the calling thread (and the threads it starts). */
 void zl_rt_block_signals(void);
+
+/* The notifier: a thread delivering due notifications (opts.notify_thread), woken by a kick when
+ * a batch finished; without it, kicks record the batch for zl_rt_notify_flush. */
+int zl_rt_notifier_start(zl_rt *rt, zl_err *err);
+/* Lets the delivery in progress end, then stops the thread. */
+void zl_rt_notifier_stop(zl_rt *rt);
+void zl_rt_notifier_kick(zl_rt *rt, const char *batch_id);
+/* Whether the notifier was kicked or is delivering (exit-when-idle waits for it). */
+int zl_rt_notifier_busy(zl_rt *rt);
 
 #endif

@@ -1,4 +1,5 @@
-/* The state store interface: configurations, file records and batches, chosen by URL scheme.
+/* The state store interface: configurations, file records, batches and the notification outbox,
+ * chosen by URL scheme.
  * A zl_state handle is used by one thread at a time; open one per thread. Strings and arrays
  * returned through out-parameters belong to the caller. */
 #ifndef ZL_STATE_H
@@ -51,6 +52,21 @@ typedef struct zl_batch_filter {
 	size_t limit;           /* 0 means no limit */
 } zl_batch_filter;
 
+/* A notification queued by batch_finish: one message for one destination. */
+typedef struct zl_notice {
+	const char *dest;      /* destination URL */
+	const char *event;     /* "success" or "failure" */
+	const char *subject;
+	const char *body;      /* the message JSON */
+	int max_attempts;      /* deliveries before it is failed (at least 1) */
+} zl_notice;
+
+typedef struct zl_notice_filter {
+	unsigned status_mask;   /* ZL_STATUS_BIT(zl_notice_status)s; 0 means all */
+	const char *batch_id;   /* NULL means all */
+	size_t limit;           /* 0 means no limit */
+} zl_notice_filter;
+
 struct zl_state_ops {
 	const char *scheme; /* "sqlite" for URLs "sqlite:PATH" */
 	/* target is the URL after "scheme:". */
@@ -89,11 +105,13 @@ struct zl_state_ops {
 	int (*batch_renew)(zl_state *st, const char *batch_id, const char *owner, int64_t lease_until,
 	                   zl_err *err);
 	/* Ends an attempt held by owner (ZL_ELOST if it is not the holder). status COMPLETE or ERROR
-	 * finishes the batch (finished_at = now); status LOCKED schedules a retry: owner cleared,
-	 * lease_until = retry_at. result (JSON) and error (may be NULL) replace the stored ones. */
+	 * finishes the batch (finished_at = now) and, in the same transaction, queues the notices in
+	 * the outbox (pending, attempts 0, due at now, with the batch's id and prefix); status LOCKED
+	 * schedules a retry (owner cleared, lease_until = retry_at) and takes no notices (ZL_EINVAL).
+	 * result (JSON) and error (may be NULL) replace the stored ones. */
 	int (*batch_finish)(zl_state *st, const char *batch_id, const char *owner, zl_batch_status status,
 	                    int64_t now, int64_t retry_at, const char *result, const char *error,
-	                    zl_err *err);
+	                    const zl_notice *notices, size_t nnotices, zl_err *err);
 	/* The full id of the one batch whose id starts with id_prefix (at least 4 characters, or the
 	 * whole id). ZL_ENOTFOUND when none, ZL_EINVAL naming the candidates when several. */
 	int (*batch_resolve)(zl_state *st, const char *id_prefix, char out[ZL_UUID_LEN], zl_err *err);
@@ -106,9 +124,27 @@ struct zl_state_ops {
 	 * (an owner holds it until after now). */
 	int (*batch_unlock)(zl_state *st, const char *batch_id, int64_t now, const char *owner, int force,
 	                    zl_err *err);
-	/* Deletes a finished (complete or error) batch; its file records stay, so duplicates are
-	 * still recognised. ZL_EBUSY if it is not finished. */
+	/* Deletes a finished (complete or error) batch and its sent and failed notifications (pending
+	 * ones are still delivered); its file records stay, so duplicates are still recognised.
+	 * ZL_EBUSY if it is not finished. */
 	int (*batch_delete)(zl_state *st, const char *batch_id, zl_err *err);
+
+	/* The outbox. Atomically takes the pending notice due first (next_at <= now, of batch_id
+	 * unless NULL) that no sender holds (no owner, or lease_until <= now): owner and lease_until
+	 * set, attempts += 1; *out is a copy and *claimed = 1. *claimed = 0 when none is due. */
+	int (*notice_claim)(zl_state *st, const char *owner, int64_t now, int64_t lease_until, const char *batch_id,
+	                    zl_notice_rec *out, int *claimed, zl_err *err);
+	/* Ends a delivery held by owner (ZL_ELOST if it is not the holder, or the notice is no longer
+	 * pending): status SENT (sent_at = now), PENDING (due again at next_at) or FAILED; error (may
+	 * be NULL) becomes last_error unless SENT. Owner and lease are cleared. */
+	int (*notice_settle)(zl_state *st, int64_t id, const char *owner, zl_notice_status status, int64_t now,
+	                     int64_t next_at, const char *error, zl_err *err);
+	/* Notices matching f, newest first. *out is a calloc'd array. */
+	int (*notice_list)(zl_state *st, const zl_notice_filter *f, zl_notice_rec **out, size_t *n, zl_err *err);
+	/* Queues a notice again: pending, attempts 0, due at now (last_error kept). With id 0, every
+	 * failed notice; else notice id, which must be failed, or pending and not held by a live
+	 * lease (ZL_EBUSY otherwise, ZL_ENOTFOUND if absent). *n says how many were queued. */
+	int (*notice_requeue)(zl_state *st, int64_t id, int64_t now, size_t *n, zl_err *err);
 };
 
 /* Adds a backend beside the built-in ones (before any thread opens state; for tests). */

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
-#define SCHEMA_VERSION_SQL "PRAGMA user_version = 2"
+#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION_SQL "PRAGMA user_version = 3"
 #define BUSY_TIMEOUT_MS 10000
 
 static const char schema_sql[] =
@@ -41,11 +41,23 @@ static const char schema_sql[] =
 	"CREATE TRIGGER IF NOT EXISTS configs_updated AFTER UPDATE ON configs BEGIN"
 	" UPDATE meta SET value = value + 1 WHERE key = 'config_version'; END;"
 	"CREATE TRIGGER IF NOT EXISTS configs_deleted AFTER DELETE ON configs BEGIN"
-	" UPDATE meta SET value = value + 1 WHERE key = 'config_version'; END;";
+	" UPDATE meta SET value = value + 1 WHERE key = 'config_version'; END;"
+	/* version 3: the notification outbox, written by batch_finish with the batch's outcome */
+	"CREATE TABLE IF NOT EXISTS outbox ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT NOT NULL, prefix TEXT NOT NULL,"
+	" dest TEXT NOT NULL, event TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+	" max_attempts INTEGER NOT NULL, created_at INTEGER NOT NULL, next_at INTEGER NOT NULL,"
+	" sent_at INTEGER, lease_until INTEGER, owner TEXT, last_error TEXT);"
+	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_at);"
+	"CREATE INDEX IF NOT EXISTS outbox_batch ON outbox (batch_id);";
 
 #define BATCH_COLS \
 	"id, prefix, status, created_at, first_at, updated_at, locked_at, finished_at, lease_until," \
 	" file_count, bytes, attempts, owner, result, error"
+#define NOTICE_COLS \
+	"id, batch_id, prefix, dest, event, subject, body, status, attempts, max_attempts, created_at," \
+	" next_at, sent_at, lease_until, owner, last_error"
 #define FILE_COLS "f.file_id, f.bucket, f.key, f.etag, f.prefix, f.size, f.received_at, f.batch_id"
 
 enum {
@@ -78,6 +90,14 @@ enum {
 	S_BATCH_FINISH,
 	S_BATCH_UNLOCK,
 	S_BATCH_DELETE,
+	S_NOTICE_INSERT,
+	S_NOTICE_DUE,
+	S_NOTICE_CLAIM,
+	S_NOTICE_FORGET,
+	S_NOTICE_SETTLE,
+	S_NOTICE_STATE,
+	S_NOTICE_REQUEUE_ONE,
+	S_NOTICE_REQUEUE_FAILED,
 	S_COUNT
 };
 
@@ -150,6 +170,33 @@ static const char *const stmt_sql[S_COUNT] = {
 	                   " WHEN ?4 IS NOT NULL THEN owner IS ?4 WHEN ?3 != 0 THEN 1"
 	                   " ELSE owner IS NULL OR IFNULL(lease_until, 0) <= ?2 END)",
 	[S_BATCH_DELETE] = "DELETE FROM batches WHERE id = ?1 AND status IN ('complete', 'error')",
+	/* ?2 dest, ?3 event, ?4 subject, ?5 body, ?6 max_attempts, ?7 now; the prefix is the batch's */
+	[S_NOTICE_INSERT] = "INSERT INTO outbox (batch_id, prefix, dest, event, subject, body, max_attempts,"
+	                    " created_at, next_at) SELECT id, prefix, ?2, ?3, ?4, ?5, ?6, ?7, ?7"
+	                    " FROM batches WHERE id = ?1",
+	/* S_NOTICE_CLAIM's condition, read without the write lock: ?1 now, ?2 batch id or NULL */
+	[S_NOTICE_DUE] = "SELECT 1 FROM outbox WHERE status = 'pending' AND next_at <= ?1"
+	                 " AND (owner IS NULL OR IFNULL(lease_until, 0) <= ?1) AND (?2 IS NULL OR batch_id = ?2) LIMIT 1",
+	/* ?1 owner, ?2 now, ?3 lease_until, ?4 batch id or NULL */
+	[S_NOTICE_CLAIM] = "UPDATE outbox SET owner = ?1, lease_until = ?3, attempts = attempts + 1"
+	                   " WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ?2"
+	                   " AND (owner IS NULL OR IFNULL(lease_until, 0) <= ?2) AND (?4 IS NULL OR batch_id = ?4)"
+	                   " ORDER BY next_at, id LIMIT 1) RETURNING " NOTICE_COLS,
+	/* ?3 new status, ?4 now, ?5 next_at, ?6 error */
+	[S_NOTICE_SETTLE] = "UPDATE outbox SET status = ?3, owner = NULL, lease_until = NULL,"
+	                    " next_at = CASE WHEN ?3 = 'pending' THEN ?5 ELSE next_at END,"
+	                    " sent_at = CASE WHEN ?3 = 'sent' THEN ?4 ELSE sent_at END,"
+	                    " last_error = CASE WHEN ?3 = 'sent' THEN last_error ELSE ?6 END"
+	                    " WHERE id = ?1 AND status = 'pending' AND owner = ?2",
+	/* a deleted batch takes its delivered and failed notifications along; pending ones still go */
+	[S_NOTICE_FORGET] = "DELETE FROM outbox WHERE batch_id = ?1 AND status != 'pending'",
+	[S_NOTICE_STATE] = "SELECT status, owner, lease_until, sent_at FROM outbox WHERE id = ?1",
+	/* ?2 now: a failed notice, or a pending one no live lease holds */
+	[S_NOTICE_REQUEUE_ONE] = "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?2, owner = NULL,"
+	                         " lease_until = NULL WHERE id = ?1 AND (status = 'failed' OR (status = 'pending'"
+	                         " AND (owner IS NULL OR IFNULL(lease_until, 0) <= ?2)))",
+	[S_NOTICE_REQUEUE_FAILED] = "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?1,"
+	                            " owner = NULL, lease_until = NULL WHERE status = 'failed'",
 };
 
 typedef struct sq_state {
@@ -814,10 +861,10 @@ out:
 
 static int sq_batch_finish(zl_state *st, const char *batch_id, const char *owner, zl_batch_status status,
                            int64_t now, int64_t retry_at, const char *result, const char *error,
-                           zl_err *err)
+                           const zl_notice *notices, size_t nnotices, zl_err *err)
 {
 	sq_state *h = (sq_state *)st;
-	sqlite3_stmt *s = use(h, S_BATCH_FINISH);
+	sqlite3_stmt *s;
 	int ret;
 
 	if (!batch_id || !owner) {
@@ -829,14 +876,34 @@ static int sq_batch_finish(zl_state *st, const char *batch_id, const char *owner
 		                 zl_batch_status_name(status));
 		goto out;
 	}
+	if (status == ZL_BATCH_LOCKED && nnotices) {
+		ret = zl_err_set(err, ZL_EINVAL, "batch %s: a scheduled retry queues no notifications", batch_id);
+		goto out;
+	}
+	if ((ret = begin(h, 1, err)))
+		goto out;
+	s = use(h, S_BATCH_FINISH);
 	if ((ret = bound(h, bind_str(s, 1, batch_id) || bind_str(s, 2, owner) ||
 	                    bind_str(s, 3, zl_batch_status_name(status)) || sqlite3_bind_int64(s, 4, now) ||
 	                    sqlite3_bind_int64(s, 5, retry_at) || bind_str(s, 6, result) ||
 	                    bind_str(s, 7, error), err)) ||
 	    (ret = run(h, s, err)))
 		goto out;
-	if (sqlite3_changes(h->db) == 0)
+	if (sqlite3_changes(h->db) == 0) {
 		ret = lost(h, batch_id, owner, err);
+		goto out;
+	}
+	for (size_t i = 0; i < nnotices; i++) {
+		const zl_notice *n = &notices[i];
+		s = use(h, S_NOTICE_INSERT);
+		if ((ret = bound(h, bind_str(s, 1, batch_id) || bind_str(s, 2, n->dest) || bind_str(s, 3, n->event) ||
+		                    bind_str(s, 4, n->subject) || bind_str(s, 5, n->body) ||
+		                    sqlite3_bind_int(s, 6, n->max_attempts > 0 ? n->max_attempts : 1) ||
+		                    sqlite3_bind_int64(s, 7, now), err)) ||
+		    (ret = run(h, s, err)))
+			goto out;
+	}
+	ret = commit(h, err);
 out:
 	op_end(h);
 	return ret;
@@ -1035,13 +1102,258 @@ out:
 static int sq_batch_delete(zl_state *st, const char *batch_id, zl_err *err)
 {
 	sq_state *h = (sq_state *)st;
-	sqlite3_stmt *s = use(h, S_BATCH_DELETE);
+	sqlite3_stmt *s;
 	int ret;
 
+	if ((ret = begin(h, 1, err)))
+		goto out;
+	s = use(h, S_BATCH_DELETE);
 	if ((ret = bound(h, bind_str(s, 1, batch_id), err)) || (ret = run(h, s, err)))
 		goto out;
-	if (sqlite3_changes(h->db) == 0)
+	if (sqlite3_changes(h->db) == 0) {
 		ret = not_changed(h, batch_id, "not finished", err);
+		goto out;
+	}
+	s = use(h, S_NOTICE_FORGET);
+	if ((ret = bound(h, bind_str(s, 1, batch_id), err)) || (ret = run(h, s, err)))
+		goto out;
+	ret = commit(h, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+/* ---- the outbox ---- */
+
+/* Reads a row of NOTICE_COLS; on failure n is released. */
+static int read_notice(sqlite3_stmt *s, zl_notice_rec *n, zl_err *err)
+{
+	const char *status = (const char *)sqlite3_column_text(s, 7);
+	int ret = 0;
+
+	memset(n, 0, sizeof *n);
+	n->id = sqlite3_column_int64(s, 0);
+	copy_id(n->batch_id, sqlite3_column_text(s, 1));
+	if (zl_notice_status_parse(status, &n->status)) {
+		ret = zl_err_set(err, ZL_ESTATE, "notification %lld has unknown status \"%s\"", (long long)n->id,
+		                 status ? status : "");
+		goto out;
+	}
+	n->attempts = sqlite3_column_int(s, 8);
+	n->max_attempts = sqlite3_column_int(s, 9);
+	n->created_at = sqlite3_column_int64(s, 10);
+	n->next_at = sqlite3_column_int64(s, 11);
+	n->sent_at = sqlite3_column_int64(s, 12);
+	n->lease_until = sqlite3_column_int64(s, 13);
+	if ((ret = col_dup(s, 2, &n->prefix, err)) || (ret = col_dup(s, 3, &n->dest, err)) ||
+	    (ret = col_dup(s, 4, &n->event, err)) || (ret = col_dup(s, 5, &n->subject, err)) ||
+	    (ret = col_dup(s, 6, &n->body, err)) || (ret = col_dup(s, 14, &n->owner, err)) ||
+	    (ret = col_dup(s, 15, &n->last_error, err)))
+		goto out;
+out:
+	if (ret)
+		zl_notice_rec_release(n);
+	return ret;
+}
+
+static int sq_notice_claim(zl_state *st, const char *owner, int64_t now, int64_t lease_until, const char *batch_id,
+                           zl_notice_rec *out, int *claimed, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_NOTICE_CLAIM);
+	int ret, row;
+
+	memset(out, 0, sizeof *out);
+	*claimed = 0;
+	if (!owner) {
+		ret = zl_err_set(err, ZL_EINVAL, "claiming a notification needs an owner");
+		goto out;
+	}
+	/* Most polls find nothing due: answered by a read, without taking the write lock. */
+	sqlite3_stmt *due = use(h, S_NOTICE_DUE);
+	if ((ret = bound(h, sqlite3_bind_int64(due, 1, now) || bind_str(due, 2, batch_id), err)))
+		goto out;
+	if ((row = step_row(h, due, err)) <= 0) {
+		ret = row;
+		goto out;
+	}
+	sqlite3_reset(due); /* ends the read: a write on top of a stale snapshot would be refused */
+	if ((ret = bound(h, bind_str(s, 1, owner) || sqlite3_bind_int64(s, 2, now) ||
+	                    sqlite3_bind_int64(s, 3, lease_until) || bind_str(s, 4, batch_id), err)))
+		goto out;
+	if ((row = step_row(h, s, err)) < 0) {
+		ret = row;
+		goto out;
+	}
+	if (!row)
+		goto out;
+	if ((ret = read_notice(s, out, err)))
+		goto out;
+	if ((row = step_row(h, s, err)) < 0) { /* DONE commits the update */
+		ret = row;
+		zl_notice_rec_release(out);
+		goto out;
+	}
+	*claimed = 1;
+out:
+	op_end(h);
+	return ret;
+}
+
+/* The ZL_ELOST error for a settle that changed nothing. */
+static int notice_lost(sq_state *h, int64_t id, const char *owner, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_NOTICE_STATE);
+	int ret, row;
+
+	if ((ret = bound(h, sqlite3_bind_int64(s, 1, id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) < 0)
+		return row;
+	if (!row)
+		return zl_err_set(err, ZL_ELOST, "%s lost notification %lld: it was deleted", owner, (long long)id);
+	const char *status = (const char *)sqlite3_column_text(s, 0);
+	const char *holder = (const char *)sqlite3_column_text(s, 1);
+	return zl_err_set(err, ZL_ELOST, "%s lost notification %lld: it is %s%s%s", owner, (long long)id,
+	                  status ? status : "?", holder ? " by " : "", holder ? holder : "");
+}
+
+static int sq_notice_settle(zl_state *st, int64_t id, const char *owner, zl_notice_status status, int64_t now,
+                            int64_t next_at, const char *error, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_NOTICE_SETTLE);
+	int ret;
+
+	if (!owner || (unsigned)status >= ZL_NOTICE_NSTATUS) {
+		ret = zl_err_set(err, ZL_EINVAL, "settling notification %lld needs an owner and a status", (long long)id);
+		goto out;
+	}
+	if ((ret = bound(h, sqlite3_bind_int64(s, 1, id) || bind_str(s, 2, owner) ||
+	                    bind_str(s, 3, zl_notice_status_name(status)) || sqlite3_bind_int64(s, 4, now) ||
+	                    sqlite3_bind_int64(s, 5, next_at) || bind_str(s, 6, error), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = notice_lost(h, id, owner, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_notice_list(zl_state *st, const zl_notice_filter *f, zl_notice_rec **out, size_t *n, zl_err *err)
+{
+	static const zl_notice_filter all;
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = NULL;
+	zl_notice_rec *v = NULL;
+	size_t nv = 0, alloc = 8;
+	char sql[512];
+	size_t len;
+	int ret = 0, rc, row, p = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!f)
+		f = &all;
+	len = (size_t)snprintf(sql, sizeof sql, "SELECT " NOTICE_COLS " FROM outbox WHERE 1");
+	if (f->status_mask) {
+		const char *sep = " AND status IN (";
+		for (int i = 0; i < ZL_NOTICE_NSTATUS; i++)
+			if (f->status_mask & ZL_STATUS_BIT(i)) {
+				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s'%s'", sep,
+				                        zl_notice_status_name((zl_notice_status)i));
+				sep = ", ";
+			}
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", *sep == ',' ? ")" : " AND 0");
+	}
+	if (f->batch_id)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND batch_id = ?");
+	len += (size_t)snprintf(sql + len, sizeof sql - len, " ORDER BY id DESC");
+	if (f->limit)
+		snprintf(sql + len, sizeof sql - len, " LIMIT ?");
+
+	if ((rc = sqlite3_prepare_v2(h->db, sql, -1, &s, NULL)) != SQLITE_OK) {
+		ret = fail(h, rc, err);
+		goto out;
+	}
+	if ((f->batch_id && bind_str(s, ++p, f->batch_id)) ||
+	    (f->limit && sqlite3_bind_int64(s, ++p, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit))) {
+		ret = bound(h, 1, err);
+		goto out;
+	}
+	if (!(v = calloc(alloc, sizeof *v))) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	while ((row = step_row(h, s, err)) == 1) {
+		if (nv == alloc) {
+			zl_notice_rec *q = realloc(v, 2 * alloc * sizeof *q);
+			if (!q) {
+				ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+				goto out;
+			}
+			memset(q + alloc, 0, alloc * sizeof *q);
+			v = q;
+			alloc *= 2;
+		}
+		if ((ret = read_notice(s, &v[nv], err)))
+			goto out;
+		nv++;
+	}
+	if (row < 0) {
+		ret = row;
+		goto out;
+	}
+	*out = v;
+	*n = nv;
+	v = NULL;
+out:
+	sqlite3_finalize(s);
+	zl_notice_list_free(v, nv);
+	return ret;
+}
+
+/* Why a requeue of notice id changed nothing: ZL_ENOTFOUND or ZL_EBUSY. */
+static int notice_not_requeued(sq_state *h, int64_t id, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_NOTICE_STATE);
+	int ret, row;
+
+	if ((ret = bound(h, sqlite3_bind_int64(s, 1, id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) < 0)
+		return row;
+	if (!row)
+		return zl_err_set(err, ZL_ENOTFOUND, "no notification %lld", (long long)id);
+	const char *status = (const char *)sqlite3_column_text(s, 0);
+	char t[40];
+	if (status && strcmp(status, "sent") == 0)
+		return zl_err_set(err, ZL_EBUSY, "notification %lld was sent at %s", (long long)id,
+		                  zl_time_format(sqlite3_column_int64(s, 3), t, sizeof t));
+	const char *owner = (const char *)sqlite3_column_text(s, 1);
+	return zl_err_set(err, ZL_EBUSY, "notification %lld is being sent by %s (lease until %s)", (long long)id,
+	                  owner ? owner : "?", zl_time_format(sqlite3_column_int64(s, 2), t, sizeof t));
+}
+
+static int sq_notice_requeue(zl_state *st, int64_t id, int64_t now, size_t *n, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, id ? S_NOTICE_REQUEUE_ONE : S_NOTICE_REQUEUE_FAILED);
+	int ret;
+
+	*n = 0;
+	if (id) {
+		if ((ret = bound(h, sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, now), err)))
+			goto out;
+	} else if ((ret = bound(h, sqlite3_bind_int64(s, 1, now), err))) {
+		goto out;
+	}
+	if ((ret = run(h, s, err)))
+		goto out;
+	*n = (size_t)sqlite3_changes(h->db);
+	if (id && *n == 0)
+		ret = notice_not_requeued(h, id, err);
 out:
 	op_end(h);
 	return ret;
@@ -1068,4 +1380,8 @@ const zl_state_ops zl_state_sqlite_ops = {
 	.batch_list = sq_batch_list,
 	.batch_unlock = sq_batch_unlock,
 	.batch_delete = sq_batch_delete,
+	.notice_claim = sq_notice_claim,
+	.notice_settle = sq_notice_settle,
+	.notice_list = sq_notice_list,
+	.notice_requeue = sq_notice_requeue,
 };

@@ -76,6 +76,8 @@ static int ensure_init(zl_err *err)
 	       : zl_err_set(err, ZL_EINVAL, "libcurl initialisation failed: %s", curl_easy_strerror(init_rc));
 }
 
+int zl_http_init(zl_err *err) { return ensure_init(err); }
+
 void zl_http_resp_init(zl_http_resp *r)
 {
 	r->status = 0;

@@ -38,6 +38,10 @@ typedef struct zl_http_resp {
 	int attempts;     /* attempts made */
 } zl_http_resp;
 
+/* Initialises libcurl once for the process (thread-safe); for code that makes its own curl
+ * handles (SMTP). The requests below call it themselves. */
+int zl_http_init(zl_err *err);
+
 void zl_http_resp_init(zl_http_resp *r);
 void zl_http_resp_release(zl_http_resp *r);
 /* Copies the value of response header name (case-insensitive, trimmed) into out. Returns 1 found

@@ -18,6 +18,7 @@
 
 #include "state/state.h"
 #include "state_mem.h"
+#include "util/timeutil.h"
 
 #define T0 ((int64_t)1700000000000)
 
@@ -389,7 +390,7 @@ static void test_renew_finish_by_old_owner_lost(void **state)
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 3000, T0 + 9000, &err), 0);
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 9999, &err), ZL_ELOST);
 	assert_non_null(strstr(err.msg, "locked by o2"));
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 4000, 0, "{}", NULL,
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 4000, 0, "{}", NULL, NULL, 0,
 	                                       &err), ZL_ELOST);
 	assert_int_equal(st->ops->batch_renew(st, "nope", "o1", T0, &err), ZL_ELOST);
 
@@ -414,7 +415,7 @@ static void test_finish_complete(void **state)
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0 + 1, T0 + 1000, &err), 0);
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_COMPLETE, T0 + 500, 0,
-	                                       "{\"pg\":{\"rows\":1}}", NULL, &err), 0);
+	                                       "{\"pg\":{\"rows\":1}}", NULL, NULL, 0, &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
 	assert_int_equal(b.status, ZL_BATCH_COMPLETE);
 	assert_int_equal(b.finished_at, T0 + 500);
@@ -427,9 +428,9 @@ static void test_finish_complete(void **state)
 	zl_batch_release(&b);
 
 	/* finishing twice is a lost lease; an open status is not a finish */
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_ERROR, T0 + 600, 0, NULL, "x", &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_ERROR, T0 + 600, 0, NULL, "x", NULL, 0, &err),
 	                 ZL_ELOST);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0 + 600, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0 + 600, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_EINVAL);
 	/* a complete batch is not taken by ZL_LOCK_OPEN|ZL_LOCK_EXPIRED */
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED, "o2", T0 + 700,
@@ -449,7 +450,7 @@ static void test_finish_retry_then_relock(void **state)
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 60000, &err), 0);
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 100, T0 + 5000,
-	                                       "{}", "connection refused", &err), 0);
+	                                       "{}", "connection refused", NULL, 0, &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
 	assert_int_equal(b.status, ZL_BATCH_LOCKED);
 	assert_null(b.owner);
@@ -471,7 +472,7 @@ static void test_finish_retry_then_relock(void **state)
 	zl_batch_release(&b);
 
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 6000, 0, "{\"ok\":1}",
-	                                       NULL, &err), 0);
+	                                       NULL, NULL, 0, &err), 0);
 	b = get_batch(st, r.batch_id);
 	assert_int_equal(b.status, ZL_BATCH_COMPLETE);
 	assert_null(b.error);
@@ -490,7 +491,7 @@ static void test_reprocess_resets_attempts(void **state)
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 10, &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 10, T0 + 20, &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o3", T0 + 20, T0 + 30, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o3", ZL_BATCH_ERROR, T0 + 25, 0, "{}", "bad row",
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o3", ZL_BATCH_ERROR, T0 + 25, 0, "{}", "bad row", NULL, 0,
 	                                       &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
 	assert_int_equal(b.attempts, 3);
@@ -606,7 +607,7 @@ static void make_batch(zl_state *st, const char *prefix, int64_t t, zl_batch_sta
 		return;
 	assert_int_equal(st->ops->batch_lock(st, id, ZL_LOCK_OPEN, "o", t, t + 100000, &err), 0);
 	if (status != ZL_BATCH_LOCKED)
-		assert_int_equal(st->ops->batch_finish(st, id, "o", status, t + 1, 0, "{}", NULL, &err), 0);
+		assert_int_equal(st->ops->batch_finish(st, id, "o", status, t + 1, 0, "{}", NULL, NULL, 0, &err), 0);
 }
 
 static void expect_list(zl_state *st, const zl_batch_filter *f, size_t n, const char *const *ids)
@@ -742,7 +743,7 @@ static void test_file_get_and_delete(void **state)
 
 	/* the batch is deleted: the record stays, with no batch status */
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o", T0, T0 + 10, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, NULL, 0, &err),
 	                 0);
 	assert_int_equal(st->ops->file_get(st, "bk/dir/x.csv@e1", &f, &err), 0);
 	assert_string_equal(f.batch_status, "complete");
@@ -780,7 +781,7 @@ static void test_file_get_and_delete(void **state)
 
 	/* a file forgotten from a finished batch stays in that batch's history (and a reprocess) */
 	assert_int_equal(st->ops->batch_lock(st, r3.batch_id, ZL_LOCK_OPEN, "o", T0 + 8, T0 + 100, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r3.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 9, 0, "{}", NULL, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, r3.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 9, 0, "{}", NULL, NULL, 0, &err), 0);
 	assert_int_equal(st->ops->file_delete(st, "b/y.csv", &err), 0);
 	assert_int_equal(st->ops->file_get(st, "b/y.csv", &f, &err), ZL_ENOTFOUND);
 	b = get_batch(st, r3.batch_id);
@@ -1148,7 +1149,7 @@ static void test_lock_by_mask(void **state)
 	                                     T0 + 600, &err), ZL_EBUSY);
 	/* a retry scheduled by finish (no owner) is due at retry_at, for EXPIRED only */
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 10, T0 + 2000, NULL,
-	                                       "busy", &err), 0);
+	                                       "busy", NULL, 0, &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_EXPIRED, "o2", T0 + 1999, T0 + 9000, &err),
 	                 ZL_EBUSY);
 	snprintf(want, sizeof want, "batch %s is locked, not lockable", r.batch_id);
@@ -1163,7 +1164,7 @@ static void test_lock_by_mask(void **state)
 	zl_batch_release(&b);
 
 	/* all bits: whatever state the batch is in, as long as no live lease holds it */
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_ERROR, T0 + 3000, 0, NULL, "bad",
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_ERROR, T0 + 3000, 0, NULL, "bad", NULL, 0,
 	                                       &err), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN | ZL_LOCK_EXPIRED | ZL_LOCK_FINISHED, "o3",
 	                                     T0 + 4000, T0 + 5000, &err), 0);
@@ -1183,12 +1184,12 @@ static void test_finish_invalid(void **state)
 
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, NULL, ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, NULL, ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_EINVAL);
 	assert_string_equal(err.msg, "finishing a batch needs a batch id and an owner");
 	char want[160];
 	snprintf(want, sizeof want, "batch %s cannot finish as open", r.batch_id);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_OPEN, T0, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_EINVAL);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, NULL, T0, &err), ZL_EINVAL);
@@ -1197,7 +1198,7 @@ static void test_finish_invalid(void **state)
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o9", T0 + 50, &err), ZL_ELOST);
 	snprintf(want, sizeof want, "o9 lost the lease on batch %s: it is locked by o1", r.batch_id);
 	assert_string_equal(err.msg, want);
-	assert_int_equal(st->ops->batch_finish(st, "gone", "o9", ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, "gone", "o9", ZL_BATCH_COMPLETE, T0, 0, NULL, NULL, NULL, 0, &err),
 	                 ZL_ELOST);
 	assert_string_equal(err.msg, "o9 lost the lease on batch gone: the batch was deleted");
 	zl_batch b = get_batch(st, r.batch_id);
@@ -1205,7 +1206,7 @@ static void test_finish_invalid(void **state)
 	assert_int_equal(b.lease_until, T0 + 100);
 	zl_batch_release(&b);
 	/* a retry clears the owner: the old owner's renewal then fails too */
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 10, NULL, NULL,
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 10, NULL, NULL, NULL, 0,
 	                                       &err), 0);
 	assert_int_equal(st->ops->batch_renew(st, r.batch_id, "o1", T0 + 50, &err), ZL_ELOST);
 	snprintf(want, sizeof want, "o1 lost the lease on batch %s: it is locked", r.batch_id);
@@ -1223,7 +1224,7 @@ static void test_unlock_scheduled_retry(void **state)
 	assert_int_equal(claim(st, "b/in", "a.csv", 1, T0, &r), 0);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o1", T0, T0 + 100, &err), 0);
 	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o1", ZL_BATCH_LOCKED, T0 + 1, T0 + 50000, NULL,
-	                                       "busy", &err), 0);
+	                                       "busy", NULL, 0, &err), 0);
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 2, "o1", 0, &err), ZL_EBUSY);
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 2, NULL, 0, &err), 0);
 	zl_batch b = get_batch(st, r.batch_id);
@@ -1236,7 +1237,7 @@ static void test_unlock_scheduled_retry(void **state)
 	char want[160];
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 3, NULL, 1, &err), ZL_EBUSY);
 	assert_int_equal(st->ops->batch_lock(st, r.batch_id, ZL_LOCK_OPEN, "o2", T0 + 4, T0 + 100, &err), 0);
-	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 5, 0, "{}", NULL, &err),
+	assert_int_equal(st->ops->batch_finish(st, r.batch_id, "o2", ZL_BATCH_COMPLETE, T0 + 5, 0, "{}", NULL, NULL, 0, &err),
 	                 0);
 	assert_int_equal(st->ops->batch_unlock(st, r.batch_id, T0 + 6, NULL, 1, &err), ZL_EBUSY);
 	snprintf(want, sizeof want, "batch %s is complete, not locked", r.batch_id);
@@ -1369,6 +1370,326 @@ static void test_config_replace(void **state)
 	zl_state_close(other);
 }
 
+/* ---- the notification outbox ---- */
+
+static const zl_notice two_notices[] = {
+	{ "https://hooks.example/ok", "success", "Lambda Vertica Batch Load X OK", "{\"status\":\"ok\"}", 3 },
+	{ "mailto:ops@example.com", "success", "Lambda Vertica Batch Load X OK", "{\"status\":\"ok\"}", 10 },
+};
+
+/* A locked batch of prefix holding one file claimed at t, locked by owner "o". */
+static void locked_batch(zl_state *st, const char *prefix, const char *key, int64_t t, char id[ZL_UUID_LEN])
+{
+	zl_append_result r;
+	zl_err err = { 0 };
+	assert_int_equal(claim(st, prefix, key, 10, t, &r), 0);
+	strcpy(id, r.batch_id);
+	assert_int_equal(st->ops->batch_lock(st, id, ZL_LOCK_OPEN, "o", t, t + 100000, &err), 0);
+}
+
+static size_t count_notices(zl_state *st, unsigned mask, const char *batch_id)
+{
+	zl_notice_filter f = { .status_mask = mask, .batch_id = batch_id };
+	zl_notice_rec *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->notice_list(st, &f, &v, &n, &err), 0);
+	zl_notice_list_free(v, n);
+	return n;
+}
+
+/* The one notice with this id. */
+static zl_notice_rec get_notice(zl_state *st, int64_t id)
+{
+	zl_notice_rec *v = NULL, out = { 0 };
+	size_t n = 0;
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->notice_list(st, NULL, &v, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id) {
+			out = v[i];
+			memset(&v[i], 0, sizeof v[i]);
+		}
+	zl_notice_list_free(v, n);
+	assert_true(out.id == id);
+	return out;
+}
+
+static void test_finish_queues_notices(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_notice_rec *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN];
+
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	assert_int_equal(count_notices(st, 0, NULL), 0);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_COMPLETE, T0 + 50, 0, "{}", NULL, two_notices, 2,
+	                                       &err), 0);
+	assert_int_equal(st->ops->notice_list(st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_true(v[0].id > v[1].id && v[1].id > 0); /* newest first */
+	for (size_t i = 0; i < 2; i++) {
+		const zl_notice *want = &two_notices[1 - i];
+		assert_string_equal(v[i].batch_id, id);
+		assert_string_equal(v[i].prefix, "b/in");
+		assert_string_equal(v[i].dest, want->dest);
+		assert_string_equal(v[i].event, "success");
+		assert_string_equal(v[i].subject, want->subject);
+		assert_string_equal(v[i].body, want->body);
+		assert_int_equal(v[i].max_attempts, want->max_attempts);
+		assert_int_equal(v[i].status, ZL_NOTICE_PENDING);
+		assert_int_equal(v[i].attempts, 0);
+		assert_int_equal(v[i].created_at, T0 + 50);
+		assert_int_equal(v[i].next_at, T0 + 50);
+		assert_int_equal(v[i].sent_at, 0);
+		assert_null(v[i].owner);
+		assert_null(v[i].last_error);
+	}
+	zl_notice_list_free(v, n);
+	zl_batch b = get_batch(st, id);
+	assert_int_equal(b.status, ZL_BATCH_COMPLETE);
+	zl_batch_release(&b);
+}
+
+static void test_finish_notices_atomic(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN], want[160];
+
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	/* a finish by a loader that lost the batch queues nothing */
+	assert_int_equal(st->ops->batch_finish(st, id, "stale", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, two_notices, 2,
+	                                       &err), ZL_ELOST);
+	assert_int_equal(count_notices(st, 0, NULL), 0);
+	/* a scheduled retry takes no notices, and changes nothing when given some */
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_LOCKED, T0 + 2, T0 + 10, "{}", "busy", two_notices,
+	                                       1, &err), ZL_EINVAL);
+	snprintf(want, sizeof want, "batch %s: a scheduled retry queues no notifications", id);
+	assert_string_equal(err.msg, want);
+	zl_batch b = get_batch(st, id);
+	assert_string_equal(b.owner, "o");
+	zl_batch_release(&b);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_LOCKED, T0 + 2, T0 + 10, "{}", "busy", NULL, 0, &err),
+	                 0);
+	assert_int_equal(count_notices(st, 0, NULL), 0);
+	/* the retry fails for good: one notice; a reprocess that completes notifies again */
+	assert_int_equal(st->ops->batch_lock(st, id, ZL_LOCK_EXPIRED, "o2", T0 + 10, T0 + 1000, &err), 0);
+	zl_notice failure = { "exec:/bin/true", "failure", "Lambda Vertica Batch Load X Failure", "{}", 10 };
+	assert_int_equal(st->ops->batch_finish(st, id, "o2", ZL_BATCH_ERROR, T0 + 20, 0, "{}", "bad", &failure, 1, &err),
+	                 0);
+	assert_int_equal(count_notices(st, 0, id), 1);
+	assert_int_equal(st->ops->batch_lock(st, id, ZL_LOCK_FINISHED, "o3", T0 + 30, T0 + 1000, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, id, "o3", ZL_BATCH_COMPLETE, T0 + 40, 0, "{}", NULL, two_notices, 1,
+	                                       &err), 0);
+	assert_int_equal(count_notices(st, 0, id), 2);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_PENDING), id), 2);
+}
+
+static void test_notice_claim_lease(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st, *other = open_again(fx);
+	zl_notice_rec a, b;
+	int claimed = -1;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN], want[160];
+
+	assert_non_null(other);
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_COMPLETE, T0, 0, "{}", NULL, two_notices, 1, &err), 0);
+	/* nothing is due before next_at */
+	assert_int_equal(st->ops->notice_claim(st, "s1", T0 - 1, T0 + 1000, NULL, &a, &claimed, &err), 0);
+	assert_int_equal(claimed, 0);
+	assert_int_equal(st->ops->notice_claim(st, "s1", T0, T0 + 1000, NULL, &a, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	assert_int_equal(a.attempts, 1);
+	assert_string_equal(a.owner, "s1");
+	assert_int_equal(a.lease_until, T0 + 1000);
+	assert_string_equal(a.dest, two_notices[0].dest);
+	assert_string_equal(a.body, two_notices[0].body);
+	/* another sender on the same state does not take it while the lease is live */
+	assert_int_equal(other->ops->notice_claim(other, "s2", T0 + 999, T0 + 2000, NULL, &b, &claimed, &err), 0);
+	assert_int_equal(claimed, 0);
+	/* after it, it does; the first sender's settle is then refused */
+	assert_int_equal(other->ops->notice_claim(other, "s2", T0 + 1000, T0 + 3000, NULL, &b, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	assert_int_equal(b.id, a.id);
+	assert_int_equal(b.attempts, 2);
+	assert_int_equal(st->ops->notice_settle(st, a.id, "s1", ZL_NOTICE_SENT, T0 + 1001, 0, NULL, &err), ZL_ELOST);
+	snprintf(want, sizeof want, "s1 lost notification %lld: it is pending by s2", (long long)a.id);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(other->ops->notice_settle(other, b.id, "s2", ZL_NOTICE_SENT, T0 + 1002, 0, NULL, &err), 0);
+	zl_notice_rec got = get_notice(st, a.id);
+	assert_int_equal(got.status, ZL_NOTICE_SENT);
+	assert_int_equal(got.sent_at, T0 + 1002);
+	assert_int_equal(got.attempts, 2);
+	assert_null(got.owner);
+	assert_int_equal(got.lease_until, 0);
+	zl_notice_rec_release(&got);
+	/* a sent notice is never claimed again, nor settled twice */
+	assert_int_equal(st->ops->notice_claim(st, "s1", T0 + 99999, T0 + 199999, NULL, &got, &claimed, &err), 0);
+	assert_int_equal(claimed, 0);
+	assert_int_equal(other->ops->notice_settle(other, b.id, "s2", ZL_NOTICE_SENT, T0 + 1003, 0, NULL, &err), ZL_ELOST);
+	zl_notice_rec_release(&a);
+	zl_notice_rec_release(&b);
+	zl_state_close(other);
+}
+
+static void test_notice_backoff_and_failed(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_notice_rec a, x;
+	int claimed = -1;
+	zl_err err = { 0 };
+	char id1[ZL_UUID_LEN], id2[ZL_UUID_LEN];
+
+	locked_batch(st, "b/in", "a.csv", T0, id1);
+	locked_batch(st, "b/in", "b.csv", T0, id2);
+	assert_int_equal(st->ops->batch_finish(st, id1, "o", ZL_BATCH_COMPLETE, T0, 0, "{}", NULL, two_notices, 1, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, id2, "o", ZL_BATCH_COMPLETE, T0 + 5, 0, "{}", NULL, two_notices, 1, &err),
+	                 0);
+	/* the batch filter */
+	assert_int_equal(st->ops->notice_claim(st, "s", T0 + 10, T0 + 100, id2, &a, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	assert_string_equal(a.batch_id, id2);
+	/* a failed delivery: due again at next_at, with its error; the other batch's notice is due first */
+	assert_int_equal(st->ops->notice_settle(st, a.id, "s", ZL_NOTICE_PENDING, T0 + 11, T0 + 1000, "HTTP 503", &err), 0);
+	zl_notice_rec got = get_notice(st, a.id);
+	assert_int_equal(got.status, ZL_NOTICE_PENDING);
+	assert_int_equal(got.next_at, T0 + 1000);
+	assert_int_equal(got.attempts, 1);
+	assert_string_equal(got.last_error, "HTTP 503");
+	assert_null(got.owner);
+	zl_notice_rec_release(&got);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0 + 999, T0 + 2000, NULL, &x, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	assert_string_equal(x.batch_id, id1);
+	assert_int_equal(st->ops->notice_settle(st, x.id, "s", ZL_NOTICE_SENT, T0 + 999, 0, NULL, &err), 0);
+	zl_notice_rec_release(&x);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0 + 999, T0 + 2000, NULL, &x, &claimed, &err), 0);
+	assert_int_equal(claimed, 0);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0 + 1000, T0 + 2000, NULL, &x, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	assert_int_equal(x.id, a.id);
+	assert_int_equal(x.attempts, 2);
+	/* the last delivery fails: failed, with the last error, never claimed again */
+	assert_int_equal(st->ops->notice_settle(st, x.id, "s", ZL_NOTICE_FAILED, T0 + 1001, 0, "HTTP 500", &err), 0);
+	got = get_notice(st, a.id);
+	assert_int_equal(got.status, ZL_NOTICE_FAILED);
+	assert_string_equal(got.last_error, "HTTP 500");
+	assert_int_equal(got.attempts, 2);
+	zl_notice_rec_release(&got);
+	zl_notice_rec_release(&x);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0 + 999999, T0 + 2000000, NULL, &x, &claimed, &err), 0);
+	assert_int_equal(claimed, 0);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_FAILED), NULL), 1);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_SENT), NULL), 1);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_SENT) | ZL_STATUS_BIT(ZL_NOTICE_FAILED), id2), 1);
+	zl_notice_rec_release(&a);
+}
+
+static void test_notice_requeue(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_notice_rec a, b;
+	int claimed;
+	size_t n = 9;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN], want[200], t[40];
+
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_ERROR, T0, 0, "{}", "x", two_notices, 2, &err), 0);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0, T0 + 100, NULL, &a, &claimed, &err), 0);
+	assert_int_equal(st->ops->notice_settle(st, a.id, "s", ZL_NOTICE_FAILED, T0 + 1, 0, "refused", &err), 0);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0 + 2, T0 + 100, NULL, &b, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	/* pending and held by a live lease: refused */
+	assert_int_equal(st->ops->notice_requeue(st, b.id, T0 + 3, &n, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "notification %lld is being sent by s (lease until %s)", (long long)b.id,
+	         zl_time_format(T0 + 100, t, sizeof t));
+	assert_string_equal(err.msg, want);
+	assert_int_equal(n, 0);
+	assert_int_equal(st->ops->notice_settle(st, b.id, "s", ZL_NOTICE_SENT, T0 + 4, 0, NULL, &err), 0);
+	/* sent: refused; unknown: not found */
+	assert_int_equal(st->ops->notice_requeue(st, b.id, T0 + 5, &n, &err), ZL_EBUSY);
+	snprintf(want, sizeof want, "notification %lld was sent at %s", (long long)b.id, zl_time_format(T0 + 4, t, sizeof t));
+	assert_string_equal(err.msg, want);
+	assert_int_equal(st->ops->notice_requeue(st, 999999, T0 + 5, &n, &err), ZL_ENOTFOUND);
+	assert_string_equal(err.msg, "no notification 999999");
+	/* failed: pending again, due now, attempts from 0, the last error kept */
+	assert_int_equal(st->ops->notice_requeue(st, a.id, T0 + 6, &n, &err), 0);
+	assert_int_equal(n, 1);
+	zl_notice_rec got = get_notice(st, a.id);
+	assert_int_equal(got.status, ZL_NOTICE_PENDING);
+	assert_int_equal(got.attempts, 0);
+	assert_int_equal(got.next_at, T0 + 6);
+	assert_string_equal(got.last_error, "refused");
+	zl_notice_rec_release(&got);
+	/* every failed one */
+	zl_notice_rec c;
+	assert_int_equal(st->ops->notice_claim(st, "s", T0 + 7, T0 + 100, NULL, &c, &claimed, &err), 0);
+	assert_int_equal(st->ops->notice_settle(st, c.id, "s", ZL_NOTICE_FAILED, T0 + 8, 0, "refused again", &err), 0);
+	assert_int_equal(st->ops->notice_requeue(st, 0, T0 + 9, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(st->ops->notice_requeue(st, 0, T0 + 9, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_PENDING), NULL), 1);
+	zl_notice_rec_release(&a);
+	zl_notice_rec_release(&b);
+	zl_notice_rec_release(&c);
+}
+
+static void test_notice_list_limit(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_notice_rec *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN];
+
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_COMPLETE, T0, 0, "{}", NULL, two_notices, 2, &err), 0);
+	zl_notice_filter f = { .limit = 1 };
+	assert_int_equal(st->ops->notice_list(st, &f, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].dest, two_notices[1].dest);
+	zl_notice_list_free(v, n);
+	assert_int_equal(count_notices(st, 0, "01a00000-0000-7000-8000-000000000000"), 0);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_SENT), NULL), 0);
+}
+
+static void test_batch_delete_forgets_delivered_notices(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_notice_rec a;
+	int claimed;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN], other[ZL_UUID_LEN];
+
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	locked_batch(st, "b/in", "b.csv", T0, other);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_COMPLETE, T0, 0, "{}", NULL, two_notices, 2, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, other, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, two_notices, 1,
+	                                       &err), 0);
+	assert_int_equal(st->ops->notice_claim(st, "s", T0, T0 + 100, id, &a, &claimed, &err), 0);
+	assert_int_equal(st->ops->notice_settle(st, a.id, "s", ZL_NOTICE_SENT, T0 + 1, 0, NULL, &err), 0);
+	assert_int_equal(st->ops->batch_delete(st, id, &err), 0);
+	/* the delivered one goes with its batch; the pending one is still delivered; others stay */
+	assert_int_equal(count_notices(st, 0, id), 1);
+	assert_int_equal(count_notices(st, ZL_STATUS_BIT(ZL_NOTICE_PENDING), id), 1);
+	assert_int_equal(count_notices(st, 0, other), 1);
+	zl_notice_rec_release(&a);
+}
+
 /* Every case, registered once per fixture: cmocka hands the fixture to setup as the initial state. */
 #define STATE_CASE(f, fixture) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(fixture))
 #define STATE_CASES(fx)                                                                                    \
@@ -1384,8 +1705,11 @@ static void test_config_replace(void **state)
 		STATE_CASE(test_resolve, fx), STATE_CASE(test_batch_get_files_in_order, fx),                       \
 		STATE_CASE(test_batch_list_filters, fx), STATE_CASE(test_batch_delete, fx),                        \
 		STATE_CASE(test_file_get_and_delete, fx), STATE_CASE(test_config_crud, fx),                        \
-		STATE_CASE(test_config_replace, fx), STATE_CASE(test_config_version, fx),                          \
-		STATE_CASE(test_two_handles_interleaved, fx), STATE_CASE(test_fork_concurrency, fx),               \
+		STATE_CASE(test_config_replace, fx), STATE_CASE(test_config_version, fx), STATE_CASE(test_two_handles_interleaved, fx),                 \
+		STATE_CASE(test_fork_concurrency, fx), STATE_CASE(test_finish_queues_notices, fx),                 \
+		STATE_CASE(test_finish_notices_atomic, fx), STATE_CASE(test_notice_claim_lease, fx),               \
+		STATE_CASE(test_notice_backoff_and_failed, fx), STATE_CASE(test_notice_requeue, fx),               \
+		STATE_CASE(test_notice_list_limit, fx), STATE_CASE(test_batch_delete_forgets_delivered_notices, fx), \
 	}
 
 /* Whether ZLOAD_TEST_STATE (a comma-separated list of fixture names; unset: all) picks name. */

@@ -31,6 +31,9 @@ typedef struct mem_store {
 	size_t nbatches, abatches;
 	zl_file_rec *files;      /* in arrival order (SQLite's rowid order) */
 	size_t nfiles, afiles;
+	zl_notice_rec *outbox;   /* in id order */
+	size_t noutbox, aoutbox;
+	int64_t last_notice_id;
 	zl_state_mem_stats stats;
 } mem_store;
 
@@ -79,6 +82,9 @@ static void store_free(mem_store *s)
 		zl_batch_release(&s->batches[i].b);
 	for (size_t i = 0; i < s->nfiles; i++)
 		zl_file_rec_release(&s->files[i]);
+	for (size_t i = 0; i < s->noutbox; i++)
+		zl_notice_rec_release(&s->outbox[i]);
+	free(s->outbox);
 	free(s->configs);
 	free(s->batches);
 	free(s->files);
@@ -643,8 +649,43 @@ static int mem_batch_renew(zl_state *st, const char *batch_id, const char *owner
 	return ret;
 }
 
+/* S_NOTICE_INSERT for each notice, the batch's prefix beside it. */
+static int queue_notices(mem_store *s, const zl_batch *b, const zl_notice *notices, size_t n, int64_t now,
+                         zl_err *err)
+{
+	size_t before = s->noutbox;
+	int failed = 0;
+	for (size_t i = 0; i < n && !failed; i++) {
+		if (grow((void **)&s->outbox, &s->aoutbox, s->noutbox, sizeof *s->outbox)) {
+			failed = 1;
+			break;
+		}
+		zl_notice_rec *r = &s->outbox[s->noutbox];
+		memset(r, 0, sizeof *r);
+		r->id = s->last_notice_id + 1 + (int64_t)i;
+		memcpy(r->batch_id, b->id, sizeof r->batch_id);
+		r->prefix = dup_or_null(b->prefix, &failed);
+		r->dest = dup_or_null(notices[i].dest, &failed);
+		r->event = dup_or_null(notices[i].event, &failed);
+		r->subject = dup_or_null(notices[i].subject, &failed);
+		r->body = dup_or_null(notices[i].body, &failed);
+		r->status = ZL_NOTICE_PENDING;
+		r->max_attempts = notices[i].max_attempts > 0 ? notices[i].max_attempts : 1;
+		r->created_at = r->next_at = now;
+		s->noutbox++;
+	}
+	if (failed) { /* the transaction rolls back */
+		while (s->noutbox > before)
+			zl_notice_rec_release(&s->outbox[--s->noutbox]);
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	}
+	s->last_notice_id += (int64_t)n;
+	return 0;
+}
+
 static int mem_batch_finish(zl_state *st, const char *batch_id, const char *owner, zl_batch_status status,
-                            int64_t now, int64_t retry_at, const char *result, const char *error, zl_err *err)
+                            int64_t now, int64_t retry_at, const char *result, const char *error,
+                            const zl_notice *notices, size_t nnotices, zl_err *err)
 {
 	mem_store *s = store_of(st);
 	int ret = 0, failed = 0;
@@ -653,6 +694,8 @@ static int mem_batch_finish(zl_state *st, const char *batch_id, const char *owne
 		return zl_err_set(err, ZL_EINVAL, "finishing a batch needs a batch id and an owner");
 	if (status != ZL_BATCH_COMPLETE && status != ZL_BATCH_ERROR && status != ZL_BATCH_LOCKED)
 		return zl_err_set(err, ZL_EINVAL, "batch %s cannot finish as %s", batch_id, zl_batch_status_name(status));
+	if (status == ZL_BATCH_LOCKED && nnotices)
+		return zl_err_set(err, ZL_EINVAL, "batch %s: a scheduled retry queues no notifications", batch_id);
 	pthread_mutex_lock(&mu);
 	mem_batch *m = held_by(s, batch_id, owner);
 	if (!m) {
@@ -661,10 +704,10 @@ static int mem_batch_finish(zl_state *st, const char *batch_id, const char *owne
 	}
 	zl_batch *b = &m->b;
 	char *r = dup_or_null(result, &failed), *e = dup_or_null(error, &failed);
-	if (failed) {
+	if (failed || (ret = queue_notices(s, b, notices, nnotices, now, err))) {
 		free(r);
 		free(e);
-		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		ret = failed ? zl_err_set(err, ZL_ENOMEM, "out of memory") : ret;
 		goto out;
 	}
 	b->status = status;
@@ -850,6 +893,205 @@ static int mem_batch_delete(zl_state *st, const char *batch_id, zl_err *err)
 	size_t at = (size_t)(m - s->batches);
 	memmove(m, m + 1, (s->nbatches - at - 1) * sizeof *m);
 	s->nbatches--;
+	size_t kept = 0; /* S_NOTICE_FORGET */
+	for (size_t i = 0; i < s->noutbox; i++)
+		if (strcmp(s->outbox[i].batch_id, batch_id) == 0 && s->outbox[i].status != ZL_NOTICE_PENDING)
+			zl_notice_rec_release(&s->outbox[i]);
+		else
+			s->outbox[kept++] = s->outbox[i];
+	s->noutbox = kept;
+out:
+	pthread_mutex_unlock(&mu);
+	return ret;
+}
+
+/* ---- the outbox ---- */
+
+static zl_notice_rec *notice_find(mem_store *s, int64_t id)
+{
+	for (size_t i = 0; i < s->noutbox; i++)
+		if (s->outbox[i].id == id)
+			return &s->outbox[i];
+	return NULL;
+}
+
+/* A caller-owned copy of an outbox row. */
+static int copy_notice(const zl_notice_rec *n, zl_notice_rec *out, zl_err *err)
+{
+	int failed = 0;
+	*out = *n;
+	out->prefix = dup_or_null(n->prefix, &failed);
+	out->dest = dup_or_null(n->dest, &failed);
+	out->event = dup_or_null(n->event, &failed);
+	out->subject = dup_or_null(n->subject, &failed);
+	out->body = dup_or_null(n->body, &failed);
+	out->owner = dup_or_null(n->owner, &failed);
+	out->last_error = dup_or_null(n->last_error, &failed);
+	if (!failed)
+		return 0;
+	zl_notice_rec_release(out);
+	return zl_err_set(err, ZL_ENOMEM, "out of memory");
+}
+
+/* S_NOTICE_CLAIM's condition: pending, due, held by no live lease. */
+static int claimable(const zl_notice_rec *n, int64_t now, const char *batch_id)
+{
+	return n->status == ZL_NOTICE_PENDING && n->next_at <= now && (!n->owner || n->lease_until <= now) &&
+	       (!batch_id || strcmp(n->batch_id, batch_id) == 0);
+}
+
+static int mem_notice_claim(zl_state *st, const char *owner, int64_t now, int64_t lease_until, const char *batch_id,
+                            zl_notice_rec *out, int *claimed, zl_err *err)
+{
+	mem_store *s = store_of(st);
+	zl_notice_rec *best = NULL;
+	char *o = NULL;
+	int ret = 0;
+
+	memset(out, 0, sizeof *out);
+	*claimed = 0;
+	if (!owner)
+		return zl_err_set(err, ZL_EINVAL, "claiming a notification needs an owner");
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < s->noutbox; i++) { /* ORDER BY next_at, id */
+		zl_notice_rec *n = &s->outbox[i];
+		if (claimable(n, now, batch_id) && (!best || n->next_at < best->next_at))
+			best = n;
+	}
+	if (!best)
+		goto out;
+	if (!(o = strdup(owner))) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	free(best->owner);
+	best->owner = o;
+	best->lease_until = lease_until;
+	best->attempts++;
+	if ((ret = copy_notice(best, out, err)) == 0)
+		*claimed = 1;
+out:
+	pthread_mutex_unlock(&mu);
+	return ret;
+}
+
+static int mem_notice_settle(zl_state *st, int64_t id, const char *owner, zl_notice_status status, int64_t now,
+                             int64_t next_at, const char *error, zl_err *err)
+{
+	mem_store *s = store_of(st);
+	int ret = 0, failed = 0;
+
+	if (!owner || (unsigned)status >= ZL_NOTICE_NSTATUS)
+		return zl_err_set(err, ZL_EINVAL, "settling notification %lld needs an owner and a status", (long long)id);
+	pthread_mutex_lock(&mu);
+	zl_notice_rec *n = notice_find(s, id);
+	if (!n || n->status != ZL_NOTICE_PENDING || !n->owner || strcmp(n->owner, owner) != 0) {
+		if (!n)
+			ret = zl_err_set(err, ZL_ELOST, "%s lost notification %lld: it was deleted", owner, (long long)id);
+		else
+			ret = zl_err_set(err, ZL_ELOST, "%s lost notification %lld: it is %s%s%s", owner, (long long)id,
+			                 zl_notice_status_name(n->status), n->owner ? " by " : "", n->owner ? n->owner : "");
+		goto out;
+	}
+	if (status != ZL_NOTICE_SENT) {
+		char *e = dup_or_null(error, &failed);
+		if (failed) {
+			ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+			goto out;
+		}
+		free(n->last_error);
+		n->last_error = e;
+	}
+	if (status == ZL_NOTICE_PENDING)
+		n->next_at = next_at;
+	if (status == ZL_NOTICE_SENT)
+		n->sent_at = now;
+	n->status = status;
+	free(n->owner);
+	n->owner = NULL;
+	n->lease_until = 0;
+out:
+	pthread_mutex_unlock(&mu);
+	return ret;
+}
+
+static int mem_notice_list(zl_state *st, const zl_notice_filter *f, zl_notice_rec **out, size_t *n, zl_err *err)
+{
+	static const zl_notice_filter all;
+	mem_store *s = store_of(st);
+	zl_notice_rec *v = NULL;
+	size_t nv = 0;
+	int ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!f)
+		f = &all;
+	pthread_mutex_lock(&mu);
+	if (!(v = calloc(s->noutbox + 1, sizeof *v))) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = s->noutbox; i-- > 0 && (!f->limit || nv < f->limit);) { /* newest first */
+		const zl_notice_rec *r = &s->outbox[i];
+		if ((f->status_mask && !(f->status_mask & ZL_STATUS_BIT(r->status))) ||
+		    (f->batch_id && strcmp(r->batch_id, f->batch_id) != 0))
+			continue;
+		if ((ret = copy_notice(r, &v[nv], err)))
+			goto out;
+		nv++;
+	}
+out:
+	pthread_mutex_unlock(&mu);
+	if (ret) {
+		zl_notice_list_free(v, nv);
+		return ret;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+/* S_NOTICE_REQUEUE_ONE / _FAILED. */
+static void requeue(zl_notice_rec *n, int64_t now)
+{
+	n->status = ZL_NOTICE_PENDING;
+	n->attempts = 0;
+	n->next_at = now;
+	free(n->owner);
+	n->owner = NULL;
+	n->lease_until = 0;
+}
+
+static int mem_notice_requeue(zl_state *st, int64_t id, int64_t now, size_t *count, zl_err *err)
+{
+	mem_store *s = store_of(st);
+	int ret = 0;
+	char t[40];
+
+	*count = 0;
+	pthread_mutex_lock(&mu);
+	if (!id) {
+		for (size_t i = 0; i < s->noutbox; i++)
+			if (s->outbox[i].status == ZL_NOTICE_FAILED) {
+				requeue(&s->outbox[i], now);
+				(*count)++;
+			}
+		goto out;
+	}
+	zl_notice_rec *n = notice_find(s, id);
+	if (!n)
+		ret = zl_err_set(err, ZL_ENOTFOUND, "no notification %lld", (long long)id);
+	else if (n->status == ZL_NOTICE_SENT)
+		ret = zl_err_set(err, ZL_EBUSY, "notification %lld was sent at %s", (long long)id,
+		                 zl_time_format(n->sent_at, t, sizeof t));
+	else if (n->status == ZL_NOTICE_PENDING && n->owner && n->lease_until > now)
+		ret = zl_err_set(err, ZL_EBUSY, "notification %lld is being sent by %s (lease until %s)", (long long)id,
+		                 n->owner, zl_time_format(n->lease_until, t, sizeof t));
+	else {
+		requeue(n, now);
+		*count = 1;
+	}
 out:
 	pthread_mutex_unlock(&mu);
 	return ret;
@@ -876,4 +1118,8 @@ const zl_state_ops zl_state_mem_ops = {
 	.batch_list = mem_batch_list,
 	.batch_unlock = mem_batch_unlock,
 	.batch_delete = mem_batch_delete,
+	.notice_claim = mem_notice_claim,
+	.notice_settle = mem_notice_settle,
+	.notice_list = mem_notice_list,
+	.notice_requeue = mem_notice_requeue,
 };

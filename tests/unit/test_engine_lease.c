@@ -70,9 +70,9 @@ static void test_one_owner_per_attempt(void **state)
 	         b.owner);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(st->ops->batch_renew(st, a.batch_id, a.owner, zl_now_ms() + HOUR_MS, &err), ZL_ELOST);
-	assert_int_equal(st->ops->batch_finish(st, a.batch_id, a.owner, ZL_BATCH_COMPLETE, zl_now_ms(), 0, "{}", NULL,
+	assert_int_equal(st->ops->batch_finish(st, a.batch_id, a.owner, ZL_BATCH_COMPLETE, zl_now_ms(), 0, "{}", NULL, NULL, 0,
 	                                       &err), ZL_ELOST);
-	assert_int_equal(st->ops->batch_finish(st, a.batch_id, a.owner, ZL_BATCH_LOCKED, zl_now_ms(), 1, NULL, "x",
+	assert_int_equal(st->ops->batch_finish(st, a.batch_id, a.owner, ZL_BATCH_LOCKED, zl_now_ms(), 1, NULL, "x", NULL, 0,
 	                                       &err), ZL_ELOST);
 	zl_batch after = zl_world_batch(w, a.batch_id);
 	assert_int_equal(after.status, ZL_BATCH_LOCKED);

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/config_secrets.h"
+#include "core/notify_config.h"
+#include "core/scrub.h"
 #include "secret/secret.h"
 
 static char dir[64], key_file[128];
@@ -413,6 +416,81 @@ static void test_json_fields(void **state)
 	zl_secrets_close(s);
 }
 
+/* A configuration's secrets sealed together, targets' and the notification settings', each under
+ * its own path: the load reveals a target's, the sender the notification secrets. */
+static void test_config_seal(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"{\"s3Prefix\": \"/b/in/\", \"targets\": ["
+		"{\"type\": \"postgres\", \"name\": \"dw\", \"targetTable\": \"t\", \"password\": \"pg-pw-1\"},"
+		"{\"type\": \"postgres\", \"targetTable\": \"t\", \"conninfo\": \"host=h password=pg-pw-2\"}],"
+		"\"notify\": {\"failure\": [\"mailto:a@example.com\"], \"webhookSecret\": \"hook-secret\","
+		"\"smtp\": {\"url\": \"smtps://mail\", \"from\": \"z@example.com\", \"user\": \"z\", \"password\": \"smtp-pw\"}}}";
+	static const char *const plain[] = { "pg-pw-1", "pg-pw-2", "hook-secret", "smtp-pw" };
+	zl_secrets *s = open_local();
+	zl_config *c = NULL, *sc = NULL;
+	zl_err err = { 0 };
+	int sealed = 0;
+	assert_int_equal(zl_config_parse(text, &c, &err), 0);
+	json_t *copy = json_deep_copy(c->json);
+	assert_int_equal(zl_config_seal(c, s, copy, &sealed, &err), 0);
+	assert_int_equal(sealed, 4);
+	char *stored = json_dumps(copy, JSON_COMPACT);
+	for (size_t i = 0; i < 4; i++)
+		assert_null(strstr(stored, plain[i]));
+
+	/* The stored configuration as a loader reads it. */
+	assert_int_equal(zl_config_parse(stored, &sc, &err), 0);
+	json_t *t = NULL;
+	assert_int_equal(zl_config_target_reveal(sc, 0, s, &t, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(t, "password")), "pg-pw-1");
+	zl_strvec scrub;
+	zl_strvec_init(&scrub);
+	assert_int_equal(zl_config_target_plain(sc, 0, t, &scrub), 0);
+	assert_int_equal(scrub.n, 1);
+	zl_config_target_wipe(sc, 0, t);
+	assert_int_equal(zl_config_target_reveal(sc, 1, s, &t, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(t, "conninfo")), "host=h password=pg-pw-2");
+	assert_int_equal(zl_config_target_plain(sc, 1, t, &scrub), 0);
+	assert_int_equal(scrub.n, 3); /* the conninfo, and the password inside it */
+	zl_config_target_wipe(sc, 1, t);
+	char msg[128] = "FATAL: password=pg-pw-2 for pg-pw-1 refused";
+	zl_scrub_buf(msg, sizeof msg, &scrub);
+	assert_string_equal(msg, "FATAL: password=******** for ******** refused");
+	zl_scrub_release(&scrub);
+
+	zl_notify_cfg n;
+	char *hook = NULL, *smtp = NULL;
+	assert_int_equal(zl_config_notify_reveal(sc, s, &n, &hook, &smtp, &err), 0);
+	assert_string_equal(n.webhook_secret, "hook-secret");
+	assert_string_equal(n.smtp_password, "smtp-pw");
+	assert_string_equal(n.smtp_user, "z");
+	zl_secret_free(hook);
+	zl_secret_free(smtp);
+	assert_int_equal(strncmp(sc->notify.webhook_secret, "enc:local:v1:", 13), 0); /* the config keeps the seal */
+
+	/* Each value opens only under its own path: the webhook secret's seal in the SMTP password fails. */
+	json_t *moved = json_deep_copy(copy);
+	json_t *smtp_obj = json_object_get(json_object_get(moved, "notify"), "smtp");
+	json_object_set(smtp_obj, "password", json_object_get(json_object_get(moved, "notify"), "webhookSecret"));
+	char *moved_text = json_dumps(moved, JSON_COMPACT);
+	zl_config *mc = NULL;
+	assert_int_equal(zl_config_parse(moved_text, &mc, &err), 0);
+	assert_int_equal(zl_config_notify_reveal(mc, s, &n, &hook, &smtp, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "notify.smtp.password: does not open: it was sealed for another configuration or "
+	                             "field, or altered");
+	assert_null(hook);
+	zl_config_free(mc);
+	free(moved_text);
+	json_decref(moved);
+	free(stored);
+	json_decref(copy);
+	zl_config_free(sc);
+	zl_config_free(c);
+	zl_secrets_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kms_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_seal, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,9 +122,9 @@ static void test_open_sets_up_wal_and_schema(void **state)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 
-	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 3);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-	                                   " AND name IN ('configs', 'batches', 'files', 'meta')"), 4);
+	                                   " AND name IN ('configs', 'batches', 'files', 'meta', 'outbox')"), 5);
 	struct stat sb;
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600); /* private: it holds configurations with passwords */
@@ -178,6 +178,36 @@ static void test_open_errors(void **state)
 	assert_null(st);
 }
 
+/* A version 2 database (no outbox) is migrated in place when opened: its batches stay, and a
+ * finish queues notifications from then on. */
+static void test_migrates_version_2(void **state)
+{
+	fixture *fx = *state;
+	zl_append_result res;
+	zl_err err = { 0 };
+	sqlite3 *db = NULL;
+
+	assert_int_equal(claim(fx->st, "b/in", "a.csv", 10, T0, &res), 0);
+	zl_state_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE outbox; PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 0);
+
+	fx->st = open_path(fx->path);
+	assert_non_null(fx->st);
+	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 3);
+	zl_batch b = get_batch(fx->st, res.batch_id);
+	assert_int_equal(b.file_count, 1);
+	zl_batch_release(&b);
+	zl_notice n = { "exec:/bin/true", "success", "Lambda Vertica Batch Load X OK", "{}", 10 };
+	assert_int_equal(fx->st->ops->batch_lock(fx->st, res.batch_id, ZL_LOCK_OPEN, "o", T0, T0 + 1000, &err), 0);
+	assert_int_equal(fx->st->ops->batch_finish(fx->st, res.batch_id, "o", ZL_BATCH_COMPLETE, T0 + 1, 0, "{}", NULL, &n,
+	                                           1, &err), 0);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM outbox WHERE status = 'pending'"), 1);
+}
+
 /* The backend-neutral cases (claims, leases, unlock, lists, configurations, concurrency) are in
  * tests/conformance/state_suite.c, run against this backend and the others. */
 int main(void)
@@ -185,6 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_sets_up_wal_and_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_version_2, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
