@@ -10,7 +10,7 @@
 
 const zl_opt zl_encrypt_opts[] = {
 	{ "prefix", 0, "PREFIX", "the configuration's s3Prefix (local: the value opens only there)" },
-	{ "field", 0, "PATH", "the field, targets[NAME].FIELD or targets[N].FIELD (local: it opens only there)" },
+	{ "field", 0, "PATH", "targets[NAME].FIELD, targets[N].FIELD or notify.webhookSecret (local: it opens only there)" },
 	{ 0 }
 };
 enum { O_PREFIX, O_FIELD };
@@ -41,9 +41,13 @@ static int field_path(zl_cli *cli, const char *field, char *out, size_t n)
 {
 	const char *dot = strrchr(field, '.');
 	const char *canon = dot ? secret_field(dot + 1) : NULL;
+	if (strcmp(field, "notify.webhookSecret") == 0 || strcmp(field, "notify.smtp.password") == 0) {
+		snprintf(out, n, "%s", field);
+		return 0;
+	}
 	if (!dot || strncmp(field, "targets[", 8) != 0 || dot[-1] != ']')
-		return zl_cli_usage_error(cli->prog, "--field \"%s\": expected targets[NAME].FIELD or targets[N].FIELD",
-		                          field);
+		return zl_cli_usage_error(cli->prog, "--field \"%s\": expected targets[NAME].FIELD, targets[N].FIELD, "
+		                          "notify.webhookSecret or notify.smtp.password", field);
 	if (!canon)
 		return zl_cli_usage_error(cli->prog, "--field \"%s\": %s is not a secret field of any target type", field,
 		                          dot + 1);

@@ -109,6 +109,10 @@ EOF
 csv_rows b/enc/1.csv 2 200
 load_one b/enc 1.csv
 assert_eq "loaded batch=$BATCH status=complete rows=2" "$OUT" "a value from zload encrypt opens in its field [$ERR]"
+ok zload encrypt --prefix b/enc --field notify.webhookSecret hook-secret-1
+[[ $OUT == enc:local:v1:* ]] || fail "encrypt for notify.webhookSecret printed $OUT"
+assert_exit 2 zload encrypt --prefix b/enc --field password x
+assert_contains "$ERR" "expected targets[NAME].FIELD, targets[N].FIELD, notify.webhookSecret or notify.smtp.password" "a field path is required"
 zload encrypt --prefix b/enc --field 'targets[pg].password' "$PW" >"$WS/.out" 2>"$WS/.err"
 assert_contains "$(<"$WS/.err")" "warning: a value given as an argument shows in ps" "a value on the command line is warned about"
 
