@@ -1,6 +1,6 @@
 #include "intake/sqs.h"
 #include "util/aws.h"
-#include "util/http.h"
+#include "util/aws_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -66,50 +66,12 @@ void zl_sqs_close(zl_sqs *q)
 	free(q);
 }
 
-/* One JSON-protocol call: POST {body} with X-Amz-Target AmazonSQS.<action>. */
 static int call(zl_sqs *q, const char *action, json_t *body, long timeout_ms, json_t **reply, zl_err *err)
 {
-	zl_aws_creds creds = { 0 };
-	zl_http_resp resp;
-	zl_http_resp_init(&resp);
-	char target[96];
-	snprintf(target, sizeof target, "X-Amz-Target: AmazonSQS.%s", action);
-	const char *headers[] = { target, "Content-Type: application/x-amz-json-1.0", NULL };
-	char *text = json_dumps(body, JSON_COMPACT);
-	int rc = text ? zl_aws_provider_get(q->creds, &creds, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if (rc)
-		goto out;
-	zl_http_req req = {
-		.method = "POST", .url = q->endpoint, .headers = headers, .body = text, .body_len = strlen(text),
-		.service = "sqs", .region = q->region, .access_key = creds.access_key, .secret_key = creds.secret_key,
-		.session_token = creds.session_token, .timeout_ms = timeout_ms, .body_cap = SQS_BODY_CAP,
-		.cancel = q->cancel,
-	};
-	if ((rc = zl_http_perform(&req, &resp, err)))
-		goto out;
-	json_error_t je;
-	json_t *j = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, &je) : json_object();
-	if (resp.status / 100 != 2) {
-		const char *type = json_string_value(json_object_get(j, "__type"));
-		const char *msg = json_string_value(json_object_get(j, "message"));
-		if (!msg)
-			msg = json_string_value(json_object_get(j, "Message"));
-		rc = zl_err_set(err, resp.status >= 500 || resp.status == 429 ? ZL_ETRANSIENT : ZL_EINVAL,
-		                "sqs %s: HTTP %ld %s%s%s", action, resp.status, type ? type : "",
-		                type && msg ? ": " : "", msg ? msg : (type ? "" : zl_buf_str(&resp.body)));
-		json_decref(j);
-		goto out;
-	}
-	if (!j) {
-		rc = zl_err_set(err, ZL_ETRANSIENT, "sqs %s: reply is not JSON: %s", action, je.text);
-		goto out;
-	}
-	*reply = j;
-out:
-	free(text);
-	zl_aws_creds_release(&creds);
-	zl_http_resp_release(&resp);
-	return rc;
+	zl_aws_json_req req = { .url = q->endpoint, .region = q->region, .service = "sqs", .target = "AmazonSQS",
+	                        .json_version = "1.0", .creds = q->creds, .timeout_ms = timeout_ms,
+	                        .body_cap = SQS_BODY_CAP, .cancel = q->cancel };
+	return zl_aws_json_call(&req, action, body, reply, err);
 }
 
 int zl_sqs_receive(zl_sqs *q, int wait_secs, int max, zl_sqs_msg **msgs, size_t *n, zl_err *err)

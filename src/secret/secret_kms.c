@@ -1,7 +1,7 @@
-/* The KMS provider: AWS KMS Encrypt and Decrypt (JSON protocol, SigV4 through util/http) with the
+/* The KMS provider: AWS KMS Encrypt and Decrypt (JSON protocol through util/aws_json) with the
  * original loader's encryption context, so that ciphertexts pass between it and zload. */
 #include "secret/secret_int.h"
-#include "util/http.h"
+#include "util/aws_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -25,54 +25,16 @@ static int kms_provider(zl_secrets *s, zl_err *err)
 	return rc;
 }
 
-/* One call of the KMS JSON protocol: POST body with X-Amz-Target TrentService.<action>. The reply
- * body is wiped after parsing, since a Decrypt reply carries the plain text. */
 static int kms_call(zl_secrets *s, const char *action, json_t *body, json_t **reply, zl_err *err)
 {
-	zl_aws_creds creds = { 0 };
-	zl_http_resp resp;
-	zl_http_resp_init(&resp);
-	char target[64], url[512];
-	snprintf(target, sizeof target, "X-Amz-Target: TrentService.%s", action);
-	const char *headers[] = { target, "Content-Type: application/x-amz-json-1.1", NULL };
-	char *text = json_dumps(body, JSON_COMPACT);
-	int rc = text ? kms_provider(s, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	char url[512];
+	int rc = kms_provider(s, err);
 	rc = rc ? rc : zl_aws_endpoint("kms", s->region, NULL, url, sizeof url, err);
-	rc = rc ? rc : zl_aws_provider_get(s->aws, &creds, err);
 	if (rc)
-		goto out;
-	zl_http_req req = {
-		.method = "POST", .url = url, .headers = headers, .body = text, .body_len = strlen(text),
-		.service = "kms", .region = s->region, .access_key = creds.access_key, .secret_key = creds.secret_key,
-		.session_token = creds.session_token, .timeout_ms = 30000, .body_cap = 64 * 1024,
-	};
-	if ((rc = zl_http_perform(&req, &resp, err)))
-		goto out;
-	json_error_t je;
-	json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &je);
-	if (resp.status / 100 != 2) {
-		const char *type = json_string_value(json_object_get(j, "__type"));
-		const char *msg = json_string_value(json_object_get(j, "message"));
-		if (!msg)
-			msg = json_string_value(json_object_get(j, "Message"));
-		rc = zl_err_set(err, resp.status >= 500 || resp.status == 429 ? ZL_ETRANSIENT : ZL_EINVAL,
-		                "kms %s: HTTP %ld %s%s%s", action, resp.status, type ? type : "",
-		                type && msg ? ": " : "", msg ? msg : "");
-		json_decref(j);
-		goto out;
-	}
-	if (!j) {
-		rc = zl_err_set(err, ZL_ETRANSIENT, "kms %s: the reply is not JSON: %s", action, je.text);
-		goto out;
-	}
-	*reply = j;
-out:
-	if (resp.body.data)
-		explicit_bzero(resp.body.data, resp.body.len);
-	free_wiped(text);
-	zl_aws_creds_release(&creds);
-	zl_http_resp_release(&resp);
-	return rc;
+		return rc;
+	zl_aws_json_req req = { .url = url, .region = s->region, .service = "kms", .target = "TrentService",
+	                        .json_version = "1.1", .creds = s->aws, .body_cap = 64 * 1024 };
+	return zl_aws_json_call(&req, action, body, reply, err);
 }
 
 static json_t *context(const zl_secrets *s)

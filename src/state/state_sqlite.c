@@ -1003,32 +1003,71 @@ out:
 	return ret;
 }
 
+/* Appends " AND status IN ('a', 'b')" for the statuses of mask (" AND 0" when it names none of
+ * the nstatus statuses; nothing when mask is 0). Returns the new length of sql. */
+static size_t status_in(char *sql, size_t cap, size_t len, unsigned mask, int nstatus, const char *(*name)(int))
+{
+	if (!mask)
+		return len;
+	const char *sep = " AND status IN (";
+	for (int i = 0; i < nstatus; i++)
+		if (mask & ZL_STATUS_BIT(i)) {
+			len += (size_t)snprintf(sql + len, cap - len, "%s'%s'", sep, name(i));
+			sep = ", ";
+		}
+	return len + (size_t)snprintf(sql + len, cap - len, "%s", *sep == ',' ? ")" : " AND 0");
+}
+
+static const char *batch_status_name(int i) { return zl_batch_status_name((zl_batch_status)i); }
+static const char *notice_status_name(int i) { return zl_notice_status_name((zl_notice_status)i); }
+
+/* Reads every row of s into a new array of elements of size bytes (zeroed before read fills
+ * them). *v and *nv hold what was read even on failure, for the caller to free. */
+static int read_rows(sq_state *h, sqlite3_stmt *s, size_t size, int (*read)(sqlite3_stmt *, void *, zl_err *),
+                     void **v, size_t *nv, zl_err *err)
+{
+	size_t alloc = 8;
+	char *a = calloc(alloc, size);
+	int row, rc;
+	*v = a;
+	*nv = 0;
+	if (!a)
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	while ((row = step_row(h, s, err)) == 1) {
+		if (*nv == alloc) {
+			char *q = realloc(a, 2 * alloc * size);
+			if (!q)
+				return zl_err_set(err, ZL_ENOMEM, "out of memory");
+			memset(q + alloc * size, 0, alloc * size);
+			*v = a = q;
+			alloc *= 2;
+		}
+		if ((rc = read(s, a + *nv * size, err)))
+			return rc;
+		(*nv)++;
+	}
+	return row < 0 ? row : 0;
+}
+
+static int read_batch_row(sqlite3_stmt *s, void *b, zl_err *err) { return read_batch(s, b, err); }
+
 static int sq_batch_list(zl_state *st, const zl_batch_filter *f, zl_batch **out, size_t *n, zl_err *err)
 {
 	static const zl_batch_filter all;
 	sq_state *h = (sq_state *)st;
 	sqlite3_stmt *s = NULL;
-	zl_batch *v = NULL;
-	size_t nv = 0, alloc = 8;
+	void *v = NULL;
+	size_t nv = 0;
 	char sql[768];
 	size_t len;
-	int ret = 0, rc, row, p = 0;
+	int ret = 0, rc, p = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (!f)
 		f = &all;
 	len = (size_t)snprintf(sql, sizeof sql, "SELECT " BATCH_COLS " FROM batches WHERE 1");
-	if (f->status_mask) {
-		const char *sep = " AND status IN (";
-		for (int i = 0; i < ZL_BATCH_NSTATUS; i++)
-			if (f->status_mask & ZL_STATUS_BIT(i)) {
-				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s'%s'", sep,
-				                        zl_batch_status_name((zl_batch_status)i));
-				sep = ", ";
-			}
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", *sep == ',' ? ")" : " AND 0");
-	}
+	len = status_in(sql, sizeof sql, len, f->status_mask, ZL_BATCH_NSTATUS, batch_status_name);
 	if (f->prefix)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND prefix = ?");
 	if (f->since)
@@ -1049,29 +1088,8 @@ static int sq_batch_list(zl_state *st, const zl_batch_filter *f, zl_batch **out,
 		ret = bound(h, 1, err);
 		goto out;
 	}
-	if (!(v = calloc(alloc, sizeof *v))) {
-		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if ((ret = read_rows(h, s, sizeof(zl_batch), read_batch_row, &v, &nv, err)))
 		goto out;
-	}
-	while ((row = step_row(h, s, err)) == 1) {
-		if (nv == alloc) {
-			zl_batch *q = realloc(v, 2 * alloc * sizeof *q);
-			if (!q) {
-				ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
-				goto out;
-			}
-			memset(q + alloc, 0, alloc * sizeof *q);
-			v = q;
-			alloc *= 2;
-		}
-		if ((ret = read_batch(s, &v[nv], err)))
-			goto out;
-		nv++;
-	}
-	if (row < 0) {
-		ret = row;
-		goto out;
-	}
 	*out = v;
 	*n = nv;
 	v = NULL;
@@ -1155,6 +1173,8 @@ out:
 		zl_notice_rec_release(n);
 	return ret;
 }
+
+static int read_notice_row(sqlite3_stmt *s, void *n, zl_err *err) { return read_notice(s, n, err); }
 
 static int sq_notice_claim(zl_state *st, const char *owner, int64_t now, int64_t lease_until, const char *batch_id,
                            zl_notice_rec *out, int *claimed, zl_err *err)
@@ -1246,27 +1266,18 @@ static int sq_notice_list(zl_state *st, const zl_notice_filter *f, zl_notice_rec
 	static const zl_notice_filter all;
 	sq_state *h = (sq_state *)st;
 	sqlite3_stmt *s = NULL;
-	zl_notice_rec *v = NULL;
-	size_t nv = 0, alloc = 8;
+	void *v = NULL;
+	size_t nv = 0;
 	char sql[512];
 	size_t len;
-	int ret = 0, rc, row, p = 0;
+	int ret = 0, rc, p = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (!f)
 		f = &all;
 	len = (size_t)snprintf(sql, sizeof sql, "SELECT " NOTICE_COLS " FROM outbox WHERE 1");
-	if (f->status_mask) {
-		const char *sep = " AND status IN (";
-		for (int i = 0; i < ZL_NOTICE_NSTATUS; i++)
-			if (f->status_mask & ZL_STATUS_BIT(i)) {
-				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s'%s'", sep,
-				                        zl_notice_status_name((zl_notice_status)i));
-				sep = ", ";
-			}
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", *sep == ',' ? ")" : " AND 0");
-	}
+	len = status_in(sql, sizeof sql, len, f->status_mask, ZL_NOTICE_NSTATUS, notice_status_name);
 	if (f->batch_id)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND batch_id = ?");
 	len += (size_t)snprintf(sql + len, sizeof sql - len, " ORDER BY id DESC");
@@ -1282,29 +1293,8 @@ static int sq_notice_list(zl_state *st, const zl_notice_filter *f, zl_notice_rec
 		ret = bound(h, 1, err);
 		goto out;
 	}
-	if (!(v = calloc(alloc, sizeof *v))) {
-		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if ((ret = read_rows(h, s, sizeof(zl_notice_rec), read_notice_row, &v, &nv, err)))
 		goto out;
-	}
-	while ((row = step_row(h, s, err)) == 1) {
-		if (nv == alloc) {
-			zl_notice_rec *q = realloc(v, 2 * alloc * sizeof *q);
-			if (!q) {
-				ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
-				goto out;
-			}
-			memset(q + alloc, 0, alloc * sizeof *q);
-			v = q;
-			alloc *= 2;
-		}
-		if ((ret = read_notice(s, &v[nv], err)))
-			goto out;
-		nv++;
-	}
-	if (row < 0) {
-		ret = row;
-		goto out;
-	}
 	*out = v;
 	*n = nv;
 	v = NULL;
