@@ -145,6 +145,19 @@ struct zl_state_ops {
 	 * failed notice; else notice id, which must be failed, or pending and not held by a live
 	 * lease (ZL_EBUSY otherwise, ZL_ENOTFOUND if absent). *n says how many were queued. */
 	int (*notice_requeue)(zl_state *st, int64_t id, int64_t now, size_t *n, zl_err *err);
+
+	/* Copying a store (`zload state migrate`). Records go in as they are, ids and times kept.
+	 * File records with file_id > after (byte order; "" from the start), at most limit (> 0),
+	 * ordered by file_id; batch_id is set, batch_status is not filled. */
+	int (*file_scan)(zl_state *st, const char *after, size_t limit, zl_file_rec **out, size_t *n, zl_err *err);
+	/* Stores f as it is (its batch need not exist). An identical record is no change; a
+	 * different one with the same file_id is ZL_EBUSY. Appended after the batch's other files. */
+	int (*file_import)(zl_state *st, const zl_file_rec *f, zl_err *err);
+	/* Stores b's row as it is (not its files; file_count and bytes are b's). An identical batch
+	 * (same id, status and updated_at) is no change; another with the same id is ZL_EBUSY. */
+	int (*batch_import)(zl_state *st, const zl_batch *b, zl_err *err);
+	/* Stores a notice as it is under a new id (after every existing one). */
+	int (*notice_import)(zl_state *st, const zl_notice_rec *n, zl_err *err);
 };
 
 /* Adds a backend beside the built-in ones (before any thread opens state; for tests). */
