@@ -59,6 +59,21 @@ assert_eq 1 "$(grep -c 'msg="state database unreachable; retrying"' "$WS/serve.l
 assert_eq 1 "$(grep -c 'msg="state database reachable again"' "$WS/serve.log")" "reachable again, logged once"
 assert_contains "$(grep 'msg="state database unreachable; retrying"' "$WS/serve.log")" "error=" \
 	"the unreachable line gives the reason"
+
+# A fail-over: a new primary (a copy of the data directory, as a promoted replica would have it)
+# comes up on the same address; the loader reconnects to it and goes on.
+state_stop
+as_pg cp -a "$SDIR/data" "$SDIR/data2"
+as_pg sed -i "s|$SDIR/data|$SDIR/data2|" "$SDIR/data2/postmaster.opts"
+as_pg rm -rf "$SDIR/data"
+as_pg mv "$SDIR/data2" "$SDIR/data"
+state_resume
+for i in $(seq 41 50); do csv_rows "b/out/f$i.csv" 10 $((i * 100)); done
+wait_for 60 rows_at_least 500
+wait_for 30 settled
+assert_eq 500 "$(pq dw "SELECT count(DISTINCT id) FROM t")" "each row once after the fail-over"
+assert_eq 500 "$(pg_count t)" "rows after the fail-over"
+assert_eq 0 "$(batch_count --status error)" "batches in error after the fail-over"
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID" 20
 assert_eq 0 "$RC" "serve exit code after SIGTERM"
