@@ -18,8 +18,8 @@ assert_exit 1 zload --store "$STORE" backfill b
 assert_eq "zload: store URL \"$STORE\": expected SCHEME:TARGET; did you mean dir:$STORE?" "$ERR" "a bare path for --store"
 assert_exit 1 zload --state "$WS/x.db" batches list
 assert_eq "zload: state URL \"$WS/x.db\": expected SCHEME:TARGET; did you mean sqlite:$WS/x.db?" "$ERR" "a bare path for --state"
-assert_exit 1 zload --state "postgres://db/x" batches list
-assert_eq 'zload: state URL "postgres://db/x": unknown scheme "postgres" (known: sqlite)' "$ERR" "an unknown scheme"
+assert_exit 1 zload --state "mysql://db/x" batches list
+assert_eq 'zload: state URL "mysql://db/x": unknown scheme "mysql" (known: sqlite, postgresql, postgres)' "$ERR" "an unknown scheme"
 ok zload --state "sqlite:$WS/new/dir/state.db" batches list
 [[ -f $WS/new/dir/state.db ]] || fail "sqlite:/new/dir/state.db: directories not created"
 
