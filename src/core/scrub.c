@@ -32,6 +32,70 @@ int zl_scrub_add(zl_strvec *out, const char *s)
 	return rc;
 }
 
+/* Where url keeps passwords: offset and length of each (at most max), in order; returns how many. */
+typedef struct url_span {
+	size_t at, len;
+} url_span;
+
+static size_t url_passwords(const char *url, url_span *out, size_t max)
+{
+	const char *sep = strstr(url, "://"), *q = strchr(url, '?');
+	size_t n = 0;
+
+	if (sep && (!q || sep < q)) {
+		/* the user information ends at the last '@' of the authority and path (a password may
+		 * hold '/' or '@' unescaped) */
+		const char *auth = sep + 3, *at = NULL;
+		for (const char *p = auth; *p && *p != '?' && *p != '#'; p++)
+			if (*p == '@')
+				at = p;
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon && at > colon + 1)
+			out[n++] = (url_span){ (size_t)(colon + 1 - url), (size_t)(at - colon - 1) };
+	}
+	for (const char *p = q; p && n < max; p = strchr(p + 1, '&'))
+		if (strncmp(p + 1, "password=", 9) == 0) {
+			const char *v = p + 10;
+			size_t len = strcspn(v, "&#");
+			if (len)
+				out[n++] = (url_span){ (size_t)(v - url), len };
+		}
+	return n;
+}
+
+#define MAX_URL_PASSWORDS 8
+
+char *zl_url_redacted(const char *url)
+{
+	url_span sp[MAX_URL_PASSWORDS];
+	size_t n = url_passwords(url, sp, MAX_URL_PASSWORDS), from = 0;
+	zl_buf b;
+	int rc = 0;
+
+	zl_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		rc |= zl_buf_add(&b, url + from, sp[i].at - from);
+		rc |= zl_buf_adds(&b, ZL_URL_MASK);
+		from = sp[i].at + sp[i].len;
+	}
+	rc |= zl_buf_adds(&b, url + from);
+	if (rc) {
+		zl_buf_release(&b);
+		return NULL;
+	}
+	return zl_buf_take(&b);
+}
+
+int zl_scrub_add_url(zl_strvec *secrets, const char *url)
+{
+	url_span sp[MAX_URL_PASSWORDS];
+	size_t n = url_passwords(url, sp, MAX_URL_PASSWORDS);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = push_secret(secrets, url + sp[i].at, sp[i].len);
+	return rc;
+}
+
 /* s with every occurrence of secret replaced, or NULL when it holds none. Caller frees. */
 static char *replace_all(const char *s, const char *secret)
 {
