@@ -70,26 +70,18 @@ static void print_summary(const migrate_names *m, const zl_state_copy_counts *c,
 	       plural(c->notices, "notification", "notifications"), dry_run ? " (dry run: nothing written)" : "");
 }
 
-/* Opens both stores (not --to on a dry run) and copies; err names what failed. */
+/* Opens the source and copies (the destination is opened once the source's checks pass). */
 static int migrate(const char *from, const char *to, const migrate_names *m, int dry_run, zl_state_copy_counts *c,
                    zl_err *err)
 {
-	zl_state *src = NULL, *dst = NULL;
+	zl_state *src = NULL;
 	zl_state_copy_opts o = { .now = zl_now_ms(), .dry_run = dry_run };
 	int ret;
 
-	if ((ret = zl_state_open(from, &src, err))) {
+	if ((ret = zl_state_open(from, &src, err)))
 		zl_err_prefix(err, "--from %s", m->from);
-		goto out;
-	}
-	if (!dry_run && (ret = zl_state_open(to, &dst, err))) {
-		zl_err_prefix(err, "--to %s", m->to);
-		goto out;
-	}
-	if ((ret = zl_state_copy(src, dst, &o, c, err)))
+	else if ((ret = zl_state_copy(src, to, &o, c, err)))
 		zl_err_prefix(err, "cannot migrate %s -> %s", m->from, m->to);
-out:
-	zl_state_close(dst);
 	zl_state_close(src);
 	return ret;
 }

@@ -356,7 +356,7 @@ out:
 	return ret;
 }
 
-static int run_copy(copy_ctx *x, zl_err *err)
+static int run_copy(copy_ctx *x, const char *dst_url, zl_err *err)
 {
 	int ret;
 
@@ -368,27 +368,25 @@ static int run_copy(copy_ctx *x, zl_err *err)
 		x->c->notices = x->nnotices;
 		return scan_files(x, 0, err);
 	}
+	if ((ret = zl_state_open(dst_url, &x->dst, err)))
+		return zl_err_prefix(err, "opening the destination");
 	if ((ret = check_dst(x, err)) || (ret = copy_configs(x, err)) || (ret = copy_batches(x, err)) ||
 	    (ret = scan_files(x, 1, err)) || (ret = copy_notices(x, err)))
 		return ret;
 	return 0;
 }
 
-int zl_state_copy(zl_state *src, zl_state *dst, const zl_state_copy_opts *opts, zl_state_copy_counts *counts,
+int zl_state_copy(zl_state *src, const char *dst_url, const zl_state_copy_opts *opts, zl_state_copy_counts *counts,
                   zl_err *err)
 {
-	copy_ctx x = { .src = src, .dst = dst, .o = opts, .c = counts };
+	copy_ctx x = { .src = src, .o = opts, .c = counts };
 	int ret;
 
 	memset(counts, 0, sizeof *counts);
 	zl_strvec_init(&x.prefixes);
 	zl_strvec_init(&x.jsons);
-	if (!opts->dry_run && !dst) {
-		ret = zl_err_set(err, ZL_EINVAL, "copying a state store needs a destination");
-		goto out;
-	}
-	ret = run_copy(&x, err);
-out:
+	ret = run_copy(&x, dst_url, err);
+	zl_state_close(x.dst);
 	zl_strvec_release(&x.prefixes);
 	zl_strvec_release(&x.jsons);
 	free(x.by_id);

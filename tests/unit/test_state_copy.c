@@ -17,6 +17,7 @@
 
 #define T0 ((int64_t)1700000000000)
 #define NOW (T0 + 100000)
+#define DST "mem:copy-dst"
 
 typedef struct fixture {
 	zl_state *src, *dst;
@@ -145,7 +146,7 @@ static void test_copy_and_again(void **state)
 	int64_t v1, v2;
 
 	build(fx->src, done, stale);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	expect_counts(&c, 2, 4, 6, 2, 0);
 	assert_int_equal(nbatches(fx->dst), 4);
 	assert_int_equal(nnotices(fx->dst), 2);
@@ -160,7 +161,7 @@ static void test_copy_and_again(void **state)
 
 	/* again: nothing changes, the configurations are not stored again, no notice is queued twice */
 	assert_int_equal(fx->dst->ops->config_version(fx->dst, &v1, &err), 0);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	expect_counts(&c, 2, 4, 6, 2, 2);
 	assert_int_equal(fx->dst->ops->config_version(fx->dst, &v2, &err), 0);
 	assert_int_equal(v2, v1);
@@ -173,7 +174,7 @@ static void test_copy_and_again(void **state)
 	assert_int_equal(fx->dst->ops->notice_claim(fx->dst, "s", NOW, NOW + 10, NULL, &n, &claimed, &err), 0);
 	assert_int_equal(fx->dst->ops->notice_settle(fx->dst, n.id, "s", ZL_NOTICE_SENT, NOW, 0, NULL, &err), 0);
 	zl_notice_rec_release(&n);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	assert_int_equal(c.notices_kept, 2);
 	assert_int_equal(nnotices(fx->dst), 2);
 }
@@ -194,7 +195,7 @@ static void test_copy_interrupted(void **state)
 	assert_int_equal(fx->dst->ops->batch_import(fx->dst, &b, &err), 0);
 	assert_int_equal(fx->dst->ops->file_import(fx->dst, &b.files[0], &err), 0);
 	zl_batch_release(&b);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	expect_counts(&c, 2, 4, 6, 2, 0);
 	assert_int_equal(fx->dst->ops->batch_get(fx->dst, done, &b, &err), 0);
 	assert_int_equal(b.nfiles, 2);
@@ -214,7 +215,7 @@ static void test_refuses_live_leases(void **state)
 	build(fx->src, done, stale);
 	claim(fx->src, "b/v", "v/1.csv", T0 + 50, live);
 	assert_int_equal(fx->src->ops->batch_lock(fx->src, live, ZL_LOCK_OPEN, "host:42", T0 + 51, NOW + 30000, &err), 0);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), ZL_EBUSY);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), ZL_EBUSY);
 	snprintf(want, sizeof want,
 	         "the source is in use: batch %s (prefix b/v) is locked by host:42 until %s; stop the loaders"
 	         " (zload serve) or wait until the leases end, then run again",
@@ -222,11 +223,11 @@ static void test_refuses_live_leases(void **state)
 	assert_string_equal(err.msg, want);
 	expect_empty(fx->dst);
 	o.dry_run = 1;
-	assert_int_equal(zl_state_copy(fx->src, NULL, &o, &c, &err), ZL_EBUSY);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), ZL_EBUSY);
 
 	/* once the lease has ended, the batch is copied as it is */
 	o = (zl_state_copy_opts){ .now = NOW + 30000 };
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	assert_int_equal(c.batches, 5);
 
 	/* a notification a sender holds */
@@ -234,7 +235,7 @@ static void test_refuses_live_leases(void **state)
 	int claimed;
 	assert_int_equal(fx->src->ops->notice_claim(fx->src, "snd", NOW, NOW + 60000, NULL, &n, &claimed, &err), 0);
 	assert_int_equal(claimed, 1);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), ZL_EBUSY);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), ZL_EBUSY);
 	snprintf(want, sizeof want, "notification %lld (batch %s) is being sent by snd until %s", (long long)n.id,
 	         n.batch_id, zl_time_format(NOW + 60000, t, sizeof t));
 	assert_non_null(strstr(err.msg, want));
@@ -252,7 +253,7 @@ static void test_refuses_other_destination(void **state)
 	build(fx->src, done, stale);
 	/* another configuration for a prefix of the source */
 	assert_int_equal(fx->dst->ops->config_put(fx->dst, "b/z", "{\"s3Prefix\":\"b/z\"}", &err), 0);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), ZL_EBUSY);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), ZL_EBUSY);
 	assert_string_equal(err.msg, "the destination has another configuration for prefix \"b/z\"");
 	assert_int_equal(nconfigs(fx->dst), 1);
 	assert_int_equal(nbatches(fx->dst), 0);
@@ -260,7 +261,7 @@ static void test_refuses_other_destination(void **state)
 
 	/* a batch of its own */
 	claim(fx->dst, "b/a", "a/9.csv", T0, mine);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), ZL_EBUSY);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), ZL_EBUSY);
 	snprintf(want, sizeof want,
 	         "the destination holds batch %s (prefix b/a), which the source does not: copy into an empty store,"
 	         " or one that an earlier migrate from this source wrote",
@@ -279,10 +280,10 @@ static void test_refuses_changed_destination(void **state)
 	zl_err err = { 0 };
 
 	build(fx->src, done, stale);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	/* the destination went on loading: the stale batch was reclaimed there */
 	assert_int_equal(fx->dst->ops->batch_lock(fx->dst, stale, ZL_LOCK_EXPIRED, "new", NOW, NOW + 10, &err), 0);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), ZL_EBUSY);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), ZL_EBUSY);
 	assert_non_null(strstr(err.msg, "the destination was changed after an earlier migrate: batch "));
 	assert_non_null(strstr(err.msg, stale));
 }
@@ -296,12 +297,13 @@ static void test_dry_run(void **state)
 	zl_err err = { 0 };
 
 	build(fx->src, done, stale);
-	assert_int_equal(zl_state_copy(fx->src, NULL, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	expect_counts(&c, 2, 4, 6, 2, 0);
-	assert_int_equal(zl_state_copy(fx->src, fx->dst, &o, &c, &err), 0);
+	assert_int_equal(zl_state_copy(fx->src, DST, &o, &c, &err), 0);
 	expect_empty(fx->dst);
 	o.dry_run = 0;
-	assert_int_equal(zl_state_copy(fx->src, NULL, &o, &c, &err), ZL_EINVAL);
+	assert_int_equal(zl_state_copy(fx->src, "nosuch:x", &o, &c, &err), ZL_EINVAL);
+	assert_non_null(strstr(err.msg, "opening the destination: "));
 }
 
 int main(void)
