@@ -67,6 +67,8 @@ static size_t url_passwords(const char *url, url_span *out, size_t max)
 
 char *zl_url_redacted(const char *url)
 {
+	if (!url)
+		return strdup("");
 	url_span sp[MAX_URL_PASSWORDS];
 	size_t n = url_passwords(url, sp, MAX_URL_PASSWORDS), from = 0;
 	zl_buf b;
@@ -75,7 +77,7 @@ char *zl_url_redacted(const char *url)
 	zl_buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
 		rc |= zl_buf_add(&b, url + from, sp[i].at - from);
-		rc |= zl_buf_adds(&b, ZL_URL_MASK);
+		rc |= zl_buf_adds(&b, ZL_SCRUB_MASK);
 		from = sp[i].at + sp[i].len;
 	}
 	rc |= zl_buf_adds(&b, url + from);

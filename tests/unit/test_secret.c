@@ -504,10 +504,10 @@ static void test_url_redacted(void **state)
 	expect_redacted("sqlite:/var/lib/zload/state.db", "sqlite:/var/lib/zload/state.db");
 	expect_redacted("postgresql://loader@127.0.0.1:5432/dw?schema=zload", "postgresql://loader@127.0.0.1:5432/dw?schema=zload");
 	expect_redacted("postgresql://loader:s3cret@db.example:5432/dw?schema=zload",
-	                "postgresql://loader:***@db.example:5432/dw?schema=zload");
-	expect_redacted("postgresql://u:p@ss/w@rd@host/db", "postgresql://u:***@host/db");
-	expect_redacted("postgresql://host/dw?user=u&password=pw1&schema=z", "postgresql://host/dw?user=u&password=***&schema=z");
-	expect_redacted("postgres://u:pw1@h/d?password=pw2", "postgres://u:***@h/d?password=***");
+	                "postgresql://loader:********@db.example:5432/dw?schema=zload");
+	expect_redacted("postgresql://u:p@ss/w@rd@host/db", "postgresql://u:********@host/db");
+	expect_redacted("postgresql://host/dw?user=u&password=pw1&schema=z", "postgresql://host/dw?user=u&password=********&schema=z");
+	expect_redacted("postgres://u:pw1@h/d?password=pw2", "postgres://u:********@h/d?password=********");
 	expect_redacted("postgresql://u:@h/d?password=", "postgresql://u:@h/d?password=");
 	expect_redacted("", "");
 
