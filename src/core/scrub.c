@@ -53,13 +53,23 @@ static size_t url_passwords(const char *url, url_span *out, size_t max)
 		if (colon && at > colon + 1)
 			out[n++] = (url_span){ (size_t)(colon + 1 - url), (size_t)(at - colon - 1) };
 	}
-	for (const char *p = q; p && n < max; p = strchr(p + 1, '&'))
-		if (strncmp(p + 1, "password=", 9) == 0) {
-			const char *v = p + 10;
-			size_t len = strcspn(v, "&#");
-			if (len)
-				out[n++] = (url_span){ (size_t)(v - url), len };
+	/* password=PW as a URI parameter (?, &) or in a connection string ("scheme:host=h password=PW",
+	 * the value maybe quoted: 'p w') */
+	for (const char *p = strstr(url, "password="); p && n < max; p = strstr(p + 1, "password=")) {
+		size_t at = (size_t)(p - url) + 9, len;
+		if ((p > url && !strchr("?& \t:", p[-1])) || (n && at < out[n - 1].at + out[n - 1].len))
+			continue;
+		if (url[at] == '\'') {
+			at++;
+			for (len = 0; url[at + len] && url[at + len] != '\''; len++)
+				if (url[at + len] == '\\' && url[at + len + 1])
+					len++;
+		} else {
+			len = strcspn(url + at, "&# \t");
 		}
+		if (len)
+			out[n++] = (url_span){ at, len };
+	}
 	return n;
 }
 

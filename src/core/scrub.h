@@ -22,8 +22,9 @@ void zl_scrub_buf(char *s, size_t n, const zl_strvec *secrets);
 /* Replaces every occurrence of a secret in the string values of j, at any depth. */
 void zl_json_scrub(json_t *j, const zl_strvec *secrets);
 /* url for logs and summaries: the password of its user information ("scheme://user:PW@host") and
- * the value of every password= parameter ("...?password=PW&...") replaced by ZL_SCRUB_MASK.
- * Caller frees; NULL only when out of memory. */
+ * the value of every password= parameter ("...?password=PW&...", or a connection string's
+ * "password=PW" or "password='P W'") replaced by ZL_SCRUB_MASK. Caller frees; NULL only when out of
+ * memory. */
 char *zl_url_redacted(const char *url);
 /* Adds the passwords that zl_url_redacted hides to secrets (to scrub messages that might repeat
  * them). 0 or ZL_ENOMEM. */

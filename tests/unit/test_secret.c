@@ -509,6 +509,10 @@ static void test_url_redacted(void **state)
 	expect_redacted("postgresql://host/dw?user=u&password=pw1&schema=z", "postgresql://host/dw?user=u&password=********&schema=z");
 	expect_redacted("postgres://u:pw1@h/d?password=pw2", "postgres://u:********@h/d?password=********");
 	expect_redacted("postgresql://u:@h/d?password=", "postgresql://u:@h/d?password=");
+	expect_redacted("postgresql:host=db password=s3cret dbname=ops", "postgresql:host=db password=******** dbname=ops");
+	expect_redacted("postgresql:password='p w\\'x' host=db", "postgresql:password='********' host=db");
+	expect_redacted("postgresql://u:password=x@h/d", "postgresql://u:********@h/d");
+	expect_redacted("postgresql://h/d?mypassword=x", "postgresql://h/d?mypassword=x");
 	expect_redacted("", "");
 
 	zl_strvec sv;
