@@ -43,6 +43,25 @@ void zl_file_rec_release(zl_file_rec *f)
 	memset(f, 0, sizeof *f);
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+int zl_file_rec_same(const zl_file_rec *a, const zl_file_rec *b)
+{
+	return same_str(a->file_id, b->file_id) && same_str(a->bucket, b->bucket) && same_str(a->key, b->key) &&
+	       same_str(a->etag, b->etag) && same_str(a->prefix, b->prefix) && a->size == b->size &&
+	       a->received_at == b->received_at && strcmp(a->batch_id, b->batch_id) == 0;
+}
+
+void zl_file_list_free(zl_file_rec *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		zl_file_rec_release(&v[i]);
+	free(v);
+}
+
 void zl_batch_release(zl_batch *b)
 {
 	if (!b)

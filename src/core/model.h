@@ -48,6 +48,9 @@ typedef struct zl_file_rec {
 } zl_file_rec;
 
 void zl_file_rec_release(zl_file_rec *f);
+/* Whether a and b are the same stored record: every field but batch_status (NULL equals NULL). */
+int zl_file_rec_same(const zl_file_rec *a, const zl_file_rec *b);
+void zl_file_list_free(zl_file_rec *v, size_t n);
 
 typedef struct zl_batch {
 	char id[ZL_UUID_LEN];

@@ -32,6 +32,82 @@ int zl_scrub_add(zl_strvec *out, const char *s)
 	return rc;
 }
 
+/* Where url keeps passwords: offset and length of each (at most max), in order; returns how many. */
+typedef struct url_span {
+	size_t at, len;
+} url_span;
+
+static size_t url_passwords(const char *url, url_span *out, size_t max)
+{
+	const char *sep = strstr(url, "://"), *q = strchr(url, '?');
+	size_t n = 0;
+
+	if (sep && (!q || sep < q)) {
+		/* the user information ends at the last '@' of the authority and path (a password may
+		 * hold '/' or '@' unescaped) */
+		const char *auth = sep + 3, *at = NULL;
+		for (const char *p = auth; *p && *p != '?' && *p != '#'; p++)
+			if (*p == '@')
+				at = p;
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon && at > colon + 1)
+			out[n++] = (url_span){ (size_t)(colon + 1 - url), (size_t)(at - colon - 1) };
+	}
+	/* password=PW as a URI parameter (?, &) or in a connection string ("scheme:host=h password=PW",
+	 * the value maybe quoted: 'p w') */
+	for (const char *p = strstr(url, "password="); p && n < max; p = strstr(p + 1, "password=")) {
+		size_t at = (size_t)(p - url) + 9, len;
+		if ((p > url && !strchr("?& \t:", p[-1])) || (n && at < out[n - 1].at + out[n - 1].len))
+			continue;
+		if (url[at] == '\'') {
+			at++;
+			for (len = 0; url[at + len] && url[at + len] != '\''; len++)
+				if (url[at + len] == '\\' && url[at + len + 1])
+					len++;
+		} else {
+			len = strcspn(url + at, "&# \t");
+		}
+		if (len)
+			out[n++] = (url_span){ at, len };
+	}
+	return n;
+}
+
+#define MAX_URL_PASSWORDS 8
+
+char *zl_url_redacted(const char *url)
+{
+	if (!url)
+		return strdup("");
+	url_span sp[MAX_URL_PASSWORDS];
+	size_t n = url_passwords(url, sp, MAX_URL_PASSWORDS), from = 0;
+	zl_buf b;
+	int rc = 0;
+
+	zl_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		rc |= zl_buf_add(&b, url + from, sp[i].at - from);
+		rc |= zl_buf_adds(&b, ZL_SCRUB_MASK);
+		from = sp[i].at + sp[i].len;
+	}
+	rc |= zl_buf_adds(&b, url + from);
+	if (rc) {
+		zl_buf_release(&b);
+		return NULL;
+	}
+	return zl_buf_take(&b);
+}
+
+int zl_scrub_add_url(zl_strvec *secrets, const char *url)
+{
+	url_span sp[MAX_URL_PASSWORDS];
+	size_t n = url_passwords(url, sp, MAX_URL_PASSWORDS);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = push_secret(secrets, url + sp[i].at, sp[i].len);
+	return rc;
+}
+
 /* s with every occurrence of secret replaced, or NULL when it holds none. Caller frees. */
 static char *replace_all(const char *s, const char *secret)
 {
@@ -60,20 +136,6 @@ char *zl_scrubbed(const char *s, const zl_strvec *secrets)
 		}
 	}
 	return cur;
-}
-
-char *zl_url_redacted(const char *url)
-{
-	zl_strvec pw;
-	zl_strvec_init(&pw);
-	char *out = NULL;
-	if (url && zl_scrub_add(&pw, url) == 0 && pw.n > 1) {
-		free(pw.v[0]); /* the URL itself: only the passwords inside it are masked */
-		pw.v[0] = pw.v[--pw.n];
-		out = zl_scrubbed(url, &pw);
-	}
-	zl_scrub_release(&pw);
-	return out ? out : strdup(url ? url : "");
 }
 
 void zl_json_scrub(json_t *j, const zl_strvec *secrets)

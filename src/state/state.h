@@ -160,6 +160,12 @@ struct zl_state_ops {
 	int (*notice_import)(zl_state *st, const zl_notice_rec *n, zl_err *err);
 };
 
+/* For the backends' imports: the ZL_EBUSY of a record that meets another under the same key,
+ * naming the record and how the two differ (stored: what the store holds). */
+int zl_state_file_conflict(const zl_file_rec *stored, const zl_file_rec *f, zl_err *err);
+int zl_state_batch_conflict(const char *id, zl_batch_status stored_status, int64_t stored_updated_at,
+                            const zl_batch *b, zl_err *err);
+
 /* Adds a backend beside the built-in ones (before any thread opens state; for tests). */
 int zl_state_register(const zl_state_ops *ops);
 /* Opens the backend named by url's scheme ("sqlite:/path/state.db"). */

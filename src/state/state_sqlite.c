@@ -98,6 +98,11 @@ enum {
 	S_NOTICE_STATE,
 	S_NOTICE_REQUEUE_ONE,
 	S_NOTICE_REQUEUE_FAILED,
+	S_FILE_SCAN,
+	S_FILE_ROW,
+	S_BATCH_IMPORT,
+	S_BATCH_STAMP,
+	S_NOTICE_IMPORT,
 	S_COUNT
 };
 
@@ -197,6 +202,15 @@ static const char *const stmt_sql[S_COUNT] = {
 	                         " AND (owner IS NULL OR IFNULL(lease_until, 0) <= ?2)))",
 	[S_NOTICE_REQUEUE_FAILED] = "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?1,"
 	                            " owner = NULL, lease_until = NULL WHERE status = 'failed'",
+	/* copying a store: records as they are; times of 0 are NULL, as the operations above leave them */
+	[S_FILE_SCAN] = "SELECT " FILE_COLS " FROM files f WHERE f.file_id > ?1 ORDER BY f.file_id LIMIT ?2",
+	[S_FILE_ROW] = "SELECT " FILE_COLS " FROM files f WHERE f.file_id = ?1",
+	[S_BATCH_IMPORT] = "INSERT INTO batches (" BATCH_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	                   " ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) DO NOTHING",
+	[S_BATCH_STAMP] = "SELECT status, updated_at FROM batches WHERE id = ?1",
+	[S_NOTICE_IMPORT] = "INSERT INTO outbox (batch_id, prefix, dest, event, subject, body, status, attempts,"
+	                    " max_attempts, created_at, next_at, sent_at, lease_until, owner, last_error)"
+	                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 };
 
 typedef struct sq_state {
@@ -1050,6 +1064,7 @@ static int read_rows(sq_state *h, sqlite3_stmt *s, size_t size, int (*read)(sqli
 }
 
 static int read_batch_row(sqlite3_stmt *s, void *b, zl_err *err) { return read_batch(s, b, err); }
+static int read_file_row(sqlite3_stmt *s, void *f, zl_err *err) { return read_file(s, f, err); }
 
 static int sq_batch_list(zl_state *st, const zl_batch_filter *f, zl_batch **out, size_t *n, zl_err *err)
 {
@@ -1349,6 +1364,166 @@ out:
 	return ret;
 }
 
+/* ---- copying a store ---- */
+
+/* Binds a time, 0 (not set) as NULL. */
+static int bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+	return v ? sqlite3_bind_int64(s, i, v) : sqlite3_bind_null(s, i);
+}
+
+/* Binds a batch id, "" (none) as NULL. */
+static int bind_id(sqlite3_stmt *s, int i, const char *id)
+{
+	return id[0] ? bind_str(s, i, id) : sqlite3_bind_null(s, i);
+}
+
+static int sq_file_scan(zl_state *st, const char *after, size_t limit, zl_file_rec **out, size_t *n, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_FILE_SCAN);
+	void *v = NULL;
+	size_t nv = 0;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (limit == 0) {
+		ret = zl_err_set(err, ZL_EINVAL, "a file scan needs a page size");
+		goto out;
+	}
+	if ((ret = bound(h, bind_str(s, 1, after ? after : "") ||
+	                    sqlite3_bind_int64(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit), err)) ||
+	    (ret = read_rows(h, s, sizeof(zl_file_rec), read_file_row, &v, &nv, err)))
+		goto out;
+	*out = v;
+	*n = nv;
+	v = NULL;
+out:
+	op_end(h);
+	zl_file_list_free(v, nv);
+	return ret;
+}
+
+/* The stored record of f->file_id: ZL_EBUSY unless it is the same as f. The caller holds the write lock. */
+static int file_conflict(sq_state *h, const zl_file_rec *f, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_FILE_ROW);
+	zl_file_rec old;
+	int ret, row;
+
+	if ((ret = bound(h, bind_str(s, 1, f->file_id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) <= 0)
+		return row < 0 ? row : zl_err_set(err, ZL_ESTATE, "file record \"%s\" vanished", f->file_id);
+	if ((ret = read_file(s, &old, err)))
+		return ret;
+	if (!zl_file_rec_same(&old, f))
+		ret = zl_state_file_conflict(&old, f, err);
+	zl_file_rec_release(&old);
+	return ret;
+}
+
+static int sq_file_import(zl_state *st, const zl_file_rec *f, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s;
+	int ret;
+
+	if (!f->file_id || !f->bucket || !f->key || !f->prefix)
+		return zl_err_set(err, ZL_EINVAL, "a file record needs a file id, bucket, key and prefix");
+	if ((ret = begin(h, 1, err)))
+		goto out;
+	s = use(h, S_FILE_BATCH);
+	if ((ret = bound(h, bind_str(s, 1, f->file_id), err)) || (ret = step_row(h, s, err)) < 0)
+		goto out;
+	if (ret == 1) { /* stored already: the same record is no change */
+		ret = file_conflict(h, f, err);
+		goto out;
+	}
+	s = use(h, S_FILE_INSERT);
+	if ((ret = bound(h, bind_str(s, 1, f->file_id) || bind_str(s, 2, f->bucket) || bind_str(s, 3, f->key) ||
+	                    bind_str(s, 4, f->etag) || bind_str(s, 5, f->prefix) ||
+	                    sqlite3_bind_int64(s, 6, f->size) || bind_time(s, 7, f->received_at) ||
+	                    bind_id(s, 8, f->batch_id), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	ret = commit(h, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+/* Why a batch import changed nothing: no change when the stored batch has b's status and
+ * updated_at, else ZL_EBUSY. */
+static int batch_stamp_differs(sq_state *h, const zl_batch *b, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_BATCH_STAMP);
+	zl_batch_status status;
+	int ret, row;
+
+	if ((ret = bound(h, bind_str(s, 1, b->id), err)))
+		return ret;
+	if ((row = step_row(h, s, err)) <= 0)
+		return row < 0 ? row : zl_err_set(err, ZL_ESTATE, "batch %s vanished", b->id);
+	if (zl_batch_status_parse((const char *)sqlite3_column_text(s, 0), &status))
+		status = ZL_BATCH_NSTATUS;
+	int64_t updated_at = sqlite3_column_int64(s, 1);
+	if (status == b->status && updated_at == b->updated_at)
+		return 0;
+	return zl_state_batch_conflict(b->id, status, updated_at, b, err);
+}
+
+static int sq_batch_import(zl_state *st, const zl_batch *b, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_BATCH_IMPORT);
+	int ret;
+
+	if (!b->id[0] || !b->prefix || (unsigned)b->status >= ZL_BATCH_NSTATUS)
+		return zl_err_set(err, ZL_EINVAL, "a batch needs an id, a prefix and a status");
+	if ((ret = bound(h, bind_str(s, 1, b->id) || bind_str(s, 2, b->prefix) ||
+	                    bind_str(s, 3, zl_batch_status_name(b->status)) || sqlite3_bind_int64(s, 4, b->created_at) ||
+	                    sqlite3_bind_int64(s, 5, b->first_at) || sqlite3_bind_int64(s, 6, b->updated_at) ||
+	                    bind_time(s, 7, b->locked_at) || bind_time(s, 8, b->finished_at) ||
+	                    bind_time(s, 9, b->lease_until) || sqlite3_bind_int64(s, 10, b->file_count) ||
+	                    sqlite3_bind_int64(s, 11, b->bytes) || sqlite3_bind_int(s, 12, b->attempts) ||
+	                    bind_str(s, 13, b->owner) || bind_str(s, 14, b->result) || bind_str(s, 15, b->error), err)) ||
+	    (ret = run(h, s, err)))
+		goto out;
+	if (sqlite3_changes(h->db) == 0)
+		ret = batch_stamp_differs(h, b, err);
+out:
+	op_end(h);
+	return ret;
+}
+
+static int sq_notice_import(zl_state *st, const zl_notice_rec *n, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	sqlite3_stmt *s = use(h, S_NOTICE_IMPORT);
+	int ret;
+
+	if (!n->batch_id[0] || !n->prefix || !n->dest || !n->event || !n->subject || !n->body ||
+	    (unsigned)n->status >= ZL_NOTICE_NSTATUS) {
+		ret = zl_err_set(err, ZL_EINVAL, "a notification needs a batch, prefix, destination, event, subject,"
+		                 " body and status");
+		goto out;
+	}
+	if ((ret = bound(h, bind_str(s, 1, n->batch_id) || bind_str(s, 2, n->prefix) || bind_str(s, 3, n->dest) ||
+	                    bind_str(s, 4, n->event) || bind_str(s, 5, n->subject) || bind_str(s, 6, n->body) ||
+	                    bind_str(s, 7, zl_notice_status_name(n->status)) || sqlite3_bind_int(s, 8, n->attempts) ||
+	                    sqlite3_bind_int(s, 9, n->max_attempts) || sqlite3_bind_int64(s, 10, n->created_at) ||
+	                    sqlite3_bind_int64(s, 11, n->next_at) || bind_time(s, 12, n->sent_at) ||
+	                    bind_time(s, 13, n->lease_until) || bind_str(s, 14, n->owner) ||
+	                    bind_str(s, 15, n->last_error), err)))
+		goto out;
+	ret = run(h, s, err);
+out:
+	op_end(h);
+	return ret;
+}
+
 const zl_state_ops zl_state_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -1374,4 +1549,8 @@ const zl_state_ops zl_state_sqlite_ops = {
 	.notice_settle = sq_notice_settle,
 	.notice_list = sq_notice_list,
 	.notice_requeue = sq_notice_requeue,
+	.file_scan = sq_file_scan,
+	.file_import = sq_file_import,
+	.batch_import = sq_batch_import,
+	.notice_import = sq_notice_import,
 };

@@ -105,6 +105,8 @@ typedef struct suite_ctx {
 	const zl_state_fixture *fixture;
 	char dir[64];
 	zl_state *st;
+	char dir2[64];   /* a second, separate store (other_store), "" until a case asks for one */
+	zl_state *st2;
 } suite_ctx;
 
 static void remove_dir(const char *dir)
@@ -150,9 +152,15 @@ static int teardown(void **state)
 	if (!fx)
 		return 0;
 	zl_state_close(fx->st);
-	if (fx->fixture->drop)
+	zl_state_close(fx->st2);
+	if (fx->fixture->drop) {
 		fx->fixture->drop(fx->dir);
+		if (fx->dir2[0])
+			fx->fixture->drop(fx->dir2);
+	}
 	remove_dir(fx->dir);
+	if (fx->dir2[0])
+		remove_dir(fx->dir2);
 	free(fx);
 	return 0;
 }
@@ -165,6 +173,23 @@ static zl_state *open_again(const suite_ctx *fx)
 	if (fx->fixture->open(fx->dir, &st, &err) != 0)
 		fprintf(stderr, "%s open again: %s\n", fx->fixture->name, err.msg);
 	return st;
+}
+
+/* A second store of the case's fixture, separate from the first (its own fresh directory), for
+ * copying from one store into another; opened on first use, closed and removed by teardown. */
+static zl_state *other_store(suite_ctx *fx)
+{
+	zl_err err = { 0 };
+	if (fx->st2)
+		return fx->st2;
+	strcpy(fx->dir2, "/tmp/zl_state_suite_XXXXXX");
+	if (!mkdtemp(fx->dir2)) {
+		fx->dir2[0] = '\0';
+		fail_msg("mkdtemp for a second store failed");
+	}
+	if (fx->fixture->open(fx->dir2, &fx->st2, &err) != 0)
+		fail_msg("%s open of a second store: %s", fx->fixture->name, err.msg);
+	return fx->st2;
 }
 
 /* Claims bucket "b", key KEY (file id "b/KEY") into prefix, with opts (may be NULL). */
@@ -1866,6 +1891,591 @@ static void test_batch_delete_forgets_delivered_notices(void **state)
 	zl_notice_rec_release(&a);
 }
 
+/* ---- copying a store: file_scan, batch_import, file_import, notice_import ---- */
+
+#define NOW (T0 + 100000) /* "now" for the copied stores: the stale lease has ended, the retry is due */
+
+/* What src_store built: the batches (one per status and history) and the forgotten file's new id. */
+typedef struct src_store {
+	char done[ZL_UUID_LEN], failed[ZL_UUID_LEN], stale[ZL_UUID_LEN], retry[ZL_UUID_LEN];
+	char unlocked[ZL_UUID_LEN], open[ZL_UUID_LEN], deleted[ZL_UUID_LEN];
+	char retired[256];
+} src_store;
+
+/* Claims bucket "b", key KEY with an etag (file id "b/KEY@ETAG") into prefix at now. */
+static void claim_tagged(zl_state *st, const char *prefix, const char *key, const char *etag, int64_t size,
+                         int64_t now, char batch_id[ZL_UUID_LEN])
+{
+	char id[256];
+	zl_object o = { .bucket = (char *)"b", .key = (char *)key, .size = size, .etag = (char *)etag };
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	snprintf(id, sizeof id, "b/%s@%s", key, etag);
+	assert_int_equal(st->ops->claim_append(st, id, prefix, &o, now, NULL, &r, &err), 0);
+	assert_int_equal(r.duplicate, 0);
+	strcpy(batch_id, r.batch_id);
+}
+
+/* Delivers the pending notice of batch_id that is due first: sent, or failed with error. */
+static void deliver(zl_state *st, const char *batch_id, int64_t t, const char *error)
+{
+	zl_notice_rec n;
+	int claimed = 0;
+	zl_err err = { 0 };
+	assert_int_equal(st->ops->notice_claim(st, "sender", t, t + 100, batch_id, &n, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	assert_int_equal(st->ops->notice_settle(st, n.id, "sender", error ? ZL_NOTICE_FAILED : ZL_NOTICE_SENT, t + 1,
+	                                        0, error, &err), 0);
+	zl_notice_rec_release(&n);
+}
+
+/* A store with something of everything: two configurations; a complete batch (a file with an etag,
+ * a forgotten one, notices sent and pending), an error batch (a failed notice), a batch locked by
+ * a loader whose lease has ended, a scheduled retry, an unlocked batch, an open batch (a file
+ * forgotten from it), and the file record and pending notice of a deleted batch. */
+static void build_source(zl_state *st, src_store *ids)
+{
+	zl_append_result r;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN];
+	zl_batch b;
+
+	assert_int_equal(st->ops->config_put(st, "b/c", "{\"s3Prefix\": \"b/c\", \"targets\": []}", &err), 0);
+	assert_int_equal(st->ops->config_put(st, "b/o", "{\"password\":\"<encrypted:sealed>\"}", &err), 0);
+
+	claim_tagged(st, "b/c", "c/1.csv", "e1", 10, T0 + 1000, ids->done);
+	assert_int_equal(claim(st, "b/c", "c/2.csv", 20, T0 + 1001, &r), 0);
+	assert_int_equal(claim(st, "b/c", "c/3.csv", 30, T0 + 1002, &r), 0);
+	assert_int_equal(st->ops->batch_lock(st, ids->done, ZL_LOCK_OPEN, "o", T0 + 1100, T0 + 2100, &err), 0);
+	assert_int_equal(st->ops->batch_finish(st, ids->done, "o", ZL_BATCH_COMPLETE, T0 + 1200, 0,
+	                                       "{\"targets\":[{\"name\":\"t\"}]}", NULL, two_notices, 2, &err), 0);
+	deliver(st, ids->done, T0 + 1300, NULL);
+	assert_int_equal(st->ops->file_delete(st, "b/c/2.csv", &err), 0);
+	b = get_batch(st, ids->done);
+	assert_int_equal(b.nfiles, 3);
+	strcpy(ids->retired, b.files[1].file_id);
+	assert_true(strncmp(ids->retired, "b/c/2.csv#", 10) == 0);
+	zl_batch_release(&b);
+
+	locked_batch(st, "b/e", "e/1.csv", T0 + 2000, ids->failed);
+	assert_int_equal(st->ops->batch_finish(st, ids->failed, "o", ZL_BATCH_ERROR, T0 + 2100, 0, "{}",
+	                                       "COPY failed: boom", two_notices, 1, &err), 0);
+	deliver(st, ids->failed, T0 + 2200, "HTTP 500");
+
+	assert_int_equal(claim(st, "b/l", "l/1.csv", 10, T0 + 3000, &r), 0);
+	strcpy(ids->stale, r.batch_id);
+	assert_int_equal(st->ops->batch_lock(st, ids->stale, ZL_LOCK_OPEN, "dead", T0 + 3000, T0 + 3100, &err), 0);
+
+	locked_batch(st, "b/r", "r/1.csv", T0 + 4000, ids->retry);
+	assert_int_equal(st->ops->batch_finish(st, ids->retry, "o", ZL_BATCH_LOCKED, T0 + 4100, T0 + 9000,
+	                                       "{\"attempt\":1}", "connection refused", NULL, 0, &err), 0);
+
+	locked_batch(st, "b/u", "u/1.csv", T0 + 5000, ids->unlocked);
+	assert_int_equal(st->ops->batch_unlock(st, ids->unlocked, T0 + 5100, "o", 0, &err), 0);
+
+	assert_int_equal(claim(st, "b/o", "o/1.csv", 10, T0 + 6000, &r), 0);
+	strcpy(ids->open, r.batch_id);
+	assert_int_equal(claim(st, "b/o", "o/2.csv", 20, T0 + 6001, &r), 0);
+	assert_int_equal(claim(st, "b/o", "o/3.csv", 30, T0 + 6002, &r), 0);
+	assert_int_equal(st->ops->file_delete(st, "b/o/2.csv", &err), 0);
+
+	locked_batch(st, "b/d", "d/1.csv", T0 + 7000, ids->deleted);
+	assert_int_equal(st->ops->batch_finish(st, ids->deleted, "o", ZL_BATCH_COMPLETE, T0 + 7100, 0, "{}", NULL,
+	                                       two_notices, 2, &err), 0);
+	deliver(st, ids->deleted, T0 + 7200, NULL);
+	assert_int_equal(st->ops->batch_delete(st, ids->deleted, &err), 0);
+	(void)id;
+}
+
+/* Every file record of st, ordered by file id, read page by page of page records. */
+static zl_file_rec *scan_all(zl_state *st, size_t page, size_t *n)
+{
+	zl_file_rec *all = NULL;
+	char after[512] = "";
+	zl_err err = { 0 };
+
+	*n = 0;
+	for (;;) {
+		zl_file_rec *v = NULL;
+		size_t nv = 99;
+		assert_int_equal(st->ops->file_scan(st, after, page, &v, &nv, &err), 0);
+		assert_true(nv <= page);
+		all = realloc(all, (*n + nv + 1) * sizeof *all);
+		assert_non_null(all);
+		for (size_t i = 0; i < nv; i++) {
+			assert_true(strcmp(v[i].file_id, after) > 0);
+			assert_true(v[i].batch_id[0] != '\0');
+			snprintf(after, sizeof after, "%s", v[i].file_id);
+			all[(*n)++] = v[i];
+		}
+		free(v);
+		if (nv < page)
+			return all;
+	}
+}
+
+/* Copies src into dst with the import operations: configurations (with_rest), batches oldest
+ * first each with its files, every file record (those already copied are no change), then the
+ * outbox oldest first (with_rest). Every import must succeed. */
+static void copy_store(zl_state *src, zl_state *dst, int with_rest)
+{
+	zl_strvec prefixes, jsons;
+	zl_batch *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+
+	zl_strvec_init(&prefixes);
+	zl_strvec_init(&jsons);
+	assert_int_equal(src->ops->config_list(src, &prefixes, &jsons, &err), 0);
+	for (size_t i = 0; with_rest && i < prefixes.n; i++)
+		assert_int_equal(dst->ops->config_put(dst, prefixes.v[i], jsons.v[i], &err), 0);
+	zl_strvec_release(&prefixes);
+	zl_strvec_release(&jsons);
+
+	assert_int_equal(src->ops->batch_list(src, NULL, &v, &n, &err), 0);
+	for (size_t i = n; i-- > 0;) {
+		zl_batch b = get_batch(src, v[i].id);
+		int rc = dst->ops->batch_import(dst, &b, &err);
+		if (rc)
+			fail_msg("batch_import %s: %s", b.id, err.msg);
+		for (size_t k = 0; k < b.nfiles; k++)
+			if (dst->ops->file_import(dst, &b.files[k], &err))
+				fail_msg("file_import %s: %s", b.files[k].file_id, err.msg);
+		zl_batch_release(&b);
+	}
+	zl_batch_list_free(v, n);
+
+	zl_file_rec *files = scan_all(src, 3, &n);
+	for (size_t i = 0; i < n; i++)
+		if (dst->ops->file_import(dst, &files[i], &err))
+			fail_msg("file_import %s: %s", files[i].file_id, err.msg);
+	zl_file_list_free(files, n);
+
+	zl_notice_rec *nv = NULL;
+	assert_int_equal(src->ops->notice_list(src, NULL, &nv, &n, &err), 0);
+	for (size_t i = n; with_rest && i-- > 0;)
+		assert_int_equal(dst->ops->notice_import(dst, &nv[i], &err), 0);
+	zl_notice_list_free(nv, n);
+}
+
+static void expect_same_str(const char *want, const char *got, const char *what)
+{
+	if (!want || !got) {
+		if (want != got)
+			fail_msg("%s: expected %s, got %s", what, want ? want : "NULL", got ? got : "NULL");
+		return;
+	}
+	if (strcmp(want, got) != 0)
+		fail_msg("%s: expected \"%s\", got \"%s\"", what, want, got);
+}
+
+static void expect_same_file(const zl_file_rec *want, const zl_file_rec *got)
+{
+	expect_same_str(want->file_id, got->file_id, "file_id");
+	expect_same_str(want->bucket, got->bucket, "bucket");
+	expect_same_str(want->key, got->key, "key");
+	expect_same_str(want->etag, got->etag, "etag");
+	expect_same_str(want->prefix, got->prefix, "prefix");
+	assert_int_equal(want->size, got->size);
+	assert_int_equal(want->received_at, got->received_at);
+	assert_string_equal(want->batch_id, got->batch_id);
+	assert_string_equal(want->batch_status, got->batch_status);
+	assert_true(zl_file_rec_same(want, got));
+}
+
+static void expect_same_batch(const zl_batch *want, const zl_batch *got)
+{
+	assert_string_equal(want->id, got->id);
+	expect_same_str(want->prefix, got->prefix, "batch prefix");
+	assert_int_equal(want->status, got->status);
+	assert_int_equal(want->created_at, got->created_at);
+	assert_int_equal(want->first_at, got->first_at);
+	assert_int_equal(want->updated_at, got->updated_at);
+	assert_int_equal(want->locked_at, got->locked_at);
+	assert_int_equal(want->finished_at, got->finished_at);
+	assert_int_equal(want->lease_until, got->lease_until);
+	assert_int_equal(want->file_count, got->file_count);
+	assert_int_equal(want->bytes, got->bytes);
+	assert_int_equal(want->attempts, got->attempts);
+	expect_same_str(want->owner, got->owner, "batch owner");
+	expect_same_str(want->result, got->result, "batch result");
+	expect_same_str(want->error, got->error, "batch error");
+	assert_int_equal(want->nfiles, got->nfiles);
+	for (size_t i = 0; i < want->nfiles; i++)
+		expect_same_file(&want->files[i], &got->files[i]);
+}
+
+/* Everything but the id, which the destination gives anew. */
+static void expect_same_notice(const zl_notice_rec *want, const zl_notice_rec *got)
+{
+	assert_string_equal(want->batch_id, got->batch_id);
+	expect_same_str(want->prefix, got->prefix, "notice prefix");
+	expect_same_str(want->dest, got->dest, "notice dest");
+	expect_same_str(want->event, got->event, "notice event");
+	expect_same_str(want->subject, got->subject, "notice subject");
+	expect_same_str(want->body, got->body, "notice body");
+	assert_int_equal(want->status, got->status);
+	assert_int_equal(want->attempts, got->attempts);
+	assert_int_equal(want->max_attempts, got->max_attempts);
+	assert_int_equal(want->created_at, got->created_at);
+	assert_int_equal(want->next_at, got->next_at);
+	assert_int_equal(want->sent_at, got->sent_at);
+	assert_int_equal(want->lease_until, got->lease_until);
+	expect_same_str(want->owner, got->owner, "notice owner");
+	expect_same_str(want->last_error, got->last_error, "notice last_error");
+}
+
+/* dst holds what src holds: configurations, batches (listed and with their files), every file
+ * record (and what file_get says of it), and the outbox in the same order. */
+static void expect_same_stores(zl_state *src, zl_state *dst)
+{
+	zl_strvec p1, j1, p2, j2;
+	zl_err err = { 0 };
+	size_t n1, n2;
+
+	zl_strvec_init(&p1), zl_strvec_init(&j1), zl_strvec_init(&p2), zl_strvec_init(&j2);
+	assert_int_equal(src->ops->config_list(src, &p1, &j1, &err), 0);
+	assert_int_equal(dst->ops->config_list(dst, &p2, &j2, &err), 0);
+	assert_int_equal(p1.n, p2.n);
+	for (size_t i = 0; i < p1.n; i++) {
+		assert_string_equal(p1.v[i], p2.v[i]);
+		assert_string_equal(j1.v[i], j2.v[i]);
+	}
+	zl_strvec_release(&p1), zl_strvec_release(&j1), zl_strvec_release(&p2), zl_strvec_release(&j2);
+
+	zl_batch *b1 = NULL, *b2 = NULL;
+	assert_int_equal(src->ops->batch_list(src, NULL, &b1, &n1, &err), 0);
+	assert_int_equal(dst->ops->batch_list(dst, NULL, &b2, &n2, &err), 0);
+	assert_int_equal(n1, n2);
+	for (size_t i = 0; i < n1; i++) {
+		expect_same_batch(&b1[i], &b2[i]);
+		zl_batch g1 = get_batch(src, b1[i].id), g2 = get_batch(dst, b1[i].id);
+		expect_same_batch(&g1, &g2);
+		zl_batch_release(&g1);
+		zl_batch_release(&g2);
+	}
+	zl_batch_list_free(b1, n1);
+	zl_batch_list_free(b2, n2);
+
+	zl_file_rec *f1 = scan_all(src, 4, &n1), *f2 = scan_all(dst, 1000, &n2);
+	assert_int_equal(n1, n2);
+	for (size_t i = 0; i < n1; i++) {
+		zl_file_rec g1, g2;
+		expect_same_str(f1[i].file_id, f2[i].file_id, "scanned file_id");
+		assert_true(zl_file_rec_same(&f1[i], &f2[i]));
+		assert_int_equal(src->ops->file_get(src, f1[i].file_id, &g1, &err), 0);
+		assert_int_equal(dst->ops->file_get(dst, f1[i].file_id, &g2, &err), 0);
+		expect_same_file(&g1, &g2);
+		zl_file_rec_release(&g1);
+		zl_file_rec_release(&g2);
+	}
+	zl_file_list_free(f1, n1);
+	zl_file_list_free(f2, n2);
+
+	zl_notice_rec *o1 = NULL, *o2 = NULL;
+	assert_int_equal(src->ops->notice_list(src, NULL, &o1, &n1, &err), 0);
+	assert_int_equal(dst->ops->notice_list(dst, NULL, &o2, &n2, &err), 0);
+	assert_int_equal(n1, n2);
+	for (size_t i = 0; i < n1; i++) {
+		expect_same_notice(&o1[i], &o2[i]);
+		if (i)
+			assert_true(o2[i].id < o2[i - 1].id);
+	}
+	zl_notice_list_free(o1, n1);
+	zl_notice_list_free(o2, n2);
+}
+
+static void test_file_scan_pages(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	static const char *const keys[] = { "a/2.csv", "a/10.csv", "B/1.csv", "a/1.csv", "a/1.csv.gz" };
+	static const char *const sorted[] = { "b/B/1.csv", "b/a/1.csv", "b/a/1.csv.gz", "b/a/10.csv", "b/a/2.csv" };
+	zl_append_result r;
+	zl_file_rec *v = NULL;
+	size_t n = 99;
+	zl_err err = { 0 };
+
+	assert_int_equal(st->ops->file_scan(st, "", 10, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(claim(st, "b/a", keys[i], (int64_t)i + 1, T0 + (int64_t)i, &r), 0);
+	/* byte order, from after (exclusive), at most limit, batch_id set */
+	assert_int_equal(st->ops->file_scan(st, "", 2, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].file_id, sorted[0]);
+	assert_string_equal(v[1].file_id, sorted[1]);
+	assert_string_equal(v[0].bucket, "b");
+	assert_string_equal(v[0].key, "B/1.csv");
+	assert_string_equal(v[0].prefix, "b/a");
+	assert_int_equal(v[0].size, 3);
+	assert_int_equal(v[0].received_at, T0 + 2);
+	assert_string_equal(v[0].batch_id, r.batch_id);
+	zl_file_list_free(v, n);
+	assert_int_equal(st->ops->file_scan(st, "b/a/1.csv", 10, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(v[i].file_id, sorted[2 + i]);
+	zl_file_list_free(v, n);
+	assert_int_equal(st->ops->file_scan(st, "b/a/2.csv", 10, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	size_t total;
+	v = scan_all(st, 1, &total);
+	assert_int_equal(total, 5);
+	zl_file_list_free(v, total);
+}
+
+static void test_import_copies_store(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *src = fx->st, *dst = other_store(fx);
+	src_store ids;
+	int64_t v0, v1, v2;
+	size_t n;
+	zl_err err = { 0 };
+
+	build_source(src, &ids);
+	assert_int_equal(dst->ops->config_version(dst, &v0, &err), 0);
+	copy_store(src, dst, 1);
+	expect_same_stores(src, dst);
+	assert_int_equal(dst->ops->config_version(dst, &v1, &err), 0);
+	assert_true(v1 != v0);
+
+	/* what the source is made of, seen in the destination */
+	zl_batch b = get_batch(dst, ids.done);
+	assert_int_equal(b.nfiles, 3);
+	assert_string_equal(b.files[0].file_id, "b/c/1.csv@e1");
+	assert_string_equal(b.files[0].etag, "e1");
+	assert_string_equal(b.files[1].file_id, ids.retired);
+	assert_string_equal(b.files[2].file_id, "b/c/3.csv");
+	zl_batch_release(&b);
+	b = get_batch(dst, ids.stale);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_string_equal(b.owner, "dead");
+	assert_int_equal(b.lease_until, T0 + 3100);
+	zl_batch_release(&b);
+	b = get_batch(dst, ids.retry);
+	assert_null(b.owner);
+	assert_int_equal(b.lease_until, T0 + 9000);
+	assert_string_equal(b.error, "connection refused");
+	zl_batch_release(&b);
+	b = get_batch(dst, ids.open);
+	assert_int_equal(b.nfiles, 2);
+	assert_int_equal(b.file_count, 2);
+	assert_int_equal(b.bytes, 40);
+	zl_batch_release(&b);
+	zl_file_rec f;
+	assert_int_equal(dst->ops->file_get(dst, "b/d/1.csv", &f, &err), 0);
+	assert_string_equal(f.batch_id, ids.deleted);
+	assert_string_equal(f.batch_status, "");
+	zl_file_rec_release(&f);
+	assert_int_equal(dst->ops->file_get(dst, "b/o/2.csv", &f, &err), ZL_ENOTFOUND);
+	assert_int_equal(dst->ops->file_get(dst, "b/c/2.csv", &f, &err), ZL_ENOTFOUND);
+	assert_int_equal(count_notices(dst, ZL_STATUS_BIT(ZL_NOTICE_PENDING), NULL), 2);
+	assert_int_equal(count_notices(dst, ZL_STATUS_BIT(ZL_NOTICE_SENT), NULL), 1);
+	assert_int_equal(count_notices(dst, ZL_STATUS_BIT(ZL_NOTICE_FAILED), ids.failed), 1);
+	assert_int_equal(count_notices(dst, 0, ids.deleted), 1);
+
+	/* importing the same records again is no change */
+	copy_store(src, dst, 0);
+	expect_same_stores(src, dst);
+	assert_int_equal(dst->ops->config_version(dst, &v2, &err), 0);
+	assert_int_equal(v2, v1);
+	zl_file_rec *all = scan_all(dst, 100, &n);
+	assert_int_equal(n, 10);
+	zl_file_list_free(all, n);
+}
+
+static void test_import_conflicts(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *src = fx->st, *dst = other_store(fx);
+	src_store ids;
+	zl_err err = { 0 };
+
+	build_source(src, &ids);
+	copy_store(src, dst, 1);
+
+	/* a batch with the same id: changed since (updated_at), or in another status */
+	zl_batch b = get_batch(src, ids.open);
+	b.updated_at++;
+	assert_int_equal(dst->ops->batch_import(dst, &b, &err), ZL_EBUSY);
+	assert_non_null(strstr(err.msg, ids.open));
+	b.updated_at--;
+	b.status = ZL_BATCH_LOCKED;
+	assert_int_equal(dst->ops->batch_import(dst, &b, &err), ZL_EBUSY);
+	assert_non_null(strstr(err.msg, ids.open));
+	b.status = ZL_BATCH_OPEN;
+	assert_int_equal(dst->ops->batch_import(dst, &b, &err), 0);
+
+	/* a file record with the same id and another size, batch or etag */
+	zl_file_rec f = b.files[0];
+	f.size++;
+	assert_int_equal(dst->ops->file_import(dst, &f, &err), ZL_EBUSY);
+	assert_non_null(strstr(err.msg, f.file_id));
+	f.size--;
+	strcpy(f.batch_id, ids.done);
+	assert_int_equal(dst->ops->file_import(dst, &f, &err), ZL_EBUSY);
+	assert_non_null(strstr(err.msg, f.file_id));
+	strcpy(f.batch_id, ids.open);
+	f.etag = (char *)"other";
+	assert_int_equal(dst->ops->file_import(dst, &f, &err), ZL_EBUSY);
+	f.etag = NULL;
+	assert_int_equal(dst->ops->file_import(dst, &f, &err), 0);
+	zl_batch_release(&b);
+	expect_same_stores(src, dst);
+
+	/* a batch goes in as it is: its totals are its own, not counted from files */
+	zl_batch lone = { .id = "01a00000-0000-7000-8000-0000000000aa", .prefix = (char *)"b/lone",
+	                  .status = ZL_BATCH_COMPLETE, .created_at = T0, .first_at = T0, .updated_at = T0 + 5,
+	                  .locked_at = T0 + 1, .finished_at = T0 + 5, .file_count = 7, .bytes = 70, .attempts = 2,
+	                  .result = (char *)"{}" };
+	assert_int_equal(dst->ops->batch_import(dst, &lone, &err), 0);
+	assert_int_equal(dst->ops->batch_import(dst, &lone, &err), 0);
+	b = get_batch(dst, lone.id);
+	expect_same_batch(&lone, &b);
+	zl_batch_release(&b);
+	/* a file record whose batch does not exist, appended after the batch's other files */
+	zl_file_rec orphan = { .file_id = (char *)"b/x/1.csv", .bucket = (char *)"b", .key = (char *)"x/1.csv",
+	                       .prefix = (char *)"b/x", .size = 5, .received_at = T0 + 1,
+	                       .batch_id = "01a00000-0000-7000-8000-0000000000bb" };
+	assert_int_equal(dst->ops->file_import(dst, &orphan, &err), 0);
+	assert_int_equal(dst->ops->file_get(dst, "b/x/1.csv", &f, &err), 0);
+	assert_true(zl_file_rec_same(&orphan, &f));
+	assert_string_equal(f.batch_status, "");
+	zl_file_rec_release(&f);
+	zl_file_rec late = { .file_id = (char *)"b/a/0.csv", .bucket = (char *)"b", .key = (char *)"a/0.csv",
+	                     .prefix = (char *)"b/o", .size = 1, .received_at = T0 };
+	strcpy(late.batch_id, ids.open);
+	assert_int_equal(dst->ops->file_import(dst, &late, &err), 0);
+	b = get_batch(dst, ids.open);
+	assert_int_equal(b.nfiles, 3);
+	assert_string_equal(b.files[2].file_id, "b/a/0.csv");
+	assert_int_equal(b.file_count, 2); /* the batch's own totals */
+	zl_batch_release(&b);
+}
+
+static void test_import_then_use(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *src = fx->st, *dst = other_store(fx);
+	src_store ids;
+	zl_append_result r;
+	zl_err err = { 0 };
+
+	build_source(src, &ids);
+	copy_store(src, dst, 1);
+
+	/* a claimed file, also of a deleted batch, is a duplicate; a forgotten one is new */
+	assert_int_equal(claim(dst, "b/c", "c/3.csv", 30, NOW, &r), 0);
+	assert_int_equal(r.duplicate, 1);
+	assert_string_equal(r.batch_id, ids.done);
+	assert_int_equal(claim(dst, "b/d", "d/1.csv", 10, NOW, &r), 0);
+	assert_int_equal(r.duplicate, 1);
+	assert_string_equal(r.batch_id, ids.deleted);
+	assert_int_equal(claim(dst, "b/o", "o/2.csv", 20, NOW, &r), 0);
+	assert_int_equal(r.duplicate, 0);
+	/* the open batch that was never locked takes new files, after its own */
+	assert_string_equal(r.batch_id, ids.open);
+	assert_int_equal(r.file_count, 3);
+	assert_int_equal(r.bytes, 60);
+	assert_int_equal(r.first_at, T0 + 6000);
+	zl_batch b = get_batch(dst, ids.open);
+	assert_int_equal(b.nfiles, 3);
+	assert_string_equal(b.files[0].file_id, "b/o/1.csv");
+	assert_string_equal(b.files[2].file_id, "b/o/2.csv");
+	zl_batch_release(&b);
+	/* a batch that was ever locked takes none: a new batch */
+	assert_int_equal(claim(dst, "b/u", "u/2.csv", 10, NOW, &r), 0);
+	assert_int_equal(r.duplicate, 0);
+	assert_string_not_equal(r.batch_id, ids.unlocked);
+	assert_int_equal(r.file_count, 1);
+	assert_int_equal(claim(dst, "b/l", "l/2.csv", 10, NOW, &r), 0);
+	assert_string_not_equal(r.batch_id, ids.stale);
+	assert_int_equal(claim(dst, "b/c", "c/2.csv", 20, NOW, &r), 0);
+	assert_int_equal(r.duplicate, 0);
+	assert_string_not_equal(r.batch_id, ids.done);
+
+	/* the stale lock is reclaimed, the retry is due, the unlocked batch locks again */
+	assert_int_equal(dst->ops->batch_lock(dst, ids.stale, ZL_LOCK_EXPIRED, "new", NOW, NOW + 1000, &err), 0);
+	assert_int_equal(dst->ops->batch_lock(dst, ids.retry, ZL_LOCK_EXPIRED, "new", NOW, NOW + 1000, &err), 0);
+	b = get_batch(dst, ids.retry);
+	assert_int_equal(b.attempts, 2);
+	zl_batch_release(&b);
+	assert_int_equal(dst->ops->batch_lock(dst, ids.unlocked, ZL_LOCK_OPEN, "new", NOW, NOW + 1000, &err), 0);
+	assert_int_equal(dst->ops->batch_finish(dst, ids.stale, "new", ZL_BATCH_COMPLETE, NOW + 1, 0, "{}", NULL,
+	                                        two_notices, 1, &err), 0);
+	/* the source's pending notices are delivered, then the new one (a new id, after theirs) */
+	zl_notice_rec n;
+	int claimed;
+	int64_t last = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(dst->ops->notice_claim(dst, "s", NOW + 2, NOW + 100, NULL, &n, &claimed, &err), 0);
+		assert_int_equal(claimed, 1);
+		assert_true(n.id > last);
+		last = n.id;
+		assert_string_equal(n.batch_id, i == 0 ? ids.done : i == 1 ? ids.deleted : ids.stale);
+		assert_int_equal(dst->ops->notice_settle(dst, n.id, "s", ZL_NOTICE_SENT, NOW + 3, 0, NULL, &err), 0);
+		zl_notice_rec_release(&n);
+	}
+	assert_int_equal(count_notices(dst, ZL_STATUS_BIT(ZL_NOTICE_SENT), NULL), 4);
+	/* the finished imported batches are reprocessed and deleted as any other */
+	assert_int_equal(dst->ops->batch_lock(dst, ids.failed, ZL_LOCK_FINISHED, "new", NOW, NOW + 1000, &err), 0);
+	assert_int_equal(dst->ops->batch_delete(dst, ids.done, &err), 0);
+	/* the source is as it was */
+	assert_int_equal(claim(src, "b/o", "o/2.csv", 20, NOW, &r), 0);
+	assert_int_equal(r.file_count, 3);
+}
+
+static void test_notice_import_new_ids(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_notice_rec *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	char id[ZL_UUID_LEN];
+
+	locked_batch(st, "b/in", "a.csv", T0, id);
+	assert_int_equal(st->ops->batch_finish(st, id, "o", ZL_BATCH_COMPLETE, T0, 0, "{}", NULL, two_notices, 2, &err), 0);
+	assert_int_equal(st->ops->notice_list(st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	int64_t newest = v[0].id;
+	/* one held by a sender, as it is; one sent long ago, of a batch this store does not have */
+	zl_notice_rec held = { .batch_id = "01a00000-0000-7000-8000-0000000000cc", .prefix = (char *)"b/gone",
+	                       .dest = (char *)"exec:/bin/true", .event = (char *)"failure", .subject = (char *)"S",
+	                       .body = (char *)"{}", .status = ZL_NOTICE_PENDING, .attempts = 2, .max_attempts = 5,
+	                       .created_at = T0 - 50, .next_at = T0 - 10, .lease_until = T0 + 60, .owner = (char *)"snd",
+	                       .last_error = (char *)"exit 1" };
+	zl_notice_rec sent = { .batch_id = "01a00000-0000-7000-8000-0000000000cc", .prefix = (char *)"b/gone",
+	                       .dest = (char *)"mailto:a@example.com", .event = (char *)"failure", .subject = (char *)"S",
+	                       .body = (char *)"{\"x\":1}", .status = ZL_NOTICE_SENT, .attempts = 1, .max_attempts = 1,
+	                       .created_at = T0 - 40, .next_at = T0 - 40, .sent_at = T0 - 30 };
+	zl_notice_list_free(v, n);
+	assert_int_equal(st->ops->notice_import(st, &held, &err), 0);
+	assert_int_equal(st->ops->notice_import(st, &sent, &err), 0);
+	assert_int_equal(st->ops->notice_list(st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_true(v[1].id > newest);
+	assert_true(v[0].id > v[1].id);
+	expect_same_notice(&sent, &v[0]);
+	expect_same_notice(&held, &v[1]);
+	zl_notice_list_free(v, n);
+	/* the held one is not claimed until its lease ends, then it is due */
+	zl_notice_rec c;
+	int claimed;
+	assert_int_equal(st->ops->notice_claim(st, "s2", T0 + 1, T0 + 100, held.batch_id, &c, &claimed, &err), 0);
+	assert_int_equal(claimed, 0);
+	assert_int_equal(st->ops->notice_claim(st, "s2", T0 + 60, T0 + 100, held.batch_id, &c, &claimed, &err), 0);
+	assert_int_equal(claimed, 1);
+	assert_string_equal(c.dest, "exec:/bin/true");
+	assert_int_equal(c.attempts, 3);
+	zl_notice_rec_release(&c);
+}
+
 /* Every case, registered once per fixture: cmocka hands the fixture to setup as the initial state. */
 #define STATE_CASE(f, fixture) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(fixture))
 #define STATE_CASES(fx)                                                                                    \
@@ -1887,6 +2497,9 @@ static void test_batch_delete_forgets_delivered_notices(void **state)
 		STATE_CASE(test_finish_notices_atomic, fx), STATE_CASE(test_notice_claim_lease, fx),               \
 		STATE_CASE(test_notice_backoff_and_failed, fx), STATE_CASE(test_notice_requeue, fx),               \
 		STATE_CASE(test_notice_list_limit, fx), STATE_CASE(test_batch_delete_forgets_delivered_notices, fx), \
+		STATE_CASE(test_file_scan_pages, fx), STATE_CASE(test_import_copies_store, fx),                    \
+		STATE_CASE(test_import_conflicts, fx), STATE_CASE(test_import_then_use, fx),                       \
+		STATE_CASE(test_notice_import_new_ids, fx),                                                        \
 	}
 
 /* Whether ZLOAD_TEST_STATE (a comma-separated list of fixture names; unset: all) picks name. */

@@ -1097,6 +1097,131 @@ out:
 	return ret;
 }
 
+/* ---- copying a store ---- */
+
+static int by_file_id(const void *a, const void *b)
+{
+	return strcmp((*(const zl_file_rec *const *)a)->file_id, (*(const zl_file_rec *const *)b)->file_id);
+}
+
+/* S_FILE_SCAN: file_id > after, ordered by file_id, at most limit. */
+static int mem_file_scan(zl_state *st, const char *after, size_t limit, zl_file_rec **out, size_t *n, zl_err *err)
+{
+	mem_store *s = store_of(st);
+	const zl_file_rec **sel = NULL;
+	zl_file_rec *v = NULL;
+	size_t nsel = 0, nv = 0;
+	int ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (limit == 0)
+		return zl_err_set(err, ZL_EINVAL, "a file scan needs a page size");
+	if (!after)
+		after = "";
+	pthread_mutex_lock(&mu);
+	if (!(sel = calloc(s->nfiles + 1, sizeof *sel)) || !(v = calloc(s->nfiles + 1, sizeof *v))) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < s->nfiles; i++)
+		if (strcmp(s->files[i].file_id, after) > 0)
+			sel[nsel++] = &s->files[i];
+	qsort(sel, nsel, sizeof *sel, by_file_id);
+	for (size_t i = 0; i < nsel && nv < limit; i++) {
+		if ((ret = copy_file(s, sel[i], &v[nv], err)))
+			goto out;
+		v[nv++].batch_status[0] = '\0';
+	}
+out:
+	pthread_mutex_unlock(&mu);
+	free(sel);
+	if (ret) {
+		zl_file_list_free(v, nv);
+		return ret;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+/* S_FILE_BATCH, then S_FILE_ROW or S_FILE_INSERT: appended, so batch_get lists it last. */
+static int mem_file_import(zl_state *st, const zl_file_rec *f, zl_err *err)
+{
+	mem_store *s = store_of(st);
+	int ret = 0;
+
+	if (!f->file_id || !f->bucket || !f->key || !f->prefix)
+		return zl_err_set(err, ZL_EINVAL, "a file record needs a file id, bucket, key and prefix");
+	pthread_mutex_lock(&mu);
+	const zl_file_rec *have = file_find(s, f->file_id);
+	if (have) {
+		ret = zl_file_rec_same(have, f) ? 0 : zl_state_file_conflict(have, f, err);
+		goto out;
+	}
+	if (grow((void **)&s->files, &s->afiles, s->nfiles, sizeof *s->files) ||
+	    copy_file(s, f, &s->files[s->nfiles], err)) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	s->files[s->nfiles++].batch_status[0] = '\0';
+out:
+	pthread_mutex_unlock(&mu);
+	return ret;
+}
+
+/* S_BATCH_IMPORT, or S_BATCH_STAMP when the id is taken. */
+static int mem_batch_import(zl_state *st, const zl_batch *b, zl_err *err)
+{
+	mem_store *s = store_of(st);
+	int ret = 0;
+
+	if (!b->id[0] || !b->prefix || (unsigned)b->status >= ZL_BATCH_NSTATUS)
+		return zl_err_set(err, ZL_EINVAL, "a batch needs an id, a prefix and a status");
+	pthread_mutex_lock(&mu);
+	const mem_batch *have = batch_find(s, b->id);
+	if (have) {
+		if (have->b.status != b->status || have->b.updated_at != b->updated_at)
+			ret = zl_state_batch_conflict(b->id, have->b.status, have->b.updated_at, b, err);
+		goto out;
+	}
+	if (grow((void **)&s->batches, &s->abatches, s->nbatches, sizeof *s->batches)) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	const mem_batch given = { .b = *b };
+	mem_batch m = { .was_locked = b->locked_at != 0 };
+	if ((ret = copy_batch(&given, &m.b, err)))
+		goto out;
+	s->batches[s->nbatches++] = m;
+out:
+	pthread_mutex_unlock(&mu);
+	return ret;
+}
+
+/* S_NOTICE_IMPORT: under the next id. */
+static int mem_notice_import(zl_state *st, const zl_notice_rec *n, zl_err *err)
+{
+	mem_store *s = store_of(st);
+	int ret = 0;
+
+	if (!n->batch_id[0] || !n->prefix || !n->dest || !n->event || !n->subject || !n->body ||
+	    (unsigned)n->status >= ZL_NOTICE_NSTATUS)
+		return zl_err_set(err, ZL_EINVAL, "a notification needs a batch, prefix, destination, event, subject,"
+		                  " body and status");
+	pthread_mutex_lock(&mu);
+	if (grow((void **)&s->outbox, &s->aoutbox, s->noutbox, sizeof *s->outbox)) {
+		ret = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((ret = copy_notice(n, &s->outbox[s->noutbox], err)))
+		goto out;
+	s->outbox[s->noutbox++].id = ++s->last_notice_id;
+out:
+	pthread_mutex_unlock(&mu);
+	return ret;
+}
+
 const zl_state_ops zl_state_mem_ops = {
 	.scheme = "mem",
 	.open = mem_open,
@@ -1122,4 +1247,8 @@ const zl_state_ops zl_state_mem_ops = {
 	.notice_settle = mem_notice_settle,
 	.notice_list = mem_notice_list,
 	.notice_requeue = mem_notice_requeue,
+	.file_scan = mem_file_scan,
+	.file_import = mem_file_import,
+	.batch_import = mem_batch_import,
+	.notice_import = mem_notice_import,
 };

@@ -491,6 +491,41 @@ static void test_config_seal(void **state)
 	zl_secrets_close(s);
 }
 
+static void expect_redacted(const char *url, const char *want)
+{
+	char *got = zl_url_redacted(url);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_url_redacted(void **state)
+{
+	expect_redacted("sqlite:/var/lib/zload/state.db", "sqlite:/var/lib/zload/state.db");
+	expect_redacted("postgresql://loader@127.0.0.1:5432/dw?schema=zload", "postgresql://loader@127.0.0.1:5432/dw?schema=zload");
+	expect_redacted("postgresql://loader:s3cret@db.example:5432/dw?schema=zload",
+	                "postgresql://loader:********@db.example:5432/dw?schema=zload");
+	expect_redacted("postgresql://u:p@ss/w@rd@host/db", "postgresql://u:********@host/db");
+	expect_redacted("postgresql://host/dw?user=u&password=pw1&schema=z", "postgresql://host/dw?user=u&password=********&schema=z");
+	expect_redacted("postgres://u:pw1@h/d?password=pw2", "postgres://u:********@h/d?password=********");
+	expect_redacted("postgresql://u:@h/d?password=", "postgresql://u:@h/d?password=");
+	expect_redacted("postgresql:host=db password=s3cret dbname=ops", "postgresql:host=db password=******** dbname=ops");
+	expect_redacted("postgresql:password='p w\\'x' host=db", "postgresql:password='********' host=db");
+	expect_redacted("postgresql://u:password=x@h/d", "postgresql://u:********@h/d");
+	expect_redacted("postgresql://h/d?mypassword=x", "postgresql://h/d?mypassword=x");
+	expect_redacted("", "");
+
+	zl_strvec sv;
+	zl_strvec_init(&sv);
+	assert_int_equal(zl_scrub_add_url(&sv, "postgresql://u:secret1@h/d?password=secret2"), 0);
+	assert_int_equal(zl_scrub_add_url(&sv, "sqlite:/x/state.db"), 0);
+	assert_int_equal(sv.n, 2);
+	char msg[128] = "connection to h failed: secret1 secret2";
+	zl_scrub_buf(msg, sizeof msg, &sv);
+	assert_string_equal(msg, "connection to h failed: ******** ********");
+	zl_scrub_release(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +540,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_seal, setup, teardown),
+		cmocka_unit_test(test_url_redacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
