@@ -1,0 +1,48 @@
+"""moto_server with two fixes to its SQS queues, for the scale-out scenario and bench/scale.sh
+(thousands of messages, several consumers): run as `python moto_fast.py -H 127.0.0.1 -p PORT`.
+
+1. Speed. moto 5 decides whether each message is visible by computing the time through datetime
+   objects (about 15 us a message); a receive, a depth query and every long poller woken by a new
+   message scan the whole queue that way, so a queue of a few thousand messages costs tens of ms
+   per call and moto (one process, one core under the GIL) becomes the bottleneck. Here the
+   clock of moto.sqs.models is time.time(), the same value (moto's unix_time is seconds since
+   the epoch, UTC).
+2. A lost-message race. Queue.delete_message rebuilds the message list without the queue's lock
+   while add_message appends under it, and moto_server serves each request on its own thread: a
+   notification (or SendMessage) that lands during a delete is dropped, and two concurrent
+   deletes can bring a deleted message back. Here delete_message holds the queue's lock.
+
+Both are emulator bugs, not AWS behaviour. Nothing else changes.
+"""
+import sys
+import time
+
+import moto.sqs.models as sqs_models
+from moto.server import main
+
+
+def _unix_time(dt=None):
+    return time.time() if dt is None else sqs_models.__dict__["_moto_unix_time"](dt)
+
+
+def _unix_time_millis(dt=None):
+    return time.time() * 1000.0 if dt is None else sqs_models.__dict__["_moto_unix_time_millis"](dt)
+
+
+sqs_models._moto_unix_time = sqs_models.unix_time
+sqs_models._moto_unix_time_millis = sqs_models.unix_time_millis
+sqs_models.unix_time = _unix_time
+sqs_models.unix_time_millis = _unix_time_millis
+
+_delete = sqs_models.Queue.delete_message
+
+
+def _locked_delete(self, receipt_handle):
+    with self._messages_lock:
+        return _delete(self, receipt_handle)
+
+
+sqs_models.Queue.delete_message = _locked_delete
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
