@@ -1,5 +1,6 @@
 /* zload serve: the daemon. Parses its options, starts the runtime with its intakes and runs it. */
 #include "cli/cli.h"
+#include "core/scrub.h"
 #include "intake/webhook.h"
 #include "runtime/intake.h"
 #include "store/store_dir.h"
@@ -157,9 +158,11 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		zl_cli_fail(&err);
 		goto out;
 	}
-	ZL_LOG(ZL_INFO, "serving", ZL_S("state", cli->state_url), ZL_S("store", cli->store_url ? cli->store_url : "none"),
-	       ZL_S("secrets", zl_secrets_name(secrets)),
+	char *state_shown = zl_url_redacted(cli->state_url);
+	ZL_LOG(ZL_INFO, "serving", ZL_S("state", state_shown ? state_shown : ""),
+	       ZL_S("store", cli->store_url ? cli->store_url : "none"), ZL_S("secrets", zl_secrets_name(secrets)),
 	       ZL_I("workers", a.workers), ZL_I("configurations", nconfigs));
+	free(state_shown);
 	zl_rt_run_opts ro = { .idle_secs = a.idle_secs };
 	rc = zl_rt_run(rt, &ro, &err) ? zl_cli_fail(&err) : ZL_EXIT_OK;
 out:

@@ -62,6 +62,20 @@ char *zl_scrubbed(const char *s, const zl_strvec *secrets)
 	return cur;
 }
 
+char *zl_url_redacted(const char *url)
+{
+	zl_strvec pw;
+	zl_strvec_init(&pw);
+	char *out = NULL;
+	if (url && zl_scrub_add(&pw, url) == 0 && pw.n > 1) {
+		free(pw.v[0]); /* the URL itself: only the passwords inside it are masked */
+		pw.v[0] = pw.v[--pw.n];
+		out = zl_scrubbed(url, &pw);
+	}
+	zl_scrub_release(&pw);
+	return out ? out : strdup(url ? url : "");
+}
+
 void zl_json_scrub(json_t *j, const zl_strvec *secrets)
 {
 	const char *key;

@@ -21,6 +21,9 @@ char *zl_scrubbed(const char *s, const zl_strvec *secrets);
 void zl_scrub_buf(char *s, size_t n, const zl_strvec *secrets);
 /* Replaces every occurrence of a secret in the string values of j, at any depth. */
 void zl_json_scrub(json_t *j, const zl_strvec *secrets);
+/* url with the password inside it (a URI's user:PW@, a conninfo's password=PW) masked, for
+ * logs and summaries. Caller frees; NULL only when out of memory. */
+char *zl_url_redacted(const char *url);
 /* Wipes the secrets' bytes and releases the vector. */
 void zl_scrub_release(zl_strvec *secrets);
 

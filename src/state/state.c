@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const zl_state_ops zl_state_sqlite_ops;
+extern const zl_state_ops zl_state_sqlite_ops, zl_state_pg_ops, zl_state_postgres_ops;
 
 #define MAX_BACKENDS 8
 
 /* The built-in backends, then any registered (tests register in-memory and fault backends). */
 static const zl_state_ops *backends[MAX_BACKENDS] = {
 	&zl_state_sqlite_ops,
+	&zl_state_pg_ops,
+	&zl_state_postgres_ops,
 };
-static size_t nbackends = 1;
+static size_t nbackends = 3;
 
 int zl_state_register(const zl_state_ops *ops)
 {

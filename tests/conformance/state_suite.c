@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "state/state.h"
 #include "state_mem.h"
 #include "util/timeutil.h"
@@ -53,12 +55,49 @@ static int mem_open(const char *dir, zl_state **st, zl_err *err)
 	return open_url("mem", dir, "", st, err);
 }
 
+/* PostgreSQL: the server ZLOAD_TEST_PG names (a libpq URI; tests/conformance/with_pg.sh starts
+ * one), one schema per case directory. */
+static void pg_schema(const char *dir, char *out, size_t n)
+{
+	const char *base = strrchr(dir, '_'); /* the random part of mkdtemp's name */
+	size_t len = (size_t)snprintf(out, n, "suite_");
+	for (const unsigned char *p = (const unsigned char *)(base ? base + 1 : dir); *p && len + 2 < n; p++)
+		len += (size_t)snprintf(out + len, n - len, "%02x", *p);
+}
+
+static int pg_open(const char *dir, zl_state **st, zl_err *err)
+{
+	const char *base = getenv("ZLOAD_TEST_PG");
+	char schema[64], url[1024];
+	pg_schema(dir, schema, sizeof schema);
+	snprintf(url, sizeof url, "%s%cschema=%s", base, strchr(base, '?') ? '&' : '?', schema);
+	return zl_state_open(url, st, err);
+}
+
+static void pg_drop(const char *dir)
+{
+	char schema[64], sql[192];
+	pg_schema(dir, schema, sizeof schema);
+	snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	PGconn *c = PQconnectdb(getenv("ZLOAD_TEST_PG"));
+	if (PQstatus(c) == CONNECTION_OK)
+		PQclear(PQexec(c, sql));
+	PQfinish(c);
+}
+
 static const char *always_available(void) { return NULL; }
+
+static const char *pg_available(void)
+{
+	const char *url = getenv("ZLOAD_TEST_PG");
+	return url && *url ? NULL : "ZLOAD_TEST_PG is not set (tests/conformance/with_pg.sh sets it)";
+}
 
 static const zl_state_fixture fixtures[] = {
 	{ "sqlite", sqlite_open, NULL, always_available, NULL },
 	{ "mem", mem_open, zl_state_mem_drop, always_available,
 	  "an in-memory store lives in one process" },
+	{ "postgresql", pg_open, pg_drop, pg_available, NULL },
 };
 
 /* One case's world: its fixture, directory and first handle. */
@@ -1741,6 +1780,11 @@ int main(void)
 		const char *why = fx->unavailable();
 		if (!selected(fx->name))
 			continue;
+		if (why && getenv("ZLOAD_TEST_STATE")) { /* asked for by name: it must run */
+			fprintf(stderr, "state suite, fixture %s: cannot run: %s\n", fx->name, why);
+			failed++;
+			continue;
+		}
 		if (why) {
 			printf("state suite, fixture %s: skipped: %s\n", fx->name, why);
 			continue;
