@@ -41,11 +41,11 @@ if [[ $STATE_KIND == pg ]]; then
 	export PGPASSWORD=$PG_SCRAM_PW # the role loader of the state cluster (not in the URL: ps shows it)
 	STATE_URL="postgresql://loader@127.0.0.1:$SPORT/dw?schema=zload&retry=60"
 	sq() { PGOPTIONS="-c search_path=zload" psql -X -q -A -t -h "$SDIR" -p "$SPORT" -U postgres -d dw -v ON_ERROR_STOP=1 -c "$*"; }
-	AGG=string_agg
+	statuses="string_agg(DISTINCT status, ',')"
 elif [[ $STATE_KIND == sqlite ]]; then
 	STATE_URL=sqlite:$WS/state.db
 	sq() { sql "$WS/state.db" "$@"; }
-	AGG=group_concat
+	statuses="group_concat(DISTINCT status)"
 else
 	fail "SCALE_STATE must be pg or sqlite, not $STATE_KIND"
 fi
@@ -153,7 +153,7 @@ report "objects (rows)" "$N ($expected), each notification delivered twice"
 report "SIGKILLs (serve starts)" "$kills ($(( ${starts[0]} + ${starts[1]} + ${starts[2]} + ${starts[3]} )))"
 report "serves that died by themselves" "$deaths"
 report "state restart" "${restart_ms:-none}${restart_ms:+ ms after the first PUT}"
-report "batches" "$(sq "SELECT count(*) || ' (' || $AGG(DISTINCT status) || ')' FROM batches")"
+report "batches" "$(sq "SELECT count(*) || ' (' || $statuses || ')' FROM batches")"
 report "batches with attempts > 1" "$(sq "SELECT count(*) FROM batches WHERE attempts > 1")"
 report "largest batch" "$(sq "SELECT max(file_count) FROM batches")"
 report "duplicates logged" "$dups"
