@@ -37,7 +37,7 @@ moto_start() {
 		local py
 		py=$(sed -n '1s/^#! *//p' "$MOTO") # the Python that runs moto_server
 		[[ -x ${py%% *} ]] || py=python3
-		start_bg moto $py ${MOTO_SCRIPT:-$IT_DIR/moto_fast.py} -H 127.0.0.1 -p "$MOTO_PORT"
+		start_bg moto $py "$IT_DIR/moto_fast.py" -H 127.0.0.1 -p "$MOTO_PORT"
 	else
 		start_bg moto "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT"
 	fi
