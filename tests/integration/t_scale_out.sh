@@ -7,6 +7,7 @@
 # target's) is restarted once. At the end every object's rows are in the target table exactly
 # once, the queues are empty, every batch is complete (none open, locked or in error), the
 # state's tables and `zload batches list` agree, and the ledger holds each batch once.
+# test-timeout: 300
 #   SCALE_N=2000 SCALE_KILL_MS=4000 SCALE_STATE=pg|sqlite (sqlite: one shared state file, no
 #   state restart: the same scenario before PostgreSQL state existed)
 . "$(dirname "$0")/lib_pg.sh"
@@ -90,7 +91,7 @@ wait_for 20 queue_is "$LOADS" "0 0" # the s3:TestEvent, consumed and ignored
 
 # ---- the deliveries: N PUTs (each notifies loads and tap), and tap's copies sent to loads again
 t0=$(now_ms)
-start_bg put "$BOTOPY" "$FEED" put "http://127.0.0.1:$MOTO_PORT" bkt in "$N"
+start_bg put bash -c '"$0" "$1" put "$2" bkt in "$3" && date +%s%3N >"$4"' "$BOTOPY" "$FEED" "http://127.0.0.1:$MOTO_PORT" "$N" "$WS/put.done"
 PUT_PID=$BG_PID
 start_bg replay "$BOTOPY" "$FEED" replay "http://127.0.0.1:$MOTO_PORT" "$TAP" "$LOADS" "$N"
 REPLAY_PID=$BG_PID
@@ -146,7 +147,7 @@ for ((s = 0; s < SERVES; s++)); do
 done
 
 # ---- figures
-report() { printf '%-32s %s\n' "$1" "$2"; }
+report() { printf 'REPORT %-32s %s\n' "$1" "$2"; }
 dups=$(cat "$WS"/serve-*.log | grep -c 'msg="duplicate event ignored"')
 report "state" "$STATE_KIND ($STATE_URL)"
 report "objects (rows)" "$N ($expected), each notification delivered twice"
@@ -161,6 +162,7 @@ report "claims failed (state down)" "$(cat "$WS"/serve-*.log | grep -c 'msg="can
 report "leases reclaimed" "$(cat "$WS"/serve-*.log | grep -c 'reason="lease expired"')"
 report "ledger skips" "$(sq "SELECT count(*) FROM batches WHERE result LIKE '%already in the target%'")"
 report "rows (distinct ids, objects)" "$(pq dw "SELECT count(*) || ' (' || count(DISTINCT id) || ', ' || count(DISTINCT obj) || ')' FROM t")"
+report "PUTs done after" "$((($(<"$WS/put.done") - t0) / 1000)) s"
 report "all loaded and settled after" "$((done_ms / 1000)).$(((done_ms % 1000) / 100)) s"
 
 # ---- exactly once
@@ -188,4 +190,4 @@ assert_eq "0 0" "$(sqs_depth "$LOADS")" "the loads queue at the end"
 ((dups >= N - kills)) || fail "only $dups duplicates logged for $N objects delivered twice ($kills kills)"
 ((kills >= 3)) || fail "only $kills SIGKILLs during the run"
 [[ $STATE_KIND != pg ]] || ((restarted)) || fail "the state PostgreSQL was not restarted"
-echo "scale-out: $N objects, $SERVES loaders, every row exactly once in $((done_ms / 1000)) s"
+echo "REPORT scale-out: $N objects, $SERVES loaders, every row exactly once in $((done_ms / 1000)) s"
