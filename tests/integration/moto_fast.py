@@ -10,7 +10,8 @@
 2. A lost-message race. Queue.delete_message rebuilds the message list without the queue's lock
    while add_message appends under it, and moto_server serves each request on its own thread: a
    notification (or SendMessage) that lands during a delete is dropped, and two concurrent
-   deletes can bring a deleted message back. Here delete_message holds the queue's lock.
+   deletes can bring a deleted message back. Here delete_message holds the queue's lock (and
+   finds the message in one pass).
 
 3. Per-request overhead. Every request lists moto's package directory (a stat of ~150 entries)
    under a global lock to find its service, and every received message computes all of its
@@ -43,12 +44,21 @@ sqs_models._moto_unix_time_millis = sqs_models.unix_time_millis
 sqs_models.unix_time = _unix_time
 sqs_models.unix_time_millis = _unix_time_millis
 
-_delete = sqs_models.Queue.delete_message
-
-
 def _locked_delete(self, receipt_handle):
+    """Queue.delete_message under the queue's lock, in one pass (moto's makes three, each calling
+    two Python functions per message: 5 ms a delete in a queue of 2,000)."""
     with self._messages_lock:
-        return _delete(self, receipt_handle)
+        if receipt_handle in self.deleted_messages:
+            return  # already deleted: moto accepts it again
+        msgs = self._messages
+        for i, m in enumerate(msgs):
+            if m.receipt_handle == receipt_handle or receipt_handle in m._old_receipt_handles:
+                break
+        else:
+            raise sqs_models.ReceiptHandleIsInvalid()
+        self.pending_messages.discard(m)
+        self.deleted_messages.update(m.all_receipt_handles)
+        self._messages = msgs[:i] + msgs[i + 1:]
 
 
 sqs_models.Queue.delete_message = _locked_delete
