@@ -139,6 +139,8 @@ queue_total() {
 # cpu_ticks PID...: user + system CPU of the processes so far, in clock ticks.
 cpu_ticks() { local p t=0; for p; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 hz=$(getconf CLK_TCK)
+# cpu_idle: idle + iowait ticks of the whole machine, and all ticks ("IDLE TOTAL").
+cpu_idle() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t }' /proc/stat; }
 results=()
 for p in $procs; do
 	state="postgresql://loader@127.0.0.1:$sport/dw?schema=bench_p$p"
@@ -155,6 +157,7 @@ EOF
 	sq "SELECT pg_stat_statements_reset()" >/dev/null
 	x0=$(xacts)
 	m0=$(cpu_ticks "$moto_pid")
+	read -r i0 c0 <<<"$(cpu_idle)"
 	serve_pids=()
 	t0=${EPOCHREALTIME/./}
 	for ((s = 0; s < p; s++)); do
@@ -170,6 +173,7 @@ EOF
 	done
 	t_run=$((${EPOCHREALTIME/./} - t0))
 	m1=$(cpu_ticks "$moto_pid")
+	read -r i1 c1 <<<"$(cpu_idle)"
 	z1=$(cpu_ticks "${serve_pids[@]}")
 	# The last batch's finish may follow its commit by a moment: wait for the state to say so.
 	for ((i = 0; i < 100; i++)); do
@@ -186,7 +190,7 @@ EOF
 	[ "$got" = "$rows $rows $objects" ] || die "$p serves: rows, distinct ids, objects: $got, expected $rows $rows $objects"
 	nb=$(sq "SELECT count(*) || ' ' || sum(file_count) || ' ' || count(*) FILTER (WHERE status <> 'complete') FROM bench_p$p.batches" dw)
 	[ "${nb#* }" = "$objects 0" ] || die "$p serves: batches, files, not complete: $nb"
-	results+=("$p $t_run $((x1 - x0)) $calls $exec_ms ${nb%% *} $((m1 - m0)) $z1")
+	results+=("$p $t_run $((x1 - x0)) $calls $exec_ms ${nb%% *} $((m1 - m0)) $z1 $(((c1 - c0 - (i1 - i0)) * 100 / (c1 - c0)))")
 	if [ "$verbose" = 1 ]; then
 		echo "-- $p serve(s): costliest state statements (calls, total ms, mean ms)"
 		sq "SELECT lpad(calls::text, 7) || lpad(round(total_exec_time)::text, 8) || lpad(round(mean_exec_time::numeric, 3)::text, 8) || '  ' || left(regexp_replace(query, '\s+', ' ', 'g'), 110)
@@ -196,21 +200,22 @@ done
 
 # ---- figures -------------------------------------------------------------------------------------
 echo
-printf '%-7s %8s %9s %7s %6s %8s %12s %9s %12s %8s %8s\n' serves seconds objects/s rows/s ratio batches "state tx/obj" stmts/obj "state ms/obj" "moto CPU" "zload CPU"
+printf '%-7s %8s %9s %7s %6s %8s %12s %9s %12s %8s %8s %5s\n' serves seconds objects/s rows/s ratio batches "state tx/obj" stmts/obj "state ms/obj" "moto CPU" "zload CPU" "busy"
 base=
 for r in "${results[@]}"; do
-	read -r p us xa calls exec_ms nbatches mt zt <<<"$r"
+	read -r p us xa calls exec_ms nbatches mt zt busy <<<"$r"
 	[ -n "$base" ] || base=$us
 	awk -v p="$p" -v us="$us" -v n="$objects" -v rows="$rows" -v base="$base" -v xa="$xa" -v calls="$calls" -v ms="$exec_ms" \
-		-v nb="$nbatches" -v mt="$mt" -v zt="$zt" -v hz="$hz" 'BEGIN {
+		-v nb="$nbatches" -v mt="$mt" -v zt="$zt" -v hz="$hz" -v busy="$busy" 'BEGIN {
 		s = us / 1e6
-		printf "%-7d %8.1f %9.1f %7.0f %5.2fx %8d %12.2f %9.2f %12.3f %7.0f%% %8.0f%%\n", p, s, n / s, rows / s, base / us, nb, xa / n,
-			calls / n, ms / n, 100 * mt / hz / s, 100 * zt / hz / s }'
+		printf "%-7d %8.1f %9.1f %7.0f %5.2fx %8d %12.2f %9.2f %12.3f %7.0f%% %8.0f%% %4d%%\n", p, s, n / s, rows / s, base / us, nb, xa / n,
+			calls / n, ms / n, 100 * mt / hz / s, 100 * zt / hz / s, busy }'
 done
 echo
 echo "ratio: objects/s against the first run. state tx/obj: xact_commit of the state database / objects;"
 echo "stmts/obj: top-level statements (BEGIN and COMMIT count) / objects; state ms/obj: their server-side"
 echo "execution time / objects (the issue's goal: <= 5 ms at 4 loaders), lock waits included; round trips and"
 echo "client time are not. moto CPU, zload CPU: CPU time of moto_server and of all serves / wall time (100% = one"
-echo "core; moto is one Python process: near 100% it is the ceiling)."
+echo "core; moto is one Python process: near 100% it is the ceiling). busy: the whole machine's CPU in use during"
+echo "the run (every process, this benchmark's or not; near 100%: the machine is the ceiling)."
 echo "total run: $(secs $((${EPOCHREALTIME/./} - t_start))) s"
