@@ -81,7 +81,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CONFIG_VERSION] = "SELECT value FROM meta WHERE key = 'config_version'",
 	/* appends to one prefix take turns, so two loaders never open two batches side by side */
 	[S_CLAIM_LOCK] = "SELECT pg_advisory_xact_lock(hashtext('zload claim ' || current_schema()), hashtext($1::text))",
-	[S_FILE_CLAIMED] = "SELECT f.batch_id, b.file_count, b.bytes, b.first_at FROM files f"
+	[S_FILE_CLAIMED] = "SELECT f.batch_id, b.file_count, b.bytes, b.first_at, b.status, b.owner FROM files f"
 	                   " LEFT JOIN batches b ON b.id = f.batch_id WHERE f.file_id = $1::text",
 	/* the newest batch that was never locked and is not full ($2 files, $3 bytes; 0: no limit),
 	 * row-locked: a loader locking it waits for the append, or the append finds another */
@@ -495,7 +495,7 @@ static int pgs_config_version(zl_state *st, int64_t *version, zl_err *err)
 /* ---- claims ---- */
 
 /* A claimed file: res gets its batch and the batch's totals. 1 when claimed, 0 when not, or an error. */
-static int find_claim(pg_state *h, const char *file_id, zl_append_result *res, zl_err *err)
+static int find_claim(pg_state *h, const char *file_id, const char *lock_owner, zl_append_result *res, zl_err *err)
 {
 	pg_params p = { 0 };
 	PGresult *r = NULL;
@@ -508,6 +508,13 @@ static int find_claim(pg_state *h, const char *file_id, zl_append_result *res, z
 		res->bytes = num(r, 0, 2);
 		res->first_at = num(r, 0, 3);
 		rc = 1;
+		/* a retry after a commit the connection did not confirm: the claim, and the lock, were ours */
+		const char *status = val(r, 0, 4), *owner = val(r, 0, 5);
+		if (h->commit_unknown && lock_owner && status && owner && strcmp(status, "locked") == 0 &&
+		    strcmp(owner, lock_owner) == 0) {
+			res->duplicate = 0;
+			res->locked = 1;
+		}
 	}
 	PQclear(r);
 	return rc;
@@ -522,13 +529,13 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 
 	memset(res, 0, sizeof *res);
 	/* most repeated events are answered by a read */
-	if ((rc = find_claim(h, file_id, res, err)) != 0)
+	if ((rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
 		return rc > 0 ? 0 : rc;
 	pg_params lk = { 0 };
 	pg_str(&lk, prefix);
 	if ((rc = begin(h, err)) || (rc = run(h, S_CLAIM_LOCK, &lk, NULL, err)))
 		return rc;
-	if ((rc = find_claim(h, file_id, res, err)) != 0)
+	if ((rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
 		return rc > 0 ? commit(h, err) : rc;
 
 	pg_params ob = { 0 };
@@ -569,7 +576,7 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 	if (n == 0) { /* claimed meanwhile under another prefix's turn: a duplicate */
 		PQclear(PQexec(h->conn, "ROLLBACK"));
 		memset(res, 0, sizeof *res);
-		rc = find_claim(h, file_id, res, err);
+		rc = find_claim(h, file_id, opts->lock_owner, res, err);
 		return rc > 0 ? 0 : rc ? rc : zl_err_set(err, ZL_ETRANSIENT, "file %s was claimed and forgotten meanwhile", file_id);
 	}
 	pg_params ba = { 0 };

@@ -231,12 +231,17 @@ static int migrate(pg_state *h, zl_err *err)
 	if ((rc = pg_exec(h, "BEGIN", err)))
 		return rc;
 	const char *v[1] = { h->schema };
-	PGresult *res = PQexecParams(h->conn,
-	                             "SELECT pg_advisory_xact_lock(hashtext('zload schema ' || $1)),"
-	                             " to_regnamespace(pg_catalog.quote_ident($1)) IS NULL",
-	                             1, NULL, v, NULL, NULL, 0);
+	PGresult *res = PQexecParams(h->conn, "SELECT pg_advisory_xact_lock(hashtext('zload schema ' || $1))", 1, NULL,
+	                             v, NULL, NULL, 0);
 	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(h, res, err);
-	int absent = !rc && PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (rc)
+		goto out;
+	/* a statement of its own: its snapshot sees what the loader we waited for committed */
+	res = PQexecParams(h->conn, "SELECT to_regnamespace(pg_catalog.quote_ident($1)) IS NULL", 1, NULL, v, NULL,
+	                   NULL, 0);
+	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : pg_fail(h, res, err);
+	int absent = !rc && PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (rc)
 		goto out;

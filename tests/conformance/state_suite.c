@@ -1055,6 +1055,143 @@ static void test_fork_concurrency(void **state)
 	assert_int_equal(bytes, 3 * FORK_CHILDREN * FORK_FILES);
 }
 
+enum { RACE_CHILDREN = 4, RACE_FILES = 150, RACE_CAP = 7 };
+
+/* A racer: claims every one of the same RACE_FILES files (in its own order), locking batches
+ * its claims fill, then tries to lock every open batch; reports on out one line per new claim
+ * ("C key batch") and per lock it won ("L batch"). Exits 0 if every call succeeded. */
+static void race_child(const suite_ctx *fx, int child, int start_fd, FILE *out)
+{
+	zl_state *st = NULL;
+	zl_err err = { 0 };
+	char key[64], owner[32], c;
+	int bad = 0;
+
+	snprintf(owner, sizeof owner, "racer-%d", child);
+	const zl_claim_opts opts = { .max_files = RACE_CAP, .lock_owner = owner, .lease_until = T0 + 3600000 };
+	if (fx->fixture->open(fx->dir, &st, &err) != 0)
+		_exit(10);
+	if (read(start_fd, &c, 1) != 0)
+		_exit(11);
+	for (int n = 0; n < RACE_FILES; n++) {
+		int i = (n * (2 * child + 1) + 17 * child) % RACE_FILES; /* a different order per child */
+		zl_append_result r;
+		snprintf(key, sizeof key, "r/f%04d.csv", i);
+		if (claim_opts(st, "b/race", key, 10, T0 + n, &opts, &r) != 0) {
+			bad++;
+			continue;
+		}
+		if (!r.duplicate)
+			fprintf(out, "C %s %s\n", key, r.batch_id);
+		if (r.locked)
+			fprintf(out, "L %s\n", r.batch_id);
+	}
+	zl_batch *v = NULL;
+	size_t nb = 0;
+	zl_batch_filter f = { .status_mask = ZL_STATUS_BIT(ZL_BATCH_OPEN), .prefix = "b/race" };
+	if (st->ops->batch_list(st, &f, &v, &nb, &err) != 0)
+		bad++;
+	for (size_t i = 0; i < nb; i++) {
+		int rc = st->ops->batch_lock(st, v[i].id, ZL_LOCK_OPEN, owner, T0 + 5000, T0 + 3600000, &err);
+		if (rc == 0)
+			fprintf(out, "L %s\n", v[i].id);
+		else if (rc != ZL_EBUSY)
+			bad++;
+	}
+	zl_batch_list_free(v, nb);
+	fclose(out);
+	zl_state_close(st);
+	_exit(bad ? 1 : 0);
+}
+
+/* Several processes claim the same files and lock the same batches at once: each file is
+ * claimed once, each batch locked once, no batch grows past its cap or after its lock. */
+static void test_fork_duplicates_and_locks(void **state)
+{
+	suite_ctx *fx = *state;
+	pid_t pids[RACE_CHILDREN];
+	int start[2], status;
+	char path[RACE_CHILDREN][128];
+
+	if (fx->fixture->no_processes) {
+		print_message("%s: skipped, needs several processes on one store: %s\n", fx->fixture->name,
+		              fx->fixture->no_processes);
+		skip();
+	}
+	zl_state_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(pipe(start), 0);
+	for (int c = 0; c < RACE_CHILDREN; c++) {
+		snprintf(path[c], sizeof path[c], "%s/race%d.out", fx->dir, c);
+		FILE *out = fopen(path[c], "w");
+		assert_non_null(out);
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] == 0) {
+			close(start[1]);
+			race_child(fx, c, start[0], out);
+		}
+		fclose(out);
+	}
+	close(start[0]);
+	close(start[1]);
+	for (int c = 0; c < RACE_CHILDREN; c++) {
+		assert_int_equal(waitpid(pids[c], &status, 0), pids[c]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
+	zl_state *st = fx->st = open_again(fx);
+	assert_non_null(st);
+	int claimed[RACE_FILES] = { 0 }, nclaims = 0, nlocks = 0;
+	char locks[RACE_FILES + RACE_CHILDREN][ZL_UUID_LEN];
+	for (int c = 0; c < RACE_CHILDREN; c++) {
+		FILE *in = fopen(path[c], "r");
+		char line[256], key[64], id[ZL_UUID_LEN];
+		int i;
+		assert_non_null(in);
+		while (fgets(line, sizeof line, in)) {
+			if (sscanf(line, "C r/f%d.csv %36s", &i, id) == 2) {
+				assert_true(i >= 0 && i < RACE_FILES);
+				claimed[i]++;
+				nclaims++;
+				snprintf(key, sizeof key, "b/r/f%04d.csv", i);
+				zl_file_rec fr;
+				zl_err err = { 0 };
+				assert_int_equal(st->ops->file_get(st, key, &fr, &err), 0);
+				assert_string_equal(fr.batch_id, id); /* the batch its claimer was told */
+				zl_file_rec_release(&fr);
+			} else if (sscanf(line, "L %36s", id) == 1) {
+				for (int k = 0; k < nlocks; k++)
+					assert_string_not_equal(locks[k], id); /* no batch locked twice */
+				assert_true(nlocks < RACE_FILES + RACE_CHILDREN);
+				strcpy(locks[nlocks++], id);
+			}
+		}
+		fclose(in);
+	}
+	assert_int_equal(nclaims, RACE_FILES);
+	for (int i = 0; i < RACE_FILES; i++)
+		assert_int_equal(claimed[i], 1);
+	zl_batch *v = NULL;
+	size_t n = 0;
+	zl_err err = { 0 };
+	zl_batch_filter f = { .prefix = "b/race" };
+	assert_int_equal(st->ops->batch_list(st, &f, &v, &n, &err), 0);
+	int64_t files = 0;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(v[i].status, ZL_BATCH_LOCKED); /* every batch was locked by someone */
+		assert_true(v[i].file_count >= 1 && v[i].file_count <= RACE_CAP);
+		zl_batch b = get_batch(st, v[i].id);
+		assert_int_equal((int64_t)b.nfiles, v[i].file_count);
+		zl_batch_release(&b);
+		files += v[i].file_count;
+	}
+	assert_int_equal((int)n, nlocks);
+	assert_int_equal(files, RACE_FILES);
+	zl_batch_list_free(v, n);
+}
+
 static void test_claim_caps_files_and_bytes(void **state)
 {
 	suite_ctx *fx = *state;
@@ -1745,7 +1882,8 @@ static void test_batch_delete_forgets_delivered_notices(void **state)
 		STATE_CASE(test_batch_list_filters, fx), STATE_CASE(test_batch_delete, fx),                        \
 		STATE_CASE(test_file_get_and_delete, fx), STATE_CASE(test_config_crud, fx),                        \
 		STATE_CASE(test_config_replace, fx), STATE_CASE(test_config_version, fx), STATE_CASE(test_two_handles_interleaved, fx),                 \
-		STATE_CASE(test_fork_concurrency, fx), STATE_CASE(test_finish_queues_notices, fx),                 \
+		STATE_CASE(test_fork_concurrency, fx), STATE_CASE(test_fork_duplicates_and_locks, fx),             \
+		STATE_CASE(test_finish_queues_notices, fx),                 \
 		STATE_CASE(test_finish_notices_atomic, fx), STATE_CASE(test_notice_claim_lease, fx),               \
 		STATE_CASE(test_notice_backoff_and_failed, fx), STATE_CASE(test_notice_requeue, fx),               \
 		STATE_CASE(test_notice_list_limit, fx), STATE_CASE(test_batch_delete_forgets_delivered_notices, fx), \

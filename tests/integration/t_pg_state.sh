@@ -122,14 +122,14 @@ assert_eq 1 "$(pq dw "SELECT count(*) FROM pg_tables WHERE schemaname = 'zl_old'
 assert_exit 0 zload --state "$OLD" files show b/old/x.csv
 assert_contains "$OUT" "0190aaaa-0000-7000-8000-000000000001" "the old file record"
 
-# Four loaders creating a fresh schema together: all succeed, one schema.
+# Eight loaders creating a fresh schema together: all succeed, one schema.
 pids=()
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5 6 7 8; do
 	"$ZLOAD" --state "postgresql://loader:$PW@127.0.0.1:$PGPORT/dw?schema=zl_race" config list \
 		>/dev/null 2>"$WS/race$i.err" &
 	pids+=($!)
 done
-for i in 1 2 3 4; do wait "${pids[$((i - 1))]}" || fail "loader $i creating the schema: $(<"$WS/race$i.err")"; done
+for i in 1 2 3 4 5 6 7 8; do wait "${pids[$((i - 1))]}" || fail "loader $i creating the schema: $(<"$WS/race$i.err")"; done
 assert_eq 2 "$(pq dw "SELECT value FROM zl_race.meta WHERE key = 'schema_version'")" "the schema made by the race"
 
 # A schema newer than this zload is refused, unchanged.
