@@ -13,6 +13,7 @@
 #              tests/integration/t_scale_out.sh: the second is a duplicate claim)
 #   -w N       --workers of each serve (default 4)
 #   -v         also print each run's costliest state statements
+#   env: ZLOAD=path (the binary), SERVE_OPTS="-v" (more serve options), KEEP=1 (keep the workspace)
 #
 # Setup (not timed): moto_server (through tests/integration/moto_fast.py), a PostgreSQL cluster
 # for the target (UNLOGGED table) and another for the state (pg_stat_statements preloaded), both
