@@ -19,34 +19,47 @@ as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; f
 pg_cleanup() {
 	local rc=$?
 	[[ -d $PGDIR/data ]] && "$PGSH" stop "$PGDIR" >/dev/null 2>&1
+	[[ -d $SDIR/data ]] && "$PGSH" stop "$SDIR" >/dev/null 2>&1
 	(exit "$rc")
 	cleanup
 }
 trap pg_cleanup EXIT
 
-# pg_start: initdb + start on a free port (a second try on another port if the first was taken).
-pg_start() {
-	local try
+# cluster_start DIR: initdb + start on a free port, printed (a second try on another port if the
+# first was taken).
+cluster_start() {
+	local dir=$1 try port
 	for try in 1 2; do
-		PGPORT=$("$PGSH" free-port)
-		rm -rf "$PGDIR"
-		"$PGSH" start "$PGDIR" "$PGPORT" >"$WS/pg-start.out" 2>&1 && return 0
+		port=$("$PGSH" free-port)
+		rm -rf "$dir"
+		"$PGSH" start "$dir" "$port" >"$dir.start.out" 2>&1 && { echo "$port"; return 0; }
 	done
-	cat "$WS/pg-start.out" >&2
-	fail "cannot start PostgreSQL (scripts/pg.sh start $PGDIR)"
+	cat "$dir.start.out" >&2
+	fail "cannot start PostgreSQL (scripts/pg.sh start $dir)"
 }
 
-# pg_stop: fast shutdown (the data directory stays).
+# cluster_resume DIR: starts the stopped cluster again on the same data directory, port and
+# options (taken from postmaster.opts, which records the command line pg.sh started it with).
+cluster_resume() {
+	local dir=$1 opts
+	opts=$(sed -E 's/^[^ ]+ "-D" "[^"]*" ?//' "$dir/data/postmaster.opts")
+	as_pg "$PGBIN/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" start -o "$opts" >/dev/null \
+		|| fail "cannot restart PostgreSQL in $dir: $(tail -n 5 "$dir/server.log")"
+}
+
+# pg_start: the cluster of the targets ($PGDIR, $PGPORT). pg_stop: fast shutdown (the data
+# directory stays). pg_resume: up again on the same port.
+pg_start() { PGPORT=$(cluster_start "$PGDIR") || exit 1; }
 pg_stop() { "$PGSH" stop "$PGDIR"; }
+pg_resume() { cluster_resume "$PGDIR"; }
 
-# pg_resume: starts the stopped cluster again on the same data directory, port and options
-# (taken from postmaster.opts, which records the command line pg.sh started it with).
-pg_resume() {
-	local opts
-	opts=$(sed -E 's/^[^ ]+ "-D" "[^"]*" ?//' "$PGDIR/data/postmaster.opts")
-	as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -w -l "$PGDIR/server.log" start -o "$opts" >/dev/null \
-		|| fail "cannot restart PostgreSQL: $(tail -n 5 "$PGDIR/server.log")"
-}
+# state_pg_start: a second cluster, for zload's state ($SDIR, $SPORT), so that it can go away
+# while the targets stay up; state_stop and state_resume as pg_stop and pg_resume.
+SDIR=$WS/pgstate
+SPORT=
+state_pg_start() { SPORT=$(cluster_start "$SDIR") || exit 1; }
+state_stop() { "$PGSH" stop "$SDIR"; }
+state_resume() { cluster_resume "$SDIR"; }
 
 # pg_up: the server accepts connections.
 pg_up() { "$PGBIN/pg_isready" -q -h "$PGDIR" -p "$PGPORT"; }

@@ -5,29 +5,7 @@
 # "reachable again" once each, not once per attempt.
 . "$(dirname "$0")/lib_pg.sh"
 
-SDIR=$WS/pgstate
-SPORT=
-for try in 1 2; do
-	SPORT=$("$PGSH" free-port)
-	rm -rf "$SDIR"
-	"$PGSH" start "$SDIR" "$SPORT" >"$WS/pgstate-start.out" 2>&1 && break
-	[[ $try == 2 ]] && fail "cannot start the state cluster: $(<"$WS/pgstate-start.out")"
-done
-state_cleanup() {
-	local rc=$?
-	"$PGSH" stop "$SDIR" >/dev/null 2>&1
-	(exit "$rc")
-	pg_cleanup
-}
-trap state_cleanup EXIT
-state_stop() { "$PGSH" stop "$SDIR"; }
-state_resume() {
-	local opts
-	opts=$(sed -E 's/^[^ ]+ "-D" "[^"]*" ?//' "$SDIR/data/postmaster.opts")
-	as_pg "$PGBIN/pg_ctl" -D "$SDIR/data" -w -l "$SDIR/server.log" start -o "$opts" >/dev/null \
-		|| fail "cannot restart the state cluster: $(tail -n 5 "$SDIR/server.log")"
-}
-
+state_pg_start
 export ZLOAD_STATE="postgresql://loader:$PG_SCRAM_PW@127.0.0.1:$SPORT/dw?schema=zl&retry=3"
 pql dw "CREATE TABLE t (id int, v text)" >/dev/null
 pg_config out <<EOF
@@ -64,7 +42,6 @@ assert_contains "$(grep 'msg="state database unreachable; retrying"' "$WS/serve.
 # comes up on the same address; the loader reconnects to it and goes on.
 state_stop
 as_pg cp -a "$SDIR/data" "$SDIR/data2"
-as_pg sed -i "s|$SDIR/data|$SDIR/data2|" "$SDIR/data2/postmaster.opts"
 as_pg rm -rf "$SDIR/data"
 as_pg mv "$SDIR/data2" "$SDIR/data"
 state_resume

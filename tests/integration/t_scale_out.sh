@@ -23,22 +23,8 @@ BOTOPY=$(sed -n '1s/^#! *//p' "$AWS") # the Python that runs the aws CLI has bot
 FEED=$IT_DIR/scale_feed.py
 
 # ---- the state: its own PostgreSQL cluster (restarted mid-run), or a shared SQLite file
-SDIR=$WS/pgstate
-SPORT=
-state_cleanup() {
-	local rc=$?
-	[[ -d $SDIR/data ]] && "$PGSH" stop "$SDIR" >/dev/null 2>&1
-	(exit "$rc")
-	pg_cleanup
-}
-trap state_cleanup EXIT
 if [[ $STATE_KIND == pg ]]; then
-	for try in 1 2; do
-		SPORT=$("$PGSH" free-port)
-		rm -rf "$SDIR"
-		"$PGSH" start "$SDIR" "$SPORT" >"$WS/pgstate-start.out" 2>&1 && break
-		[[ $try == 2 ]] && fail "cannot start the state PostgreSQL: $(<"$WS/pgstate-start.out")"
-	done
+	state_pg_start
 	export PGPASSWORD=$PG_SCRAM_PW # the role loader of the state cluster (not in the URL: ps shows it)
 	STATE_URL="postgresql://loader@127.0.0.1:$SPORT/dw?schema=zload&retry=60"
 	sq() { PGOPTIONS="-c search_path=zload" psql -X -q -A -t -h "$SDIR" -p "$SPORT" -U postgres -d dw -v ON_ERROR_STOP=1 -c "$*"; }
@@ -51,13 +37,6 @@ else
 	fail "SCALE_STATE must be pg or sqlite, not $STATE_KIND"
 fi
 export ZLOAD_STATE=$STATE_URL
-state_stop() { "$PGSH" stop "$SDIR"; }
-state_resume() {
-	local opts
-	opts=$(sed -E 's/^[^ ]+ "-D" "[^"]*" ?//' "$SDIR/data/postmaster.opts")
-	as_pg "$PGBIN/pg_ctl" -D "$SDIR/data" -w -l "$SDIR/server.log" start -o "$opts" >/dev/null \
-		|| fail "cannot restart the state PostgreSQL: $(tail -n 5 "$SDIR/server.log")"
-}
 
 # ---- S3, SQS, the target
 moto_start fast # moto's SQS as it is loses messages under concurrent deletes and slows with depth
