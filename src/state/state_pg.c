@@ -58,9 +58,8 @@ enum {
 	S_NOTICE_REQUEUE_FAILED,
 	S_FILE_SCAN,
 	S_FILE_IMPORT,
-	S_FILE_SAME,
+	S_FILE_ROW,
 	S_BATCH_IMPORT,
-	S_BATCH_SAME,
 	S_NOTICE_IMPORT,
 	S_COUNT
 };
@@ -160,16 +159,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_FILE_IMPORT] = "INSERT INTO files (file_id, bucket, key, etag, prefix, size, received_at, batch_id)"
 	                  " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint,"
 	                  " NULLIF($8::text, '')) ON CONFLICT (file_id) DO NOTHING",
-	[S_FILE_SAME] = "SELECT 1 FROM files WHERE file_id = $1::text AND bucket = $2::text AND key = $3::text"
-	                " AND etag IS NOT DISTINCT FROM $4::text AND prefix = $5::text AND size = $6::bigint"
-	                " AND COALESCE(received_at, 0) = $7::bigint AND COALESCE(batch_id, '') = $8::text",
+	[S_FILE_ROW] = "SELECT " FILE_COLS " FROM files f WHERE f.file_id = $1::text",
 	/* times of 0 are "not set" (NULL): a batch with no locked_at was never locked */
 	[S_BATCH_IMPORT] = "INSERT INTO batches (" BATCH_COLS ") VALUES ($1::text, $2::text, $3::text,"
 	                   " NULLIF($4::bigint, 0), NULLIF($5::bigint, 0), NULLIF($6::bigint, 0), NULLIF($7::bigint, 0),"
 	                   " NULLIF($8::bigint, 0), NULLIF($9::bigint, 0), $10::bigint, $11::bigint, $12::int, $13::text,"
 	                   " $14::text, $15::text) ON CONFLICT (id) DO NOTHING",
-	[S_BATCH_SAME] = "SELECT 1 FROM batches WHERE id = $1::text AND status = $2::text"
-	                 " AND COALESCE(updated_at, 0) = $3::bigint",
 	[S_NOTICE_IMPORT] = "INSERT INTO outbox (batch_id, prefix, dest, event, subject, body, status, attempts,"
 	                    " max_attempts, created_at, next_at, sent_at, lease_until, owner, last_error) VALUES ($1::text,"
 	                    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int, $9::int, $10::bigint,"
@@ -1187,9 +1182,19 @@ static int do_file_import(pg_state *h, const zl_file_rec *f, zl_err *err)
 	int rc = changes(h, S_FILE_IMPORT, &p, &n, err);
 	if (rc || n)
 		return rc;
+	pg_params q = { 0 };
 	PGresult *r = NULL;
-	if ((rc = run(h, S_FILE_SAME, &p, &r, err)) == 0 && PQntuples(r) == 0)
-		rc = zl_err_set(err, ZL_EBUSY, "file record \"%s\" exists with other contents", f->file_id);
+	zl_file_rec old;
+	pg_str(&q, f->file_id);
+	if ((rc = run(h, S_FILE_ROW, &q, &r, err)))
+		return rc;
+	if (PQntuples(r) == 0)
+		rc = zl_err_set(err, ZL_ETRANSIENT, "file record \"%s\" was deleted during its import", f->file_id);
+	else if (!(rc = read_file(r, 0, &old, err))) {
+		if (!zl_file_rec_same(&old, f))
+			rc = zl_state_file_conflict(&old, f, err);
+		zl_file_rec_release(&old);
+	}
 	PQclear(r);
 	return rc;
 }
@@ -1223,13 +1228,20 @@ static int do_batch_import(pg_state *h, const zl_batch *b, zl_err *err)
 	int rc = changes(h, S_BATCH_IMPORT, &p, &n, err);
 	if (rc || n)
 		return rc;
-	pg_params s = { 0 };
 	PGresult *r = NULL;
-	pg_str(&s, b->id);
-	pg_str(&s, zl_batch_status_name(b->status));
-	pg_int(&s, b->updated_at);
-	if ((rc = run(h, S_BATCH_SAME, &s, &r, err)) == 0 && PQntuples(r) == 0)
-		rc = zl_err_set(err, ZL_EBUSY, "batch %s exists with another status or update time", b->id);
+	int found;
+	zl_batch_status status;
+	if ((rc = batch_state(h, b->id, &r, &found, err)))
+		goto out;
+	if (!found) {
+		rc = zl_err_set(err, ZL_ETRANSIENT, "batch %s was deleted during its import", b->id);
+		goto out;
+	}
+	if (zl_batch_status_parse(val(r, 0, 0), &status))
+		status = ZL_BATCH_NSTATUS;
+	if (status != b->status || num(r, 0, 4) != b->updated_at)
+		rc = zl_state_batch_conflict(b->id, status, num(r, 0, 4), b, err);
+out:
 	PQclear(r);
 	return rc;
 }
