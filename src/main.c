@@ -16,6 +16,7 @@ static const zl_cmd commands[] = {
 	{ "config", zl_cmd_config, "COMMAND", "store, show and delete load configurations", NULL },
 	{ "setup", zl_cmd_setup, NULL, "ask for a configuration (or one more target) and store it", zl_setup_opts },
 	{ "serve", zl_cmd_serve, NULL, "run the loader daemon: watch, batch and load", zl_serve_opts },
+	{ "lambda", zl_cmd_lambda, NULL, "run as an AWS Lambda custom runtime ($AWS_LAMBDA_RUNTIME_API)", NULL },
 	{ "event", zl_cmd_event, "[FILE|-]", "process S3 event JSON (default: stdin)", zl_event_opts },
 	{ "flush", zl_cmd_flush, "PREFIX", "load the open batch of a prefix now", zl_flush_opts },
 	{ "backfill", zl_cmd_backfill, "BUCKET[/PREFIX]", "queue every stored object not yet recorded", NULL },

@@ -96,6 +96,7 @@ int zl_cmd_files(zl_cli *cli, int argc, char **argv);
 int zl_cmd_event(zl_cli *cli, int argc, char **argv);
 int zl_cmd_flush(zl_cli *cli, int argc, char **argv);
 int zl_cmd_serve(zl_cli *cli, int argc, char **argv);
+int zl_cmd_lambda(zl_cli *cli, int argc, char **argv);
 int zl_cmd_backfill(zl_cli *cli, int argc, char **argv);
 int zl_cmd_trigger(zl_cli *cli, int argc, char **argv);
 int zl_cmd_setup(zl_cli *cli, int argc, char **argv);

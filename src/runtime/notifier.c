@@ -146,3 +146,34 @@ size_t zl_rt_notify_flush(zl_rt *rt, int64_t bound_ms)
 		       ZL_I("pending", (long long)left));
 	return left;
 }
+
+size_t zl_rt_notify_due(zl_rt *rt, int64_t until_ms)
+{
+	size_t sent = 0;
+	zl_err err = { 0 };
+	zl_engine *e = zl_rt_engine_get(rt, &err);
+	if (!e) {
+		ZL_LOG(ZL_WARN, "notifications: cannot open the state", ZL_S("error", err.msg));
+		return 0;
+	}
+	char owner[ZL_OWNER_LEN];
+	zl_engine_new_owner(e, owner);
+	for (zl_send_outcome out = ZL_SEND_SENT; out != ZL_SEND_NONE;) {
+		int64_t left = until_ms - zl_now_ms();
+		if (left < 1000)
+			break;
+		zl_notify_send_opts o = { .owner = owner,
+		                          .timeout_ms = left < ZL_NOTIFY_TIMEOUT_MS ? (long)left : ZL_NOTIFY_TIMEOUT_MS };
+		if (zl_notify_send_one(e, &o, zl_now_ms(), &out, &err)) {
+			ZL_LOG(ZL_WARN, "notifications: state error", ZL_S("error", err.msg));
+			break;
+		}
+		sent += out == ZL_SEND_SENT;
+	}
+	zl_rt_engine_put(rt, e);
+	pthread_mutex_lock(&rt->mu);
+	zl_strvec_release(&rt->finished);
+	zl_strvec_init(&rt->finished);
+	pthread_mutex_unlock(&rt->mu);
+	return sent;
+}

@@ -110,10 +110,42 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-size_t zl_rt_drain(zl_rt *rt)
+/* Queued batches no loader started go back to open (only while this runtime's ticket holds them). */
+static size_t release_queued(zl_rt *rt, const char *why)
 {
-	size_t incomplete = 0;
+	zl_err err;
+	size_t n = 0;
+	pthread_mutex_lock(&rt->mu);
+	zl_tickets left;
+	zl_tickets_init(&left);
+	for (size_t i = rt->head; i < rt->queue.n; i++)
+		if (zl_tickets_push(&left, &rt->queue.v[i]) == 0)
+			n++;
+	rt->head = rt->queue.n;
+	pthread_mutex_unlock(&rt->mu);
+	zl_engine *e = left.n ? zl_rt_engine_get(rt, &err) : NULL;
+	for (size_t i = 0; e && i < left.n; i++) {
+		const zl_ticket *k = &left.v[i];
+		if (e->st->ops->batch_unlock(e->st, k->batch_id, zl_now_ms(), k->owner, 0, &err) == 0)
+			ZL_LOG(ZL_INFO, why, ZL_S("batch", k->batch_id));
+		else /* its lease expires and a sweeper takes it */
+			ZL_LOG(ZL_WARN, "batch not released: left to its lease", ZL_S("batch", k->batch_id),
+			       ZL_S("error", err.msg));
+	}
+	zl_rt_engine_put(rt, e);
+	zl_tickets_release(&left);
+	return n;
+}
+
+size_t zl_rt_drain_until(zl_rt *rt, int64_t until_ms, zl_rt_drain_stats *st)
+{
+	zl_rt_drain_stats s = { 0 };
 	for (;;) {
+		if (zl_now_ms() >= until_ms) {
+			s.deferred = release_queued(rt, "batch released: too little time left to load it");
+			s.incomplete += s.deferred;
+			break;
+		}
 		pthread_mutex_lock(&rt->mu);
 		int have = rt->head < rt->queue.n;
 		zl_ticket k;
@@ -121,10 +153,16 @@ size_t zl_rt_drain(zl_rt *rt)
 			k = rt->queue.v[rt->head++];
 		pthread_mutex_unlock(&rt->mu);
 		if (!have)
-			return incomplete;
-		incomplete += !load_one(rt, &k);
+			break;
+		s.started++;
+		s.incomplete += !load_one(rt, &k);
 	}
+	if (st)
+		*st = s;
+	return s.incomplete;
 }
+
+size_t zl_rt_drain(zl_rt *rt) { return zl_rt_drain_until(rt, INT64_MAX, NULL); }
 
 int zl_rt_new(const zl_rt_opts *o, zl_rt **out, zl_err *err)
 {
@@ -180,20 +218,6 @@ long zl_rt_configurations(zl_rt *rt)
 
 int zl_rt_worker_count(const zl_rt *rt) { return rt->nworkers; }
 
-/* Queued batches no worker started go back to open (only while this runtime's ticket holds them). */
-static void release_queued(zl_rt *rt)
-{
-	zl_err err;
-	zl_engine *e = rt->head < rt->queue.n ? zl_rt_engine_get(rt, &err) : NULL;
-	for (size_t i = rt->head; e && i < rt->queue.n; i++) {
-		const zl_ticket *k = &rt->queue.v[i];
-		if (e->st->ops->batch_unlock(e->st, k->batch_id, zl_now_ms(), k->owner, 0, &err) == 0)
-			ZL_LOG(ZL_INFO, "batch released at shutdown", ZL_S("batch", k->batch_id));
-	}
-	rt->head = rt->queue.n;
-	zl_rt_engine_put(rt, e);
-}
-
 void zl_rt_free(zl_rt *rt)
 {
 	if (!rt)
@@ -206,7 +230,7 @@ void zl_rt_free(zl_rt *rt)
 	for (int i = 0; i < rt->nworkers; i++)
 		pthread_join(rt->workers[i], NULL);
 	zl_rt_notifier_stop(rt);
-	release_queued(rt);
+	release_queued(rt, "batch released at shutdown");
 	for (size_t i = 0; i < rt->nfree; i++) {
 		zl_engine_close(rt->free_engines[i]);
 		free(rt->free_engines[i]);

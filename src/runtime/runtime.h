@@ -71,6 +71,14 @@ int zl_rt_sweep(zl_rt *rt, zl_err *err);
 /* Without workers: loads every queued batch in this thread, oldest first. Returns how many did
  * not end complete (retry scheduled, error, or not recorded). */
 size_t zl_rt_drain(zl_rt *rt);
+/* What zl_rt_drain_until did. */
+typedef struct zl_rt_drain_stats {
+	size_t started, incomplete, deferred;
+} zl_rt_drain_stats;
+/* As zl_rt_drain, but starts no load once until_ms (Unix ms) has passed: the batches still queued
+ * then go back to open (while this runtime's ticket holds them), for the next sweep to take. Returns
+ * how many did not end complete, deferred ones included. st may be NULL. */
+size_t zl_rt_drain_until(zl_rt *rt, int64_t until_ms, zl_rt_drain_stats *st);
 
 /* Whether nothing can progress without a new event: nothing queued or loading, no intake holding
  * work, and no batch in the state that is locked, due, or will fall due by age. Open batches that
@@ -93,6 +101,10 @@ int zl_rt_forget(zl_rt *rt, const char *file_id, int retrigger, zl_file_rec *rec
  * retrying those that fail until bound_ms passed; what is left stays pending in the outbox for a
  * daemon. Returns how many are left. */
 size_t zl_rt_notify_flush(zl_rt *rt, int64_t bound_ms);
+/* Without notify_thread, for a process that lives on (Lambda): delivers every due notification of
+ * the outbox, of any batch, until none is due or until_ms (Unix ms) is less than a second away, and
+ * forgets the batches finished here. Returns how many were sent. */
+size_t zl_rt_notify_due(zl_rt *rt, int64_t until_ms);
 
 /* The daemon's loop (the calling thread): intakes' descriptors and timers, the sweeper every
  * second, until SIGTERM/SIGINT or, with idle_secs >= 0, idle for that long. Then stops the

@@ -393,7 +393,7 @@ static void setup(CURL *h, const zl_http_req *req, struct curl_slist *hdrs, sink
 		curl_easy_setopt(h, CURLOPT_SHARE, share);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	                 req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS);
-	if (!streaming)
+	if (!streaming && req->timeout_ms >= 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
 	else if (req->timeout_ms > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);

@@ -25,7 +25,7 @@ typedef struct zl_http_req {
 	const char *secret_key;
 	const char *session_token;   /* sent as x-amz-security-token; may be NULL */
 	long connect_timeout_ms;     /* 0: 5000 */
-	long timeout_ms;             /* whole request, 0: 300000 (streams: none, only a stall limit) */
+	long timeout_ms;             /* whole request, 0: 300000, -1: none (streams: none, only a stall limit) */
 	int attempts;                /* 0: ZLOAD_HTTP_RETRIES or 5 */
 	size_t body_cap;             /* response body cap, 0: 1 MiB */
 	const volatile int *cancel;  /* when set and *cancel becomes non-zero, the request aborts (ZL_EBUSY) */

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# zload lambda against the Runtime API stand-in, one warm process for every invocation: an S3
+# event loads, the same again is a duplicate, an SQS batch (a frozen state lists its good messages
+# as batchItemFailures, a malformed one is not), an SNS-wrapped event, a Scheduled Event flushes a
+# batch by age, a malformed event is an InvalidEvent error and the next still works, and a short
+# deadline defers the load to a later invocation. The server records no violation.
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/lib_lambda.sh"
+
+make_table t "id INTEGER, v TEXT"
+make_table a "id INTEGER, v TEXT"
+put_config t <<'EOF2'
+{"s3Prefix": "b/t", "batchSize": 1, "format": {"header": true},
+ "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "t"}]}
+EOF2
+put_config a <<'EOF2'
+{"s3Prefix": "b/age", "batchSize": 100, "batchTimeoutSecs": 1, "format": {"header": true},
+ "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "a"}]}
+EOF2
+for i in 1 2 3 4 5 6; do csv_rows b/t/f$i.csv 10 $((i * 100)); done
+csv_rows b/age/x.csv 7
+
+api_start api
+export ZLOAD_LAMBDA_MARGIN_MS=3000
+lambda_start lambda "$API_PORT"
+P=$API_PORT
+
+# An S3 event loads; the same event again is a duplicate.
+ev=$(s3_event_json b t/f1.csv)
+call $P "$ev"
+assert_eq "response 1 1 1 0" "$(jq -r '[.status, .body.records, .body.queued, .body.loads, .body.deferred] | join(" ")' <<<"$RES")" "S3 event: $RES"
+assert_eq 10 "$(rows t)" "rows after the S3 event"
+call $P "$ev"
+assert_eq "response 1 0 1 0" "$(jq -r '[.status, .body.records, .body.queued, .body.duplicate, .body.loads] | join(" ")' <<<"$RES")" "duplicate: $RES"
+assert_eq 10 "$(rows t)" "rows after the duplicate"
+assert_eq false "$(jq -r .late <<<"$RES")" "answered in time"
+log_has "$WS/lambda.log" '"msg":"lambda: answered"' || fail "no JSON log line for the answer"
+
+# An SQS batch while the state cannot be written: both good messages are batch item failures,
+# the malformed one is not (it would never succeed). Then again with the state back: none.
+batch=$(sqs_batch "$(s3_event_json b t/f2.csv)" "not json" "$(s3_event_json b t/f3.csv)")
+freeze_state "$WS/state.db"
+call $P "$batch"
+thaw_state
+assert_eq '{"batchItemFailures":[{"itemIdentifier":"m1"},{"itemIdentifier":"m3"}]}' "$(jq -c .body <<<"$RES")" "SQS batch, frozen state: $RES"
+assert_eq 10 "$(rows t)" "rows after the failed SQS batch"
+call $P "$batch"
+assert_eq '{"batchItemFailures":[]}' "$(jq -c .body <<<"$RES")" "SQS batch: $RES"
+assert_eq 30 "$(rows t)" "rows after the SQS batch"
+log_has "$WS/lambda.log" '"msg":"lambda: SQS message cannot be parsed, dropped"' || fail "malformed SQS message not logged"
+
+# An SNS-wrapped S3 event.
+call $P "$(sns_wrap "$(s3_event_json b t/f4.csv)")"
+assert_eq "response 1 1" "$(jq -r '[.status, .body.queued, .body.loads] | join(" ")' <<<"$RES")" "SNS event: $RES"
+assert_eq 40 "$(rows t)" "rows after the SNS event"
+
+# A quiet prefix: its batch is queued, not due; a Scheduled Event after batchTimeoutSecs loads it.
+call $P "$(s3_event_json b age/x.csv)"
+assert_eq "1 0" "$(jq -r '[.body.queued, .body.loads] | join(" ")' <<<"$RES")" "age event: $RES"
+assert_eq 0 "$(rows a)" "rows before the sweep"
+sleep 1.2
+call $P "$SCHEDULED_EVENT"
+assert_eq "response true 1" "$(jq -r '[.status, .body.swept, .body.loads] | join(" ")' <<<"$RES")" "scheduled: $RES"
+assert_eq 7 "$(rows a)" "rows after the scheduled sweep"
+
+# A malformed event is an error; the process goes on.
+id=$(invoke_raw $P '{"Records": [')
+RES=$(result $P "$id")
+assert_eq "error InvalidEvent" "$(jq -r '[.status, .errorType] | join(" ")' <<<"$RES")" "malformed: $RES"
+assert_contains "$(jq -r .errorMessage <<<"$RES")" "not JSON" "malformed message"
+call $P '{"hello": "world"}'
+assert_eq "error InvalidEvent" "$(jq -r '[.status, .errorType] | join(" ")' <<<"$RES")" "not an event: $RES"
+call $P "$(s3_event_json b t/f5.csv)"
+assert_eq "response 1" "$(jq -r '[.status, .body.loads] | join(" ")' <<<"$RES")" "after the malformed ones: $RES"
+assert_eq 50 "$(rows t)" "rows after the malformed ones"
+
+# Less time than the margin left: the batch is recorded and released, the answer comes at once,
+# and the next invocation loads it, once.
+call $P "$(s3_event_json b t/f6.csv)" 2000
+assert_eq "response 1 0 1 false" "$(jq -r '[.status, .body.queued, .body.loads, .body.deferred, .late] | join(" ")' <<<"$RES")" "short deadline: $RES"
+assert_eq 50 "$(rows t)" "rows after the short invocation"
+id=$(batch_ids --prefix b/t --status open | head -n 1)
+[[ -n $id ]] || fail "the deferred batch is not open"
+call $P "$SCHEDULED_EVENT"
+assert_eq 1 "$(jq -r .body.loads <<<"$RES")" "the sweep after the short one: $RES"
+assert_eq 60 "$(rows t)" "rows after the deferred batch loaded"
+call $P "$SCHEDULED_EVENT"
+assert_eq 0 "$(jq -r .body.loads <<<"$RES")" "nothing more to load: $RES"
+assert_eq 60 "$(rows t)" "rows once"
+
+kill -0 "$LAMBDA_PID" || fail "zload lambda exited"
+assert_eq 1 "$(grep -c '"msg":"lambda: runtime ready"' "$WS/lambda.log")" "one warm process"
+no_violations $P
