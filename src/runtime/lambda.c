@@ -119,8 +119,8 @@ int zl_lambda_run(zl_rt *rt, const zl_lambda_opts *o, zl_err *err)
 		else
 			unsetenv("_X_AMZN_TRACE_ID");
 		int64_t start = zl_now_ms();
-		ZL_LOG(ZL_INFO, "lambda: invocation", ZL_S("request", inv.id), ZL_I("remaining_ms", inv.deadline_ms - start),
-		       ZL_I("bytes", inv.event.len));
+		ZL_LOG(ZL_INFO, "lambda: invocation", ZL_S("request", inv.id), ZL_S("trace", inv.trace),
+		       ZL_I("remaining_ms", inv.deadline_ms - start), ZL_I("bytes", inv.event.len));
 		zl_lambda_reply r;
 		if (zl_lambda_handle(rt, zl_buf_str(&inv.event), inv.event.len, inv.deadline_ms, o->margin_ms, &r)) {
 			zl_lambda_reply_release(&r);

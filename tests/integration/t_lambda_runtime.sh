@@ -35,6 +35,7 @@ assert_eq "response 1 0 1 0" "$(jq -r '[.status, .body.records, .body.queued, .b
 assert_eq 10 "$(rows t)" "rows after the duplicate"
 assert_eq false "$(jq -r .late <<<"$RES")" "answered in time"
 log_has "$WS/lambda.log" '"msg":"lambda: answered"' || fail "no JSON log line for the answer"
+grep -qE '"msg":"lambda: invocation","request":"[0-9a-f-]{36}","trace":"Root=1-' "$WS/lambda.log" || fail "no request and trace id in the log"
 
 # An SQS batch while the state cannot be written: both good messages are batch item failures,
 # the malformed one is not (it would never succeed). Then again with the state back: none.
