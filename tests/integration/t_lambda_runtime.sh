@@ -3,7 +3,9 @@
 # event loads, the same again is a duplicate, an SQS batch (a frozen state lists its good messages
 # as batchItemFailures, a malformed one is not), an SNS-wrapped event, a Scheduled Event flushes a
 # batch by age, a malformed event is an InvalidEvent error and the next still works, and a short
-# deadline defers the load to a later invocation. The server records no violation.
+# deadline defers the load to a later invocation, an S3 event that cannot be recorded is a
+# RecordsNotRecorded error (the retry loads it), and a notification delivered in the invocation
+# sees its trace id in _X_AMZN_TRACE_ID. The server records no violation.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/lib_lambda.sh"
 
@@ -17,6 +19,18 @@ put_config a <<'EOF2'
 {"s3Prefix": "b/age", "batchSize": 100, "batchTimeoutSecs": 1, "format": {"header": true},
  "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "a"}]}
 EOF2
+make_table n "id INTEGER, v TEXT"
+cat >"$WS/notified.sh" <<'EOF2'
+#!/bin/sh
+printf '%s\n' "$_X_AMZN_TRACE_ID" >>"$(dirname "$0")/traces"
+EOF2
+chmod +x "$WS/notified.sh"
+put_config n <<'EOF2'
+{"s3Prefix": "b/n", "batchSize": 1, "format": {"header": true}, "notify": {"success": ["exec:@WS@/notified.sh"]},
+ "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "n"}]}
+EOF2
+csv_rows b/n/x.csv 2
+csv_rows b/t/f7.csv 10 700
 for i in 1 2 3 4 5 6; do csv_rows b/t/f$i.csv 10 $((i * 100)); done
 csv_rows b/age/x.csv 7
 
@@ -88,6 +102,26 @@ assert_eq 60 "$(rows t)" "rows after the deferred batch loaded"
 call $P "$SCHEDULED_EVENT"
 assert_eq 0 "$(jq -r .body.loads <<<"$RES")" "nothing more to load: $RES"
 assert_eq 60 "$(rows t)" "rows once"
+
+# An S3 event whose record cannot be recorded (the state frozen) is an error, so that Lambda
+# invokes it again; the retry loads it.
+ev=$(s3_event_json b t/f7.csv)
+freeze_state "$WS/state.db"
+call $P "$ev"
+thaw_state
+assert_eq "error RecordsNotRecorded" "$(jq -r '[.status, .errorType] | join(" ")' <<<"$RES")" "frozen state: $RES"
+assert_contains "$(jq -r .errorMessage <<<"$RES")" "1 record(s) not recorded" "frozen state message"
+call $P "$ev"
+assert_eq "response 1 1" "$(jq -r '[.status, .body.queued, .body.loads] | join(" ")' <<<"$RES")" "the retry: $RES"
+assert_eq 70 "$(rows t)" "rows after the retry"
+
+# A success notification is delivered within the invocation, with the invocation's trace id in
+# the program's environment (_X_AMZN_TRACE_ID).
+id=$(invoke $P "$(s3_event_json b n/x.csv)")
+RES=$(result $P "$id")
+assert_eq "response 1 1" "$(jq -r '[.status, .body.loads, .body.notified] | join(" ")' <<<"$RES")" "notified: $RES"
+assert_eq 2 "$(rows n)" "rows of b/n"
+assert_contains "$(cat "$WS/traces")" "Root=1-${id:0:8};Parent=" "trace id seen by the notification"
 
 kill -0 "$LAMBDA_PID" || fail "zload lambda exited"
 assert_eq 1 "$(grep -c '"msg":"lambda: runtime ready"' "$WS/lambda.log")" "one warm process"
