@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # zload lambda against the Runtime API stand-in, one warm process for every invocation: an S3
 # event loads, the same again is a duplicate, an SQS batch (a frozen state lists its good messages
-# as batchItemFailures, a malformed one is not), an SNS-wrapped event, a Scheduled Event flushes a
+# as batchItemFailures, a malformed one is not), an SNS-wrapped event, an EventBridge "Object Created" event, a Scheduled Event flushes a
 # batch by age, a malformed event is an InvalidEvent error and the next still works, and a short
 # deadline defers the load to a later invocation, an S3 event that cannot be recorded is a
 # RecordsNotRecorded error (the retry loads it), and a notification delivered in the invocation
@@ -69,6 +69,15 @@ call $P "$(sns_wrap "$(s3_event_json b t/f4.csv)")"
 assert_eq "response 1 1" "$(jq -r '[.status, .body.queued, .body.loads] | join(" ")' <<<"$RES")" "SNS event: $RES"
 assert_eq 40 "$(rows t)" "rows after the SNS event"
 
+# An EventBridge "Object Created" event.
+csv_rows b/t/eb.csv 4 900
+eb=$(jq -cn --argjson size "$(stat -c %s "$STORE/b/t/eb.csv")" '{version: "0", id: "e2", "detail-type": "Object Created",
+	source: "aws.s3", account: "123456789012", region: "us-east-1", resources: ["arn:aws:s3:::b"],
+	detail: {bucket: {name: "b"}, object: {key: "t/eb.csv", size: $size}, reason: "PutObject"}}')
+call $P "$eb"
+assert_eq "response 1 1" "$(jq -r '[.status, .body.queued, .body.loads] | join(" ")' <<<"$RES")" "EventBridge event: $RES"
+assert_eq 44 "$(rows t)" "rows after the EventBridge event"
+
 # A quiet prefix: its batch is queued, not due; a Scheduled Event after batchTimeoutSecs loads it.
 call $P "$(s3_event_json b age/x.csv)"
 assert_eq "1 0" "$(jq -r '[.body.queued, .body.loads] | join(" ")' <<<"$RES")" "age event: $RES"
@@ -87,21 +96,21 @@ call $P '{"hello": "world"}'
 assert_eq "error InvalidEvent" "$(jq -r '[.status, .errorType] | join(" ")' <<<"$RES")" "not an event: $RES"
 call $P "$(s3_event_json b t/f5.csv)"
 assert_eq "response 1" "$(jq -r '[.status, .body.loads] | join(" ")' <<<"$RES")" "after the malformed ones: $RES"
-assert_eq 50 "$(rows t)" "rows after the malformed ones"
+assert_eq 54 "$(rows t)" "rows after the malformed ones"
 
 # Less time than the margin left: the batch is recorded and released, the answer comes at once,
 # and the next invocation loads it, once.
 call $P "$(s3_event_json b t/f6.csv)" 2000
 assert_eq "response 1 0 1 false" "$(jq -r '[.status, .body.queued, .body.loads, .body.deferred, .late] | join(" ")' <<<"$RES")" "short deadline: $RES"
-assert_eq 50 "$(rows t)" "rows after the short invocation"
+assert_eq 54 "$(rows t)" "rows after the short invocation"
 id=$(batch_ids --prefix b/t --status open | head -n 1)
 [[ -n $id ]] || fail "the deferred batch is not open"
 call $P "$SCHEDULED_EVENT"
 assert_eq 1 "$(jq -r .body.loads <<<"$RES")" "the sweep after the short one: $RES"
-assert_eq 60 "$(rows t)" "rows after the deferred batch loaded"
+assert_eq 64 "$(rows t)" "rows after the deferred batch loaded"
 call $P "$SCHEDULED_EVENT"
 assert_eq 0 "$(jq -r .body.loads <<<"$RES")" "nothing more to load: $RES"
-assert_eq 60 "$(rows t)" "rows once"
+assert_eq 64 "$(rows t)" "rows once"
 
 # An S3 event whose record cannot be recorded (the state frozen) is an error, so that Lambda
 # invokes it again; the retry loads it.
@@ -113,7 +122,7 @@ assert_eq "error RecordsNotRecorded" "$(jq -r '[.status, .errorType] | join(" ")
 assert_contains "$(jq -r .errorMessage <<<"$RES")" "1 record(s) not recorded" "frozen state message"
 call $P "$ev"
 assert_eq "response 1 1" "$(jq -r '[.status, .body.queued, .body.loads] | join(" ")' <<<"$RES")" "the retry: $RES"
-assert_eq 70 "$(rows t)" "rows after the retry"
+assert_eq 74 "$(rows t)" "rows after the retry"
 
 # A success notification is delivered within the invocation, with the invocation's trace id in
 # the program's environment (_X_AMZN_TRACE_ID).
