@@ -14,6 +14,7 @@ pkgs=(
   gzip zstd bzip2 python3 procps time
   tmux
   hyperfine
+  patchelf zip unzip ca-certificates
 )
 
 missing=()
