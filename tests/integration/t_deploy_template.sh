@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # deploy/template.yaml, the SAM template of the README's "Packaging for AWS Lambda": cfn-lint
 # (offline: no network namespace) finds nothing wrong in it, and does find a broken copy's faults,
-# so the check can fail; its DynamoDB tables have exactly the AWS Lambda Vertica loader's key
+# so the check can fail; the README's `aws cloudformation package` step (against moto's S3, with a
+# stand-in zip) uploads the zip CodeUri names and writes a template that lints clean; its DynamoDB tables have exactly the AWS Lambda Vertica loader's key
 # schemas, and the function, key alias and policy are what the README says.
 # test-timeout: 180
 . "$(dirname "$0")/lib.sh"
+. "$IT_DIR/lib_s3.sh"
 
 cd "$REPO" || fail "no repository at $REPO"
 command -v cfn-lint >/dev/null || fail "cfn-lint is not installed (make deps)"
@@ -132,4 +134,22 @@ print("schemas ok")
 EOF
 assert_contains "$OUT" "schemas ok" "the template's tables, function and policy"
 echo "REPORT the three tables' key schemas and the GSI are the original's; policy has no wildcards"
+
+# The README's package step, in a copy of the tree holding a stand-in zip at the CodeUri path.
+mkdir -p "$WS/tree/deploy" "$WS/tree/dist"
+cp deploy/template.yaml "$WS/tree/deploy/"
+echo stand-in >"$WS/bootstrap"
+(cd "$WS" && zip -q "$WS/tree/dist/zload-lambda-x86_64.zip" bootstrap) || fail "cannot make the stand-in zip"
+moto_start
+awsc s3 mb s3://zload-artifacts >/dev/null || fail "cannot create the artifacts bucket"
+# AWS_ENDPOINT_URL: the package command's uploader ignores --endpoint-url
+(cd "$WS/tree" && AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT "$AWS" cloudformation package \
+	--template-file deploy/template.yaml --s3-bucket zload-artifacts --output-template-file "$WS/packaged.yaml") \
+	>"$WS/package.log" 2>&1 || fail "aws cloudformation package: $(tail -n 5 "$WS/package.log")"
+code_uri=$(sed -n 's/^ *CodeUri: //p' "$WS/packaged.yaml")
+[[ $code_uri == s3://zload-artifacts/* ]] || fail "the packaged CodeUri is [$code_uri]"
+awsc s3 cp "$code_uri" "$WS/uploaded.zip" >/dev/null || fail "the packaged CodeUri $code_uri is not in the bucket"
+cmp -s "$WS/uploaded.zip" "$WS/tree/dist/zload-lambda-x86_64.zip" || fail "the uploaded zip differs"
+assert_exit 0 lint "$WS/packaged.yaml"
+echo "REPORT aws cloudformation package uploads ../dist/zload-lambda-x86_64.zip; the packaged template lints clean"
 echo "$TEST_NAME: ok"
