@@ -3,7 +3,7 @@ BUILD     ?= build
 ASANBUILD ?= build-asan
 JOBS      ?= $(shell nproc)
 
-.PHONY: all deps demo check unit fuzz integration soak bench clean
+.PHONY: all deps demo check unit fuzz integration soak bench lambda clean
 
 all:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -43,5 +43,10 @@ soak: all
 bench: all
 	bash bench/events.sh
 
+# The AWS Lambda package: bootstrap (zload), its shared libraries and a CA bundle (README).
+LAMBDA_ZIP ?= dist/zload-lambda-$(shell uname -m).zip
+lambda: all
+	@bash scripts/lambda-package.sh $(BUILD)/zload $(LAMBDA_ZIP)
+
 clean:
-	rm -rf $(BUILD) $(ASANBUILD) build-fuzz
+	rm -rf $(BUILD) $(ASANBUILD) build-fuzz dist

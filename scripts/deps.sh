@@ -11,20 +11,31 @@ pkgs=(
   libcmocka-dev
   clang libclang-rt-14-dev
   curl e2fsprogs
-  gzip zstd bzip2 python3 procps time
+  gzip zstd bzip2 python3 python3-pip procps time
   tmux
   hyperfine
+  patchelf zip unzip ca-certificates
 )
 
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && { echo "deps: all ${#pkgs[@]} packages present"; exit 0; }
-
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#pkgs[@]} packages present"
+else
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# cfn-lint (with aws-sam-translator) checks deploy/template.yaml offline (t_deploy_template). The
+# machine image has it in pyenv's python, next to moto and boto3; elsewhere pip installs it.
+if ! command -v cfn-lint >/dev/null; then
+  echo "deps: installing cfn-lint with pip"
+  python3 -m pip install --quiet "cfn-lint==1.51.0" ||
+    python3 -m pip install --quiet --user --break-system-packages "cfn-lint==1.51.0"
+fi

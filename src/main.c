@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 static int cmd_help(zl_cli *cli, int argc, char **argv);
@@ -96,11 +97,43 @@ static int cmd_version(zl_cli *cli, int argc, char **argv)
 	return ZL_EXIT_OK;
 }
 
+/* Run as "bootstrap" (the AWS Lambda package, see scripts/lambda-package.sh): with no command,
+ * the command is "lambda"; and when neither CURL_CA_BUNDLE nor SSL_CERT_FILE is set, the CA
+ * bundle shipped next to the binary (DIR/certs/ca-certificates.crt) becomes SSL_CERT_FILE, since
+ * the Lambda image keeps its bundle elsewhere than the Debian libcurl looks. */
+static int as_bootstrap(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	if (strcmp(base, "bootstrap") != 0)
+		return 0;
+	const char *e1 = getenv("CURL_CA_BUNDLE"), *e2 = getenv("SSL_CERT_FILE");
+	if ((e1 && *e1) || (e2 && *e2))
+		return 1;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0 && strchr(argv0, '/'))
+		n = (ssize_t)snprintf(exe, sizeof exe, "%s", argv0);
+	if (n <= 0 || (size_t)n >= sizeof exe)
+		return 1;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return 1;
+	*slash = '\0';
+	char ca[4200];
+	snprintf(ca, sizeof ca, "%s/certs/ca-certificates.crt", exe);
+	if (access(ca, R_OK) == 0)
+		setenv("SSL_CERT_FILE", ca, 0);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	zl_cli cli = { 0 };
 	char *default_state = NULL;
 	int rc = ZL_EXIT_USAGE;
+	int bootstrap = argc > 0 && as_bootstrap(argv[0]);
 	cli.state_url = getenv("ZLOAD_STATE");
 	cli.store_url = getenv("ZLOAD_STORE");
 	const char *lf = getenv("ZLOAD_LOG_FORMAT");
@@ -123,6 +156,13 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "zload: unknown option \"%s\"\nTry 'zload --help'.\n", a);
 		return ZL_EXIT_USAGE;
+	}
+	char *lambda_argv[] = { (char *)"lambda", NULL };
+	if (i >= argc && bootstrap) {
+		/* Lambda runs the bootstrap without arguments. */
+		argv = lambda_argv;
+		argc = 1;
+		i = 0;
 	}
 	if (i >= argc) {
 		usage(stderr);

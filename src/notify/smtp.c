@@ -115,6 +115,8 @@ static int mailto_send(const char *url, const char *target, const zl_notify_msg 
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	if (zl_http_ca_file())
+		curl_easy_setopt(h, CURLOPT_CAINFO, zl_http_ca_file());
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_MAIL_FROM, mail_from);

@@ -78,6 +78,14 @@ static int ensure_init(zl_err *err)
 
 int zl_http_init(zl_err *err) { return ensure_init(err); }
 
+const char *zl_http_ca_file(void)
+{
+	const char *f = getenv("CURL_CA_BUNDLE");
+	if (!f || !*f)
+		f = getenv("SSL_CERT_FILE");
+	return f && *f ? f : NULL;
+}
+
 void zl_http_resp_init(zl_http_resp *r)
 {
 	r->status = 0;
@@ -389,6 +397,9 @@ static void setup(CURL *h, const zl_http_req *req, struct curl_slist *hdrs, sink
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	const char *ca = zl_http_ca_file();
+	if (ca)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
 	if (share)
 		curl_easy_setopt(h, CURLOPT_SHARE, share);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,

@@ -42,6 +42,10 @@ typedef struct zl_http_resp {
  * handles (SMTP). The requests below call it themselves. */
 int zl_http_init(zl_err *err);
 
+/* The CA bundle requests verify servers with: $CURL_CA_BUNDLE, else $SSL_CERT_FILE (as the curl
+ * tool and OpenSSL read them), else NULL for libcurl's built-in default. */
+const char *zl_http_ca_file(void);
+
 void zl_http_resp_init(zl_http_resp *r);
 void zl_http_resp_release(zl_http_resp *r);
 /* Copies the value of response header name (case-insensitive, trimmed) into out. Returns 1 found
