@@ -1,5 +1,6 @@
 /* The state backend registry: the only place that knows every backend. */
 #include "state/state.h"
+#include "state/state_sql.h"
 #include "util/fsutil.h"
 #include "util/url_scheme.h"
 
@@ -58,4 +59,20 @@ char *zl_state_default_url(void)
 	if (url)
 		sprintf(url, "sqlite:%s", path);
 	return url;
+}
+
+void zl_state_sql_status_in(zl_buf *sql, unsigned mask, zl_sql_status_kind kind)
+{
+	int n = kind == ZL_SQL_BATCH_STATUS ? ZL_BATCH_NSTATUS : ZL_NOTICE_NSTATUS;
+	const char *sep = " AND status IN (";
+	if (!mask)
+		return;
+	for (int i = 0; i < n; i++)
+		if (mask & ZL_STATUS_BIT(i)) {
+			zl_buf_printf(sql, "%s'%s'", sep,
+			              kind == ZL_SQL_BATCH_STATUS ? zl_batch_status_name((zl_batch_status)i)
+			                                          : zl_notice_status_name((zl_notice_status)i));
+			sep = ", ";
+		}
+	zl_buf_adds(sql, *sep == ',' ? ")" : " AND false");
 }

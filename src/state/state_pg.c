@@ -4,6 +4,7 @@
  * advisory lock and the open batch's row lock, so a batch locked by one loader never takes
  * another file; a lock, renew or finish changes a row only in the state it expects. */
 #include "state/state_pg_int.h"
+#include "state/state_sql.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 #include "util/uuid.h"
@@ -858,24 +859,6 @@ static int pgs_batch_get(zl_state *st, const char *batch_id, zl_batch *out, zl_e
 	PG_RETRYING((pg_state *)st, err, do_batch_get((pg_state *)st, batch_id, out, err));
 }
 
-/* Appends " AND status IN ('a', 'b')" for the statuses of mask (" AND false" when it names
- * none of the nstatus statuses; nothing when mask is 0). */
-static void status_in(zl_buf *sql, unsigned mask, int nstatus, const char *(*name)(int))
-{
-	if (!mask)
-		return;
-	const char *sep = " AND status IN (";
-	for (int i = 0; i < nstatus; i++)
-		if (mask & ZL_STATUS_BIT(i)) {
-			zl_buf_printf(sql, "%s'%s'", sep, name(i));
-			sep = ", ";
-		}
-	zl_buf_adds(sql, *sep == ',' ? ")" : " AND false");
-}
-
-static const char *batch_status_name(int i) { return zl_batch_status_name((zl_batch_status)i); }
-static const char *notice_status_name(int i) { return zl_notice_status_name((zl_notice_status)i); }
-
 /* Runs a query built for one call and reads every row into a calloc'd array of size-byte
  * elements. *v and *nv hold what was read even on failure, for the caller to free. */
 static int read_all(pg_state *h, const char *sql, const pg_params *p, size_t size,
@@ -910,7 +893,7 @@ static int do_batch_list(pg_state *h, const zl_batch_filter *f, zl_batch **out, 
 	*n = 0;
 	zl_buf_init(&sql, 2048);
 	zl_buf_adds(&sql, "SELECT " BATCH_COLS " FROM batches WHERE true");
-	status_in(&sql, f->status_mask, ZL_BATCH_NSTATUS, batch_status_name);
+	zl_state_sql_status_in(&sql, f->status_mask, ZL_SQL_BATCH_STATUS);
 	if (f->prefix) {
 		pg_str(&p, f->prefix);
 		zl_buf_printf(&sql, " AND prefix = $%d::text", p.n);
@@ -1074,7 +1057,7 @@ static int do_notice_list(pg_state *h, const zl_notice_filter *f, zl_notice_rec 
 	*n = 0;
 	zl_buf_init(&sql, 2048);
 	zl_buf_adds(&sql, "SELECT " NOTICE_COLS " FROM outbox WHERE true");
-	status_in(&sql, f->status_mask, ZL_NOTICE_NSTATUS, notice_status_name);
+	zl_state_sql_status_in(&sql, f->status_mask, ZL_SQL_NOTICE_STATUS);
 	if (f->batch_id) {
 		pg_str(&p, f->batch_id);
 		zl_buf_printf(&sql, " AND batch_id = $%d::text", p.n);

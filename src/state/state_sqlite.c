@@ -1,6 +1,8 @@
 /* The SQLite state backend: one database file in WAL mode. Every change of more than one row,
  * and every read-then-write, is one BEGIN IMMEDIATE transaction, so processes can share the file. */
 #include "state/state.h"
+#include "state/state_sql.h"
+#include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -1017,24 +1019,6 @@ out:
 	return ret;
 }
 
-/* Appends " AND status IN ('a', 'b')" for the statuses of mask (" AND 0" when it names none of
- * the nstatus statuses; nothing when mask is 0). Returns the new length of sql. */
-static size_t status_in(char *sql, size_t cap, size_t len, unsigned mask, int nstatus, const char *(*name)(int))
-{
-	if (!mask)
-		return len;
-	const char *sep = " AND status IN (";
-	for (int i = 0; i < nstatus; i++)
-		if (mask & ZL_STATUS_BIT(i)) {
-			len += (size_t)snprintf(sql + len, cap - len, "%s'%s'", sep, name(i));
-			sep = ", ";
-		}
-	return len + (size_t)snprintf(sql + len, cap - len, "%s", *sep == ',' ? ")" : " AND 0");
-}
-
-static const char *batch_status_name(int i) { return zl_batch_status_name((zl_batch_status)i); }
-static const char *notice_status_name(int i) { return zl_notice_status_name((zl_notice_status)i); }
-
 /* Reads every row of s into a new array of elements of size bytes (zeroed before read fills
  * them). *v and *nv hold what was read even on failure, for the caller to free. */
 static int read_rows(sq_state *h, sqlite3_stmt *s, size_t size, int (*read)(sqlite3_stmt *, void *, zl_err *),
@@ -1073,27 +1057,29 @@ static int sq_batch_list(zl_state *st, const zl_batch_filter *f, zl_batch **out,
 	sqlite3_stmt *s = NULL;
 	void *v = NULL;
 	size_t nv = 0;
-	char sql[768];
-	size_t len;
+	zl_buf sql;
 	int ret = 0, rc, p = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (!f)
 		f = &all;
-	len = (size_t)snprintf(sql, sizeof sql, "SELECT " BATCH_COLS " FROM batches WHERE 1");
-	len = status_in(sql, sizeof sql, len, f->status_mask, ZL_BATCH_NSTATUS, batch_status_name);
+	zl_buf_init(&sql, 2048);
+	zl_buf_adds(&sql, "SELECT " BATCH_COLS " FROM batches WHERE 1");
+	zl_state_sql_status_in(&sql, f->status_mask, ZL_SQL_BATCH_STATUS);
 	if (f->prefix)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND prefix = ?");
+		zl_buf_adds(&sql, " AND prefix = ?");
 	if (f->since)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND created_at >= ?");
+		zl_buf_adds(&sql, " AND created_at >= ?");
 	if (f->until)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND created_at <= ?");
-	len += (size_t)snprintf(sql + len, sizeof sql - len, " ORDER BY created_at DESC, id DESC");
+		zl_buf_adds(&sql, " AND created_at <= ?");
+	zl_buf_adds(&sql, " ORDER BY created_at DESC, id DESC");
 	if (f->limit)
-		snprintf(sql + len, sizeof sql - len, " LIMIT ?");
+		zl_buf_adds(&sql, " LIMIT ?");
 
-	if ((rc = sqlite3_prepare_v2(h->db, sql, -1, &s, NULL)) != SQLITE_OK) {
+	rc = sqlite3_prepare_v2(h->db, zl_buf_str(&sql), -1, &s, NULL);
+	zl_buf_release(&sql);
+	if (rc != SQLITE_OK) {
 		ret = fail(h, rc, err);
 		goto out;
 	}
@@ -1283,23 +1269,25 @@ static int sq_notice_list(zl_state *st, const zl_notice_filter *f, zl_notice_rec
 	sqlite3_stmt *s = NULL;
 	void *v = NULL;
 	size_t nv = 0;
-	char sql[512];
-	size_t len;
+	zl_buf sql;
 	int ret = 0, rc, p = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (!f)
 		f = &all;
-	len = (size_t)snprintf(sql, sizeof sql, "SELECT " NOTICE_COLS " FROM outbox WHERE 1");
-	len = status_in(sql, sizeof sql, len, f->status_mask, ZL_NOTICE_NSTATUS, notice_status_name);
+	zl_buf_init(&sql, 2048);
+	zl_buf_adds(&sql, "SELECT " NOTICE_COLS " FROM outbox WHERE 1");
+	zl_state_sql_status_in(&sql, f->status_mask, ZL_SQL_NOTICE_STATUS);
 	if (f->batch_id)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " AND batch_id = ?");
-	len += (size_t)snprintf(sql + len, sizeof sql - len, " ORDER BY id DESC");
+		zl_buf_adds(&sql, " AND batch_id = ?");
+	zl_buf_adds(&sql, " ORDER BY id DESC");
 	if (f->limit)
-		snprintf(sql + len, sizeof sql - len, " LIMIT ?");
+		zl_buf_adds(&sql, " LIMIT ?");
 
-	if ((rc = sqlite3_prepare_v2(h->db, sql, -1, &s, NULL)) != SQLITE_OK) {
+	rc = sqlite3_prepare_v2(h->db, zl_buf_str(&sql), -1, &s, NULL);
+	zl_buf_release(&sql);
+	if (rc != SQLITE_OK) {
 		ret = fail(h, rc, err);
 		goto out;
 	}
