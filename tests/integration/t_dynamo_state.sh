@@ -4,7 +4,7 @@
 # fixed schedule: every record is queued once (none taken for a duplicate), the rows load
 # exactly once, and the items keep the original loader's attributes for its scripts. Before
 # that, a state without tables is refused with the command to run, and `zload state init`
-# creates the original's three tables (idempotently). Then the original's own items, as its
+# creates the original's three tables (idempotently), as `zload setup` does. Then the original's own items, as its
 # setup.js and Lambda wrote them, are read as they are: configuration, batches without zload's
 # attributes (found without a pointer), processed files, and a batch it left locked forever,
 # which unlocks without --force (it has no lease).
@@ -29,6 +29,13 @@ assert_eq '[[{"AttributeName":"s3Prefix","KeyType":"HASH"},{"AttributeName":"bat
 for t in BatchLoadConfig:s3Prefix ProcessedFiles:loadFile; do
 	assert_eq "${t#*:}" "$(awsc dynamodb describe-table --table-name "LambdaVertica${t%%:*}" --output json | jq -r '.Table.KeySchema | map(.AttributeName) | join(",")')" "key of ${t%%:*}"
 done
+
+# zload setup creates the tables of a state that has none before its first question.
+FRESH="dynamodb://us-east-1?tables=Fresh&endpoint=http://127.0.0.1:$MOTO_PORT"
+assert_exit 1 zload --state "$FRESH" setup </dev/null
+assert_contains "$ERR" 'zload: the input ended before the answer to "S3 prefix"; nothing stored' "setup with no answers"
+assert_eq "FreshBatchLoadConfig FreshBatches FreshProcessedFiles" \
+	"$(awsc dynamodb list-tables --output json | jq -r '[.TableNames[] | select(startswith("Fresh"))] | sort | join(" ")')" "the tables setup made"
 
 # ---- loads through the faults
 start_bg faults "$PYTHON" "$IT_DIR/ddb_faults.py" --port-file "$WS/faults.port" --upstream "http://127.0.0.1:$MOTO_PORT" --stats "$WS/faults.json"
