@@ -794,10 +794,18 @@ static int read_batch(dyn_state *d, const char *batch_id, zl_batch *b, json_t **
 	return ret;
 }
 
+/* The update of batch b by expr ("SET ..."), which also pins the creation times a batch of the
+ * original's derives from its lastUpdate (which the update moves). */
 static json_t *update_step(dyn_state *d, const zl_batch *b, const char *expr, const char *cond, json_t *values)
 {
+	char full[768];
+	snprintf(full, sizeof full,
+	         "SET zloadCreatedAt = if_not_exists(zloadCreatedAt, :c0), zloadFirstAt = if_not_exists(zloadFirstAt, :f0), %s",
+	         expr + strlen("SET "));
+	json_object_set_new(values, ":c0", dyn_N(b->created_at));
+	json_object_set_new(values, ":f0", dyn_N(b->first_at));
 	return json_pack("{s:{s:s,s:o,s:s,s:s,s:{s:s},s:o}}", "Update", "TableName", d->t_batches, "Key",
-	                 batch_key(b->prefix, b->id), "UpdateExpression", expr, "ConditionExpression", cond,
+	                 batch_key(b->prefix, b->id), "UpdateExpression", full, "ConditionExpression", cond,
 	                 "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", values);
 }
 

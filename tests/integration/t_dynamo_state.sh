@@ -117,3 +117,15 @@ assert_eq open "$(batch_status 7c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5)" "the batch
 got=$(awsc dynamodb get-item --table-name LambdaVerticaBatches --output json \
 	--key '{"s3Prefix":{"S":"myBucket/db_ingest"},"batchId":{"S":"7c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5"}}')
 assert_eq "open myBucket/db_ingest/c.csv" "$(jq -r '[.Item.status.S, .Item.entries.SS[0]] | join(" ")' <<<"$got")" "its item, as the original's scripts read it"
+
+# ---- zload state migrate out of DynamoDB (a second run changes nothing)
+ok zload state migrate --from "$DIRECT" --to "sqlite:$WS/copy.db"
+assert_eq "migrated $DIRECT -> sqlite:$WS/copy.db: 2 configurations, 5 batches, 15 files, 0 notifications" "$OUT" "migrate"
+ok zload --state "sqlite:$WS/copy.db" batches list --json
+assert_eq "complete 01 complete 01 complete 01 error 2015-05-21T17:16:52.501Z open 2015-05-21T17:18:20.250Z" \
+	"$(jq -r 'map(.status + " " + (if (.created | startswith("2015")) then .created else "01" end)) | sort | join(" ")' <<<"$OUT")" \
+	"the copy's batches, the original's with their times"
+before=$(sql "$WS/copy.db" .dump)
+ok zload state migrate --from "$DIRECT" --to "sqlite:$WS/copy.db"
+assert_eq "migrated $DIRECT -> sqlite:$WS/copy.db: 2 configurations, 5 batches, 15 files, 0 notifications" "$OUT" "migrate again"
+assert_eq "$before" "$(sql "$WS/copy.db" .dump)" "a second migrate changes nothing"
