@@ -19,7 +19,7 @@ assert_eq "zload: store URL \"$STORE\": expected SCHEME:TARGET; did you mean dir
 assert_exit 1 zload --state "$WS/x.db" batches list
 assert_eq "zload: state URL \"$WS/x.db\": expected SCHEME:TARGET; did you mean sqlite:$WS/x.db?" "$ERR" "a bare path for --state"
 assert_exit 1 zload --state "mysql://db/x" batches list
-assert_eq 'zload: state URL "mysql://db/x": unknown scheme "mysql" (known: sqlite, postgresql, postgres)' "$ERR" "an unknown scheme"
+assert_eq 'zload: state URL "mysql://db/x": unknown scheme "mysql" (known: sqlite, postgresql, postgres, dynamodb)' "$ERR" "an unknown scheme"
 ok zload --state "sqlite:$WS/new/dir/state.db" batches list
 [[ -f $WS/new/dir/state.db ]] || fail "sqlite:/new/dir/state.db: directories not created"
 
