@@ -26,12 +26,13 @@
 P=LambdaVertica
 moto_start
 MOTO=http://127.0.0.1:$MOTO_PORT
-export AWS_ENDPOINT_URL_DYNAMODB=$MOTO AWS_ENDPOINT_URL_KMS=$MOTO AWS_ENDPOINT_URL_SNS=$MOTO
-ZLOAD_STORE=$(store_url "$MOTO_PORT")
-# The admin commands name the endpoint in the URL; the lambda processes take it from
-# AWS_ENDPOINT_URL_DYNAMODB and the region from AWS_REGION, as on Lambda.
-ADMIN_STATE="dynamodb://us-east-1?tables=$P&endpoint=$MOTO"
-export ZLOAD_STORE ZLOAD_STATE=$ADMIN_STATE ZLOAD_SECRETS=kms:alias/LambaVerticaLoaderKey
+export AWS_ENDPOINT_URL_DYNAMODB=$MOTO AWS_ENDPOINT_URL_KMS=$MOTO AWS_ENDPOINT_URL_SNS=$MOTO AWS_ENDPOINT_URL_S3=$MOTO
+# The environment of the README's "Coming from aws-lambda-vertica-loader", endpoints aside. The
+# admin commands name the state's endpoint in the URL; the lambda processes take it from
+# AWS_ENDPOINT_URL_DYNAMODB, as they would take AWS's from the region.
+LAMBDA_STATE="dynamodb://us-east-1?tables=$P"
+ADMIN_STATE="dynamodb://?tables=$P&endpoint=$MOTO"
+export ZLOAD_STORE=s3:// ZLOAD_STATE=$ADMIN_STATE ZLOAD_SECRETS=kms:alias/LambaVerticaLoaderKey
 ddb() { awsc dynamodb "$@" --output json; }
 
 # ---- the state: missing tables are named, then state init makes them (twice: no change) -----------
@@ -129,7 +130,7 @@ jq -cn --arg id "$STUCK" '{("'"${P}"'ProcessedFiles"): [
 awsc dynamodb batch-write-item --request-items "file://$WS/stuck-files.json" >/dev/null || fail "batch-write-item processed files"
 
 # ---- the lambda processes: the state as the function's environment names it ----------------------
-export ZLOAD_STATE="dynamodb://?tables=$P"
+export ZLOAD_STATE=$LAMBDA_STATE
 api_start api-a
 PA=$API_PORT
 api_start api-b
@@ -199,7 +200,7 @@ assert_eq none "$(result $PB "$slow_id" 0 | jq -r .status)" "the killed invocati
 # ---- two processes, the same 12 events at once ------------------------------------------------------
 api_start api-c
 PC=$API_PORT
-ZLOAD_STATE="dynamodb://?tables=$P" lambda_start lambda-c "$PC"
+ZLOAD_STATE=$LAMBDA_STATE lambda_start lambda-c "$PC"
 ids_a=() ids_c=()
 for i in $(seq 1 12); do
 	ev=$(s3_event_json landing ingest/g$i.csv)
@@ -303,6 +304,46 @@ ddb get-item --table-name "${P}BatchLoadConfig" --key '{"s3Prefix": {"S": "landi
 assert_eq "$(jq -cS '.loadClusters' "$WS/config-ingest.json")" "$(jq -cS '.Item.loadClusters' "$WS/config-after.json")" "loadClusters as setup.js wrote them"
 assert_eq "S N N S" "$(jq -r '.Item | [.currentBatch, .batchSize, .batchTimeoutSecs, .filenameFilterRegex] | map(keys[0]) | join(" ")' "$WS/config-after.json")" \
 	"the original's attribute types"
+# ---- the README's admin commands, line by line as they stand (its example names made this test's) ---
+UNL=7d3c1f0e-93a4-4f57-b2c1-5e8d0a6b4c21
+rows_file landing/ingest/g13.csv 2 3000
+awsc s3 cp --quiet "$STORE/landing/ingest/g13.csv" s3://landing/ingest/g13.csv || fail "upload g13"
+jq -cn --arg id "$UNL" '{s3Prefix: {S: "landing/ingest"}, batchId: {S: $id}, status: {S: "locked"},
+	entries: {SS: ["landing/ingest/g13.csv"]}, lastUpdate: {N: "1764633600.5"}}' >"$WS/unl.json"
+awsc dynamodb put-item --table-name "${P}Batches" --item "file://$WS/unl.json" || fail "put-item locked batch"
+jq -cn --arg id "$UNL" '{loadFile: {S: "landing/ingest/g13.csv"}, batchId: {S: $id}}' >"$WS/unl-file.json"
+awsc dynamodb put-item --table-name "${P}ProcessedFiles" --item "file://$WS/unl-file.json" || fail "put-item g13"
+readme_lines=$(awk '/^## Coming from aws-lambda-vertica-loader/ { on = 1 } on && /^The admin scripts/ { admin = 1 }
+	admin && /^```sh/ { inb = 1; next } inb && /^```/ { exit } inb && NF' "$REPO/README.md" | sed 's/ *# .*$//')
+assert_eq 8 "$(wc -l <<<"$readme_lines")" "the README's admin block"
+n=0
+while IFS= read -r line; do
+	n=$((n + 1))
+	line=${line//mybucket\/db_ingest\/a.csv/landing/ingest/old1.csv}
+	[[ $line == *"batches unlock"* ]] && line=${line//0b9f3c3e/${UNL:0:8}}
+	if [[ $line == export* ]]; then
+		eval "$line" || fail "README: $line"
+		continue
+	fi
+	printf '%s\n' "$VPW" | eval "${line//zload /\"\$ZLOAD\" }" >"$WS/readme$n.out" 2>"$WS/readme$n.err" ||
+		fail "README: $line: $(<"$WS/readme$n.err")"
+done <<<"$readme_lines"
+assert_eq "$LAMBDA_STATE" "$ZLOAD_STATE" "README: the environment"
+assert_eq 1 "$(wc -l <"$WS/readme2.out")" "README: no batch in error: $(<"$WS/readme2.out")"
+assert_contains "$(<"$WS/readme3.out")" "batch     $STUCK" "README: batches show"
+assert_contains "$(<"$WS/readme3.out")" "status    complete" "README: batches show"
+assert_contains "$(<"$WS/readme4.out")" "loaded batch=$STUCK status=complete rows=0" "README: reprocess, every target's ledger has it"
+assert_eq "36 36 36 36" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "README: reprocess loads nothing twice"
+assert_eq "unlocked batch $UNL: it is open again and loads at the next sweep" "$(<"$WS/readme5.out")" "README: unlock"
+assert_contains "$(<"$WS/readme6.out")" "$STUCK" "README: files show"
+ddb get-item --table-name "${P}ProcessedFiles" --key '{"loadFile": {"S": "landing/ingest/old1.csv"}}' --consistent-read >"$WS/old1.json" ||
+	fail "get-item old1"
+assert_eq "" "$(jq -r '.Item // empty' "$WS/old1.json")" "README: files delete removes the processed-file item"
+[[ $(<"$WS/readme8.out") =~ ^\[[0-9]+(,[0-9]+)+\]$ ]] || fail "README: encrypt printed $(<"$WS/readme8.out")"
+call $PA "$SCHEDULED_EVENT"
+assert_eq "response false 1" "$(body '.loads')" "the unlocked batch loads at the next sweep: $RES"
+assert_eq "38 38 38 38" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "rows of the unlocked batch"
+
 no_violations $PA
 no_violations $PB
 no_violations $PC
