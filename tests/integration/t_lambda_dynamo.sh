@@ -340,13 +340,14 @@ assert_contains "$(<"$WS/readme4.out")" "loaded batch=$STUCK status=complete row
 assert_eq "36 36 36 36" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "README: reprocess loads nothing twice"
 assert_eq "unlocked batch $UNL: it is open again and loads at the next sweep" "$(<"$WS/readme5.out")" "README: unlock"
 assert_contains "$(<"$WS/readme6.out")" "$STUCK" "README: files show"
+# Its files came long ago (lastUpdate): the unlocked batch is due by batchTimeoutSecs at once.
+call $PA "$SCHEDULED_EVENT"
+assert_eq "response false 1" "$(body '.loads')" "the unlocked batch loads at the next sweep: $RES"
+assert_eq "38 38 38 38" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "rows of the unlocked batch"
 ddb get-item --table-name "${P}ProcessedFiles" --key '{"loadFile": {"S": "landing/ingest/old1.csv"}}' --consistent-read >"$WS/old1.json" ||
 	fail "get-item old1"
 assert_eq "" "$(jq -r '.Item // empty' "$WS/old1.json")" "README: files delete removes the processed-file item"
 [[ $(<"$WS/readme8.out") =~ ^\[[0-9]+(,[0-9]+)+\]$ ]] || fail "README: encrypt printed $(<"$WS/readme8.out")"
-call $PA "$SCHEDULED_EVENT"
-assert_eq "response false 1" "$(body '.loads')" "the unlocked batch loads at the next sweep: $RES"
-assert_eq "38 38 38 38" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "rows of the unlocked batch"
 
 no_violations $PA
 no_violations $PB
