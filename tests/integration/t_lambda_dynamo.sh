@@ -352,4 +352,4 @@ assert_eq "" "$(jq -r '.Item // empty' "$WS/old1.json")" "README: files delete r
 no_violations $PA
 no_violations $PB
 no_violations $PC
-echo "REPORT $(wc -w <<<"$all_batches") batches complete in DynamoDB, 36 + 3 rows once in Vertica and PostgreSQL"
+echo "REPORT $(wc -w <<<"$all_batches") batches complete in DynamoDB, 38 + 3 rows once in Vertica and PostgreSQL"
