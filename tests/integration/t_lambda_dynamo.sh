@@ -6,7 +6,9 @@
 # form: a JSON array of the ciphertext's bytes under alias/LambaVerticaLoaderKey and its encryption
 # context), one Vertica cluster (the emulator) and one PostgreSQL target per configuration.
 # - A batch the original left locked (no zload attribute, its files' processed-file items, and the
-#   configuration's currentBatch naming it) is loaded by a Scheduled Event invocation.
+#   configuration's currentBatch naming it) is loaded by a Scheduled Event invocation, and so is
+#   an open batch of the original's (current for another prefix, whose next file goes to a new
+#   batch of zload's).
 # - S3 events load by batchSize, the rest by batchTimeoutSecs through a Scheduled Event; the batch
 #   items read the original's way (get-item, the GSI LambdaVerticaBatchStatus) say complete, list
 #   the files in entries (SS), lastUpdate is N (epoch seconds), clusterLoadStatus is JSON; every
@@ -17,6 +19,9 @@
 #   sleeps, the Vertica target has committed): a Scheduled Event on another process does not take
 #   the batch while its lease runs, and loads it once (Vertica skipped by its ledger) after.
 # - Two processes on two Runtime API servers fed the same events at once: every row once.
+# - The README's admin commands ("Coming from aws-lambda-vertica-loader"), line by line: list,
+#   show, reprocess (nothing loads twice), unlock (of a batch the original locked: the next sweep
+#   loads it), files show and delete, encrypt.
 # test-timeout: 150
 . "$(dirname "$0")/lib_pg.sh"
 . "$IT_DIR/lib_s3.sh"
@@ -83,6 +88,7 @@ rows_file landing/ingest/old2.csv 2 3
 for i in 1 2 3 4; do rows_file landing/ingest/f$i.csv 2 $((100 + 2 * i)); done
 printf 'not a csv\n' | write_file landing/ingest/notes.txt
 rows_file landing/slow/s1.csv 3 1001
+for i in 1 2 3; do rows_file landing/orig/o$i.csv 2 $((500 + 2 * i)); done
 for i in $(seq 1 12); do rows_file landing/ingest/g$i.csv 2 $((2000 + 2 * i)); done
 awsc s3 mb s3://landing >/dev/null || fail "cannot create bucket landing"
 awsc s3 cp --recursive --quiet "$STORE/landing" s3://landing/ || fail "upload failed"
@@ -114,6 +120,12 @@ config_item landing/ingest "$STUCK" 3 2 \
 	"[$(vertica_cluster public.testTable "INSERT INTO public.v_audit SELECT count(*) FROM public.testTable"), $(pg_cluster public.t_pg)]" \
 	>"$WS/config-ingest.json"
 awsc dynamodb put-item --table-name "${P}BatchLoadConfig" --item "file://$WS/config-ingest.json" || fail "put-item ingest"
+# A prefix whose current batch is an open one of the original's, with two files.
+OPENB=4e2d9c71-0a8b-4f3e-9c55-7b1d2e3f4a5b
+config_item landing/orig "$OPENB" 5 1 \
+	"[$(vertica_cluster public.testTable "INSERT INTO public.v_audit SELECT count(*) FROM public.testTable"), $(pg_cluster public.t_pg)]" \
+	>"$WS/config-orig.json"
+awsc dynamodb put-item --table-name "${P}BatchLoadConfig" --item "file://$WS/config-orig.json" || fail "put-item orig"
 # The slow prefix: a lease of 3 s (zload's leaseSecs; 60 by default) so that the takeover comes soon.
 config_item landing/slow 5c1e0a52-27d4-4c1b-9a55-8f0e4e0c9b10 1 30 \
 	"[$(vertica_cluster public.slow_v), $(pg_cluster public.slow_pg "SELECT pg_sleep(4) FROM public.slow_gate")]" \
@@ -124,9 +136,14 @@ awsc dynamodb put-item --table-name "${P}BatchLoadConfig" --item "file://$WS/con
 jq -cn --arg id "$STUCK" '{s3Prefix: {S: "landing/ingest"}, batchId: {S: $id}, status: {S: "locked"},
 	entries: {SS: ["landing/ingest/old1.csv", "landing/ingest/old2.csv"]}, lastUpdate: {N: "1764633600.123"}}' >"$WS/stuck.json"
 awsc dynamodb put-item --table-name "${P}Batches" --item "file://$WS/stuck.json" || fail "put-item stuck batch"
-jq -cn --arg id "$STUCK" '{("'"${P}"'ProcessedFiles"): [
+jq -cn --arg id "$OPENB" '{s3Prefix: {S: "landing/orig"}, batchId: {S: $id}, status: {S: "open"},
+	entries: {SS: ["landing/orig/o1.csv", "landing/orig/o2.csv"]}, lastUpdate: {N: "1764633600.7"}}' >"$WS/open.json"
+awsc dynamodb put-item --table-name "${P}Batches" --item "file://$WS/open.json" || fail "put-item open batch"
+jq -cn --arg id "$STUCK" --arg open "$OPENB" '{("'"${P}"'ProcessedFiles"): [
 	{PutRequest: {Item: {loadFile: {S: "landing/ingest/old1.csv"}, batchId: {S: $id}}}},
-	{PutRequest: {Item: {loadFile: {S: "landing/ingest/old2.csv"}, batchId: {S: $id}}}}]}' >"$WS/stuck-files.json"
+	{PutRequest: {Item: {loadFile: {S: "landing/ingest/old2.csv"}, batchId: {S: $id}}}},
+	{PutRequest: {Item: {loadFile: {S: "landing/orig/o1.csv"}, batchId: {S: $open}}}},
+	{PutRequest: {Item: {loadFile: {S: "landing/orig/o2.csv"}, batchId: {S: $open}}}}]}' >"$WS/stuck-files.json"
 awsc dynamodb batch-write-item --request-items "file://$WS/stuck-files.json" >/dev/null || fail "batch-write-item processed files"
 
 # ---- the lambda processes: the state as the function's environment names it ----------------------
@@ -142,13 +159,24 @@ export ZLOAD_STATE=$ADMIN_STATE
 
 # count_distinct DB TABLE: "count distinct" of ids.
 count_distinct() { pq "$1" "SELECT count(*) || ' ' || count(DISTINCT id) FROM $2"; }
+# expect_rows N MESSAGE: N rows, N distinct ids, in the Vertica table and in the PostgreSQL one.
+ROWS=0
+expect_rows() {
+	ROWS=$1
+	assert_eq "$1 $1 $1 $1" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "$2 (Vertica, PostgreSQL)"
+}
 body() { jq -r "[.status, .late, (.body | $1)] | map(tostring) | join(\" \")" <<<"$RES"; }
 
-# ---- the original's locked batch: a Scheduled Event loads it --------------------------------------
+# ---- the original's batches: a Scheduled Event loads the locked one and the open one -------------
+# A file of the prefix whose current batch is the original's open one, queued without a sweep:
+# it goes to a batch of zload's, and the original's keeps its two files.
+s3_event landing orig/o3.csv >"$WS/o3.json"
+ok zload event --no-load "$WS/o3.json"
+[[ $OUT == "queued landing/orig/o3.csv batch="* && $OUT != *"$OPENB"* ]] || fail "o3 beside the original's open batch: [$OUT]"
+sleep 1.1 # o3's batch is due by batchTimeoutSecs (1) too
 call $PA "$SCHEDULED_EVENT"
-assert_eq "response false 1 0" "$(body '.loads, .deferred')" "the scheduled sweep takes the original's locked batch: $RES"
-assert_eq "4 4" "$(count_distinct dw public.testTable)" "Vertica rows of the original's batch"
-assert_eq "4 4" "$(count_distinct dw2 public.t_pg)" "PostgreSQL rows of the original's batch"
+assert_eq "response false 3 0" "$(body '.loads, .deferred')" "the scheduled sweep takes the original's locked batch, its open one and o3's: $RES"
+expect_rows 10 "rows of the original's two batches and o3"
 jq -cn --arg id "$STUCK" '{s3Prefix: {S: "landing/ingest"}, batchId: {S: $id}}' >"$WS/stuck-key.json"
 ddb get-item --table-name "${P}Batches" --key "file://$WS/stuck-key.json" --consistent-read >"$WS/stuck-after.json" || fail "get-item"
 assert_eq "complete landing/ingest/old1.csv,landing/ingest/old2.csv" \
@@ -158,19 +186,18 @@ assert_eq "complete landing/ingest/old1.csv,landing/ingest/old2.csv" \
 ev=$(s3_event_json landing ingest/f1.csv ingest/f2.csv ingest/f3.csv ingest/f4.csv ingest/notes.txt)
 call $PA "$ev"
 assert_eq "response false 5 4 0 1 1 0" "$(body '.records, .queued, .duplicate, .filtered, .loads, .failed')" "the S3 event: $RES"
-assert_eq "10 10" "$(count_distinct dw2 public.t_pg)" "rows after the batch of 3"
+expect_rows 16 "rows after the batch of 3"
 sleep 2.2
 call $PA "$SCHEDULED_EVENT"
 assert_eq "response false 1" "$(body '.loads')" "the 4th file loads by batchTimeoutSecs: $RES"
-assert_eq "12 12" "$(count_distinct dw public.testTable)" "Vertica rows"
-assert_eq "12 12" "$(count_distinct dw2 public.t_pg)" "PostgreSQL rows"
+expect_rows 18 "rows after the sweep"
 
 # ---- the same events again: duplicates, nothing loads ---------------------------------------------
 call $PA "$ev"
 assert_eq "response false 0 4 1 0" "$(body '.queued, .duplicate, .filtered, .loads')" "the same event again: $RES"
 call $PB "$(s3_event_json landing ingest/old1.csv ingest/f2.csv)"
 assert_eq "response false 0 2 0" "$(body '.queued, .duplicate, .loads')" "the original's files and ours, on the other process: $RES"
-assert_eq "12 12 12 12" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "no row twice"
+expect_rows 18 "no row twice"
 
 # ---- killed in the middle of a slow load; a Scheduled Event takes it over after the lease ----------
 slow_id=$(invoke $PB "$(s3_event_json landing slow/s1.csv)")
@@ -218,8 +245,7 @@ done
 sleep 2.2
 call $PA "$SCHEDULED_EVENT"
 call $PC "$SCHEDULED_EVENT"
-assert_eq "36 36" "$(count_distinct dw public.testTable)" "Vertica: every row once"
-assert_eq "36 36" "$(count_distinct dw2 public.t_pg)" "PostgreSQL: every row once"
+expect_rows 42 "every row once"
 dup=$(grep -hc '"msg":"duplicate event ignored"' "$WS/lambda-a.log" "$WS/lambda-c.log" | paste -sd+ | bc)
 assert_eq $((12 + 4)) "$dup" "duplicates seen by a and c (12 concurrent, 4 repeated earlier)"
 
@@ -230,7 +256,7 @@ ddb query --table-name "${P}Batches" --index-name "${P}BatchStatus" --key-condit
 	--expression-attribute-names '{"#s": "status"}' --expression-attribute-values '{":s": {"S": "complete"}}' >"$WS/gsi.json" ||
 	fail "query the GSI"
 awsc s3 ls --recursive s3://landing/ | awk '$4 ~ /\.csv$/ { print "landing/" $4 }' | sort >"$WS/uploaded.txt"
-"$PYTHON" - "$WS/batches.json" "$WS/files.json" "$WS/gsi.json" "$WS/uploaded.txt" "$STUCK" >"$WS/check.out" <<'PYEOF' || fail "the DynamoDB items: $(<"$WS/check.out")"
+"$PYTHON" - "$WS/batches.json" "$WS/files.json" "$WS/gsi.json" "$WS/uploaded.txt" "$STUCK" "$OPENB" >"$WS/check.out" <<'PYEOF' || fail "the DynamoDB items: $(<"$WS/check.out")"
 import json, sys, time
 items = json.load(open(sys.argv[1]))["Items"]
 # zload's own partitions of the table ("zload:batch" pointers, "zload:outbox") have no status, so
@@ -239,7 +265,7 @@ batches = [b for b in items if not b["s3Prefix"]["S"].startswith("zload:")]
 files = {f["loadFile"]["S"]: f for f in json.load(open(sys.argv[2]))["Items"]}
 gsi = json.load(open(sys.argv[3]))["Items"]
 uploaded = open(sys.argv[4]).read().split()
-stuck = sys.argv[5]
+stuck, opened = sys.argv[5], sys.argv[6]
 problems = ["zload's item %s/%s has a status" % (b["s3Prefix"]["S"], b["batchId"]["S"])
             for b in items if b["s3Prefix"]["S"].startswith("zload:") and "status" in b]
 statuses = sorted(set(b["status"]["S"] for b in batches))
@@ -270,20 +296,22 @@ for f in uploaded:
         problems.append("processed-file item of %s: %s (batch %s)" % (f, item, held.get(f)))
 if "landing/ingest/notes.txt" in files:
     problems.append("the filtered file has a processed-file item")
-if sorted(e for e, b in held.items() if b == stuck) != ["landing/ingest/old1.csv", "landing/ingest/old2.csv"]:
-    problems.append("the original's batch holds %s" % sorted(e for e, b in held.items() if b == stuck))
+for bid, want in ((stuck, ["landing/ingest/old1.csv", "landing/ingest/old2.csv"]), (opened, ["landing/orig/o1.csv", "landing/orig/o2.csv"])):
+    if sorted(e for e, b in held.items() if b == bid) != want:
+        problems.append("the original's batch %s holds %s" % (bid, sorted(e for e, b in held.items() if b == bid)))
 if sorted(b["batchId"]["S"] for b in gsi) != sorted(b["batchId"]["S"] for b in batches):
     problems.append("the GSI's complete batches %d != the table's %d" % (len(gsi), len(batches)))
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print(" ".join(sorted(b["batchId"]["S"] for b in batches if b["s3Prefix"]["S"] == "landing/ingest")))
+print(" ".join(sorted(b["batchId"]["S"] for b in batches if b["s3Prefix"]["S"] in ("landing/ingest", "landing/orig"))))
 print(" ".join(sorted(b["batchId"]["S"] for b in batches)))
+print(sum(1 for b in batches if b["s3Prefix"]["S"] == "landing/ingest"))
 PYEOF
 ingest_batches=$(sed -n 1p "$WS/check.out")
 all_batches=$(sed -n 2p "$WS/check.out")
 assert_eq "$(wc -w <<<"$ingest_batches")" "$(pq dw "SELECT count(*) FROM public.v_audit")" "the Vertica post-load statement ran once per batch"
-assert_eq "$(wc -w <<<"$ingest_batches")" "$(batch_count --prefix landing/ingest --status complete)" "zload batches list on the DynamoDB state"
+assert_eq "$(sed -n 3p "$WS/check.out")" "$(batch_count --prefix landing/ingest --status complete)" "zload batches list on the DynamoDB state"
 assert_eq "$STUCK" "$(zload files show --json landing/ingest/old2.csv | jq -r .batch)" "zload files show on the DynamoDB state"
 
 # ---- the success topic: one message per batch; nothing on the failure topic -----------------------
@@ -337,13 +365,13 @@ assert_eq 1 "$(wc -l <"$WS/readme2.out")" "README: no batch in error: $(<"$WS/re
 assert_contains "$(<"$WS/readme3.out")" "batch     $STUCK" "README: batches show"
 assert_contains "$(<"$WS/readme3.out")" "status    complete" "README: batches show"
 assert_contains "$(<"$WS/readme4.out")" "loaded batch=$STUCK status=complete rows=0" "README: reprocess, every target's ledger has it"
-assert_eq "36 36 36 36" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "README: reprocess loads nothing twice"
+expect_rows 42 "README: reprocess loads nothing twice"
 assert_eq "unlocked batch $UNL: it is open again and loads at the next sweep" "$(<"$WS/readme5.out")" "README: unlock"
 assert_contains "$(<"$WS/readme6.out")" "$STUCK" "README: files show"
 # Its files came long ago (lastUpdate): the unlocked batch is due by batchTimeoutSecs at once.
 call $PA "$SCHEDULED_EVENT"
 assert_eq "response false 1" "$(body '.loads')" "the unlocked batch loads at the next sweep: $RES"
-assert_eq "38 38 38 38" "$(count_distinct dw public.testTable) $(count_distinct dw2 public.t_pg)" "rows of the unlocked batch"
+expect_rows 44 "rows of the unlocked batch"
 ddb get-item --table-name "${P}ProcessedFiles" --key '{"loadFile": {"S": "landing/ingest/old1.csv"}}' --consistent-read >"$WS/old1.json" ||
 	fail "get-item old1"
 assert_eq "" "$(jq -r '.Item // empty' "$WS/old1.json")" "README: files delete removes the processed-file item"
@@ -352,4 +380,4 @@ assert_eq "" "$(jq -r '.Item // empty' "$WS/old1.json")" "README: files delete r
 no_violations $PA
 no_violations $PB
 no_violations $PC
-echo "REPORT $(wc -w <<<"$all_batches") batches complete in DynamoDB, 38 + 3 rows once in Vertica and PostgreSQL"
+echo "REPORT $(wc -w <<<"$all_batches") batches complete in DynamoDB, $ROWS + 3 rows once in Vertica and PostgreSQL"
