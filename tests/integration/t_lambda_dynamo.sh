@@ -22,6 +22,8 @@
 # - The README's admin commands ("Coming from aws-lambda-vertica-loader"), line by line: list,
 #   show, reprocess (nothing loads twice), unlock (of a batch the original locked: the next sweep
 #   loads it), files show and delete, encrypt.
+# - Back and forth: a file the original adds to an open batch of zload's (as its index.js does)
+#   loads with the batch.
 # test-timeout: 150
 . "$(dirname "$0")/lib_pg.sh"
 . "$IT_DIR/lib_s3.sh"
@@ -338,8 +340,8 @@ assert_eq "S N N S" "$(jq -r '.Item | [.currentBatch, .batchSize, .batchTimeoutS
 	"the original's attribute types"
 # ---- the README's admin commands, line by line as they stand (its example names made this test's) ---
 UNL=7d3c1f0e-93a4-4f57-b2c1-5e8d0a6b4c21
-rows_file landing/ingest/g13.csv 2 3000
-awsc s3 cp --quiet "$STORE/landing/ingest/g13.csv" s3://landing/ingest/g13.csv || fail "upload g13"
+for i in 13 14 15; do rows_file landing/ingest/g$i.csv 2 $((3000 + 2 * i)); done
+awsc s3 sync --quiet "$STORE/landing" s3://landing/ || fail "upload g13-g15"
 jq -cn --arg id "$UNL" '{s3Prefix: {S: "landing/ingest"}, batchId: {S: $id}, status: {S: "locked"},
 	entries: {SS: ["landing/ingest/g13.csv"]}, lastUpdate: {N: "1764633600.5"}}' >"$WS/unl.json"
 awsc dynamodb put-item --table-name "${P}Batches" --item "file://$WS/unl.json" || fail "put-item locked batch"
@@ -376,6 +378,27 @@ ddb get-item --table-name "${P}ProcessedFiles" --key '{"loadFile": {"S": "landin
 	fail "get-item old1"
 assert_eq "" "$(jq -r '.Item // empty' "$WS/old1.json")" "README: files delete removes the processed-file item"
 [[ $(<"$WS/readme8.out") =~ ^\[[0-9]+(,[0-9]+)+\]$ ]] || fail "README: encrypt printed $(<"$WS/readme8.out")"
+
+# ---- back and forth: the original adds a file to an open batch of zload's, then zload loads it ------
+call $PA "$(s3_event_json landing ingest/g14.csv)"
+assert_eq "response false 1 0" "$(body '.queued, .loads')" "g14 opens a batch: $RES"
+cur=$(ddb get-item --table-name "${P}BatchLoadConfig" --key '{"s3Prefix": {"S": "landing/ingest"}}' --consistent-read |
+	jq -r .Item.currentBatch.S)
+assert_eq "$cur" "$(zload files show --json landing/ingest/g14.csv | jq -r .batch)" "g14's batch is the current one"
+# What the original's index.js does for a new file: the processed-file item, then ADD to the current batch.
+jq -cn --arg id "$cur" '{loadFile: {S: "landing/ingest/g15.csv"}, batchId: {S: $id}}' >"$WS/g15.json"
+awsc dynamodb put-item --table-name "${P}ProcessedFiles" --item "file://$WS/g15.json" \
+	--condition-expression 'attribute_not_exists(loadFile)' || fail "the original's processed-file item of g15"
+jq -cn --arg id "$cur" '{s3Prefix: {S: "landing/ingest"}, batchId: {S: $id}}' >"$WS/cur-key.json"
+awsc dynamodb update-item --table-name "${P}Batches" --key "file://$WS/cur-key.json" \
+	--update-expression 'add entries :e set #stat = :open, lastUpdate = :now' \
+	--condition-expression '#stat = :open or attribute_not_exists(#stat)' --expression-attribute-names '{"#stat": "status"}' \
+	--expression-attribute-values "{\":e\": {\"SS\": [\"landing/ingest/g15.csv\"]}, \":open\": {\"S\": \"open\"}, \":now\": {\"N\": \"$(date +%s.%3N)\"}}" \
+	>/dev/null || fail "the original's add of g15"
+sleep 2.1
+call $PA "$SCHEDULED_EVENT"
+assert_eq "response false 1" "$(body '.loads')" "the batch of g14 and g15 loads by batchTimeoutSecs: $RES"
+expect_rows 48 "g14 and the file the original added"
 
 no_violations $PA
 no_violations $PB
