@@ -18,15 +18,8 @@
    queue's attributes (three scans of the queue) to read the retention period. Here the list
    is computed once and the retention period is read directly.
 4. The request log (one line per request through colorama) is off; warnings still print.
-5. DynamoDB requests one at a time. moto's DynamoDB takes no lock: an UpdateItem that creates an
-   item stores its key alone first and then applies the expression, so a GetItem on another
-   thread can see an item with no attributes; TransactWriteItems applies its items one after the
-   other, visible as it goes, and undoes a failed one by putting back a copy of the whole tables,
-   which drops what other requests wrote meanwhile. DynamoDB itself makes every item write atomic
-   and isolates transactions from other writes and from GetItem. Here each DynamoDB request holds
-   one lock (stricter than DynamoDB for Query and Scan, which may see part of a transaction).
 
-1 and 3 change nothing but speed; 2 and 5 are emulator bugs, not AWS behaviour.
+1 and 3 change nothing but speed; 2 is an emulator bug, not AWS behaviour.
 """
 import functools
 import logging
@@ -82,21 +75,6 @@ def _retention_ok(self, queue_name, message):
 
 sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-import threading  # noqa: E402
-
-import moto.dynamodb.responses as ddb_responses  # noqa: E402
-
-_ddb_lock = threading.Lock()
-_ddb_call_action = ddb_responses.DynamoHandler.call_action
-
-
-def _ddb_one_at_a_time(self):
-    with _ddb_lock:
-        return _ddb_call_action(self)
-
-
-ddb_responses.DynamoHandler.call_action = _ddb_one_at_a_time
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
