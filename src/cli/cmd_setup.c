@@ -260,7 +260,10 @@ static int run_setup(zl_cli *cli, setup_session *s, const char *add_target, int 
 {
 	char *stored_json = NULL;
 	s->cli = cli;
-	int rc = zl_cli_open_state(cli, &s->st, err);
+	/* a DynamoDB state's tables are created here when absent */
+	int rc = zl_state_init(cli->state_url, NULL, err);
+	if (rc == 0)
+		rc = zl_cli_open_state(cli, &s->st, err);
 	if (rc)
 		goto out;
 	if (add_target) { /* the configuration must exist before anyone types a target */

@@ -1,4 +1,5 @@
-/* zload state migrate: copy every record of one state store into another. */
+/* zload state init: create what a state store needs; zload state migrate: copy every record of
+ * one state store into another. */
 #include "cli/cli.h"
 #include "core/scrub.h"
 #include "state/state_copy.h"
@@ -9,6 +10,9 @@
 #include <string.h>
 
 static int cmd_migrate(zl_cli *cli, int argc, char **argv);
+static int cmd_init(zl_cli *cli, int argc, char **argv);
+
+static const zl_opt init_opts[] = { { 0 } };
 
 enum { M_FROM, M_TO, M_DRY_RUN, M_JSON };
 static const zl_opt migrate_opts[] = {
@@ -20,6 +24,9 @@ static const zl_opt migrate_opts[] = {
 };
 
 static const zl_cmd state_cmds[] = {
+	{ "init", cmd_init, NULL,
+	  "create the store of --state where it is absent (DynamoDB: the three tables, billed on demand); safe to run again",
+	  init_opts },
 	{ "migrate", cmd_migrate, NULL,
 	  "copy configurations, batches, file records and notifications into another state store (stop the loaders first)",
 	  migrate_opts },
@@ -86,10 +93,34 @@ static int migrate(const char *from, const char *to, const migrate_names *m, int
 	return ret;
 }
 
+static int cmd_init(zl_cli *cli, int argc, char **argv)
+{
+	const char *vals[1];
+	int npos, created = 0, rc = zl_cli_parse(cli, &state_cmds[0], argc, argv, vals, &npos);
+	zl_err err = { 0 };
+	if (rc)
+		return rc < 0 ? ZL_EXIT_OK : rc;
+	if (npos)
+		return zl_cli_usage_error(cli->prog, "takes no arguments (give the store with --state URL)");
+	char *shown = zl_url_redacted(cli->state_url);
+	if ((rc = zl_state_init(cli->state_url, &created, &err))) {
+		zl_err_prefix(&err, "cannot initialise the state %s", shown ? shown : "");
+		rc = zl_cli_fail(&err);
+	} else {
+		if (created)
+			printf("state %s ready: created %d table%s\n", shown ? shown : "", created, created == 1 ? "" : "s");
+		else
+			printf("state %s ready\n", shown ? shown : "");
+		rc = ZL_EXIT_OK;
+	}
+	free(shown);
+	return rc;
+}
+
 static int cmd_migrate(zl_cli *cli, int argc, char **argv)
 {
 	const char *vals[4];
-	int npos, rc = zl_cli_parse(cli, &state_cmds[0], argc, argv, vals, &npos);
+	int npos, rc = zl_cli_parse(cli, &state_cmds[1], argc, argv, vals, &npos);
 	if (rc)
 		return rc < 0 ? ZL_EXIT_OK : rc;
 	if (npos)

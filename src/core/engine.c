@@ -131,6 +131,7 @@ int zl_engine_reload(zl_engine *e, zl_err *err)
 	e->configs = configs;
 	e->nconfigs = n;
 	e->config_version = version;
+	e->loaded_mono = zl_mono_ms();
 	configs = NULL;
 out:
 	free(configs);
@@ -139,11 +140,15 @@ out:
 	return rc;
 }
 
+/* Configurations are read again at least this often, for edits made by other tools (the
+ * original loader's scripts write DynamoDB items without zload's version). */
+#define CONFIG_MAX_AGE_MS 60000
+
 int zl_engine_refresh(zl_engine *e, zl_err *err)
 {
 	int64_t version;
 	int rc = e->st->ops->config_version(e->st, &version, err);
-	if (rc == 0 && version != e->config_version)
+	if (rc == 0 && (version != e->config_version || zl_mono_ms() - e->loaded_mono >= CONFIG_MAX_AGE_MS))
 		rc = zl_engine_reload(e, err);
 	return rc;
 }

@@ -41,6 +41,7 @@ typedef struct zl_engine {
 	zl_config **configs;    /* owned, from the state store */
 	size_t nconfigs;
 	int64_t config_version; /* of configs; -1 before the first load */
+	int64_t loaded_mono;    /* zl_mono_ms() of that load */
 	int quiet_duplicates;   /* log duplicates at debug level (a start-up scan meets many) */
 } zl_engine;
 

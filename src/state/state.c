@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const zl_state_ops zl_state_sqlite_ops, zl_state_pg_ops, zl_state_postgres_ops;
+extern const zl_state_ops zl_state_sqlite_ops, zl_state_pg_ops, zl_state_postgres_ops, zl_state_dynamodb_ops;
 
 #define MAX_BACKENDS 8
 
@@ -17,8 +17,9 @@ static const zl_state_ops *backends[MAX_BACKENDS] = {
 	&zl_state_sqlite_ops,
 	&zl_state_pg_ops,
 	&zl_state_postgres_ops,
+	&zl_state_dynamodb_ops,
 };
-static size_t nbackends = 3;
+static size_t nbackends = 4;
 
 int zl_state_register(const zl_state_ops *ops)
 {
@@ -37,6 +38,27 @@ int zl_state_open(const char *url, zl_state **out, zl_err *err)
 	int i = zl_url_pick_scheme(url, schemes, nbackends, "state URL", "sqlite:/var/lib/zload/state.db", &target,
 	                           err);
 	return i < 0 ? i : backends[i]->open(target, out, err);
+}
+
+int zl_state_init(const char *url, int *created, zl_err *err)
+{
+	const char *schemes[MAX_BACKENDS], *target;
+	int made = 0, ret;
+	zl_state *st = NULL;
+	for (size_t i = 0; i < nbackends; i++)
+		schemes[i] = backends[i]->scheme;
+	int i = zl_url_pick_scheme(url, schemes, nbackends, "state URL", "sqlite:/var/lib/zload/state.db", &target,
+	                           err);
+	if (i < 0)
+		return i;
+	if (backends[i]->init && (ret = backends[i]->init(target, &made, err)))
+		return ret;
+	if (created)
+		*created = made;
+	if ((ret = backends[i]->open(target, &st, err)))
+		return ret;
+	zl_state_close(st);
+	return 0;
 }
 
 void zl_state_close(zl_state *st)

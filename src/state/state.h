@@ -71,6 +71,9 @@ struct zl_state_ops {
 	const char *scheme; /* "sqlite" for URLs "sqlite:PATH" */
 	/* target is the URL after "scheme:". */
 	int (*open)(const char *target, zl_state **out, zl_err *err);
+	/* Creates what the store needs and lacks (DynamoDB's tables); *created counts what it made.
+	 * NULL for backends whose open creates everything. */
+	int (*init)(const char *target, int *created, zl_err *err);
 	void (*close)(zl_state *st);
 
 	/* Configurations, keyed by s3Prefix; json is the stored JSON text. */
@@ -171,6 +174,9 @@ int zl_state_register(const zl_state_ops *ops);
 /* Opens the backend named by url's scheme ("sqlite:/path/state.db"). */
 int zl_state_open(const char *url, zl_state **out, zl_err *err);
 void zl_state_close(zl_state *st);
+/* `zload state init`: creates what the store of url lacks (tables, schema) and opens it once to
+ * check; *created counts the tables made by a backend that creates them apart (may be NULL). */
+int zl_state_init(const char *url, int *created, zl_err *err);
 /* The default URL: sqlite:$XDG_STATE_HOME/zload/state.db (or ~/.local/state/...). Caller frees. */
 char *zl_state_default_url(void);
 

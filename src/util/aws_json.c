@@ -17,6 +17,8 @@ int zl_aws_json_call(const zl_aws_json_req *rq, const char *action, const json_t
 	const char *headers[] = { target, type, NULL };
 	char *text = json_dumps(body, JSON_COMPACT);
 	*reply = NULL;
+	if (rq->fault)
+		*rq->fault = NULL;
 	int rc = text ? zl_aws_provider_get(rq->creds, &creds, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
 	if (rc)
 		goto out;
@@ -38,7 +40,10 @@ int zl_aws_json_call(const zl_aws_json_req *rq, const char *action, const json_t
 		rc = zl_err_set(err, resp.status >= 500 || resp.status == 429 ? ZL_ETRANSIENT : ZL_EINVAL,
 		                "%s %s: HTTP %ld %s%s%s", rq->service, action, resp.status, etype ? etype : "",
 		                etype && msg ? ": " : "", msg ? msg : (etype ? "" : zl_buf_str(&resp.body)));
-		json_decref(j);
+		if (rq->fault)
+			*rq->fault = j;
+		else
+			json_decref(j);
 		goto out;
 	}
 	if (!j) {

@@ -19,6 +19,9 @@ typedef struct zl_aws_json_req {
 	long timeout_ms;            /* 0: 30000 */
 	size_t body_cap;            /* reply cap; 0: 1 MiB */
 	const volatile int *cancel; /* may be NULL */
+	json_t **fault;             /* when set, gets the parsed body of a reply that is not 2xx (caller
+	                             * decrefs; NULL when it is not JSON), for callers that tell AWS's
+	                             * error types apart */
 } zl_aws_json_req;
 
 /* Calls action with body; *reply is the parsed answer (caller decrefs). The request's text and

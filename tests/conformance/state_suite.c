@@ -85,6 +85,40 @@ static void pg_drop(const char *dir)
 	PQfinish(c);
 }
 
+/* DynamoDB: the endpoint ZLOAD_TEST_DYNAMO names (a dynamodb:// URL without tables=;
+ * tests/conformance/with_moto.sh starts moto), one set of tables per case directory. */
+int zl_state_dynamodb_drop(const char *target, zl_err *err);
+
+static void dynamo_url(const char *dir, char *out, size_t n)
+{
+	char tables[64];
+	const char *base = getenv("ZLOAD_TEST_DYNAMO");
+	pg_schema(dir, tables, sizeof tables);
+	snprintf(out, n, "%s%ctables=%s", base, strchr(base, '?') ? '&' : '?', tables);
+}
+
+static int dynamo_open(const char *dir, zl_state **st, zl_err *err)
+{
+	char url[1024];
+	dynamo_url(dir, url, sizeof url);
+	int rc = zl_state_init(url, NULL, err);
+	return rc ? rc : zl_state_open(url, st, err);
+}
+
+static void dynamo_drop(const char *dir)
+{
+	char url[1024];
+	zl_err err = { 0 };
+	dynamo_url(dir, url, sizeof url);
+	zl_state_dynamodb_drop(url + strlen("dynamodb:"), &err);
+}
+
+static const char *dynamo_available(void)
+{
+	const char *url = getenv("ZLOAD_TEST_DYNAMO");
+	return url && *url ? NULL : "ZLOAD_TEST_DYNAMO is not set (tests/conformance/with_moto.sh sets it)";
+}
+
 static const char *always_available(void) { return NULL; }
 
 static const char *pg_available(void)
@@ -98,6 +132,7 @@ static const zl_state_fixture fixtures[] = {
 	{ "mem", mem_open, zl_state_mem_drop, always_available,
 	  "an in-memory store lives in one process" },
 	{ "postgresql", pg_open, pg_drop, pg_available, NULL },
+	{ "dynamodb", dynamo_open, dynamo_drop, dynamo_available, NULL },
 };
 
 /* One case's world: its fixture, directory and first handle. */

@@ -19,11 +19,25 @@
    is computed once and the retention period is read directly.
 4. The request log (one line per request through colorama) is off; warnings still print.
 
-1 and 3 change nothing but speed; 2 is an emulator bug, not AWS behaviour.
+5. DynamoDB requests one at a time. moto's TransactWriteItems deep-copies the tables to roll
+   back, while other request threads change them ("dictionary changed size during iteration",
+   HTTP 500), and nothing isolates a transaction from a concurrent PutItem. DynamoDB itself
+   applies each request atomically and serializes transactions; a lock around moto's DynamoDB
+   handler gives the same.
+6. TransactWriteItems without copying whole tables: moto deep-copies every table a transaction
+   touches, once per item, to roll back a failed one, so each transaction costs time and memory
+   in proportion to the tables (gigabytes and minutes over a few thousand transactions). Here
+   every condition is checked against the state before the transaction first, as DynamoDB
+   does, and the writes are applied only when all hold; only the items written are copied, to
+   undo the writes should one of them fail.
+
+1 and 3 change nothing but speed; 2 and 5 are emulator bugs, not AWS behaviour.
 """
+import copy
 import functools
 import logging
 import sys
+import threading
 import time
 
 import moto.backends as moto_backends
@@ -74,6 +88,89 @@ def _retention_ok(self, queue_name, message):
 
 
 sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
+
+import moto.dynamodb.responses as ddb_responses
+
+_ddb_lock = threading.Lock()
+_ddb_call_action = ddb_responses.DynamoHandler.call_action
+
+
+def _ddb_serialized(self):
+    with _ddb_lock:
+        return _ddb_call_action(self)
+
+
+ddb_responses.DynamoHandler.call_action = _ddb_serialized
+
+import moto.dynamodb.exceptions as ddb_errors
+import moto.dynamodb.models as ddb_models
+
+
+def _transact_write_items(self, transact_items):
+    if len(transact_items) > 100:
+        raise ddb_errors.TooManyTransactionsException()
+    seen, errors, ops = set(), [], []
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise ddb_errors.TransactWriteSingleOpException
+        op_type, op = next(iter(entry.items()))
+        failed = None
+        try:
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            name = op["TableName"]
+            if op_type == "Put":
+                table = self.get_table(name)
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            unique = (str(name), str(dict(sorted(key.items()))))
+            if unique in seen:
+                raise ddb_errors.MultipleTransactionsException()
+            seen.add(unique)
+            current = self.get_item(name, key)
+            cond = op.get("ConditionExpression")
+            if cond is not None:
+                check = ddb_models.get_filter_expression(cond, op.get("ExpressionAttributeNames"),
+                                                        op.get("ExpressionAttributeValues"))
+                if not check.expr(current):
+                    old = None
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        old = current.to_json()["Attributes"]
+                    failed = ("ConditionalCheckFailed", "The conditional request failed", old)
+            ops.append((op_type, op, name, key, copy.deepcopy(current)))
+        except (ddb_errors.MultipleTransactionsException, ddb_errors.MockValidationException):
+            raise
+        except Exception as e:  # noqa: E722 as moto: any other failure is the item's reason
+            failed = (type(e).__name__, str(e), None)
+        errors.append(failed or (None, None, None))
+    if any(code is not None for code, _, _ in errors):
+        raise ddb_errors.TransactionCanceledException(errors)
+    done = []
+    try:
+        for op_type, op, name, key, before in ops:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                self.put_item(name, op["Item"], expression_attribute_names=names,
+                              expression_attribute_values=values)
+            elif op_type == "Delete":
+                self.delete_item(name, key, expression_attribute_names=names, expression_attribute_values=values)
+            elif op_type == "Update":
+                self.update_item(name, key, update_expression=op["UpdateExpression"],
+                                 expression_attribute_names=names, expression_attribute_values=values)
+            done.append((name, key, before))
+    except Exception:
+        for name, key, before in reversed(done):
+            if before is None:
+                self.delete_item(name, key)
+            else:
+                self.put_item(name, before.to_json()["Attributes"])
+        raise
+
+
+ddb_models.DynamoDBBackend.transact_write_items = _transact_write_items
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 if __name__ == "__main__":
