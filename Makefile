@@ -26,7 +26,7 @@ check: deps
 unit:
 	cmake -S . -B $(ASANBUILD) -DCMAKE_BUILD_TYPE=Debug -DZL_WERROR=ON -DZL_SANITIZE=ON >/dev/null
 	cmake --build $(ASANBUILD) -j $(JOBS)
-	cd $(ASANBUILD) && ctest --output-on-failure
+	cd $(ASANBUILD) && ctest --output-on-failure -j 2
 
 # The Vertica protocol fuzz targets (clang, libFuzzer, ASan/UBSan), FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 20

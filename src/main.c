@@ -27,7 +27,7 @@ static const zl_cmd commands[] = {
 	{ "batches", zl_cmd_batches, "COMMAND", "list, show, reprocess, unlock and delete batches", NULL },
 	{ "files", zl_cmd_files, "COMMAND", "show and forget file records", NULL },
 	{ "notifications", zl_cmd_notifications, "COMMAND", "list the notification outbox, queue failed ones again", NULL },
-	{ "state", zl_cmd_state, "COMMAND", "migrate: copy every record into another state store", NULL },
+	{ "state", zl_cmd_state, "COMMAND", "init: create the store's tables; migrate: copy every record into another", NULL },
 	{ "help", cmd_help, "[COMMAND]", "show help, of zload or of a command", NULL },
 	{ "version", cmd_version, NULL, "show the version", NULL },
 	{ 0 }

@@ -86,6 +86,8 @@ int dyn_file_from_item(const json_t *item, zl_file_rec *out, zl_err *err)
 	} else if (out->file_id && split_entry(out->file_id, out)) {
 		oom = 1;
 	}
+	if (!out->prefix && !oom && !(out->prefix = strdup(""))) /* the original's items name none */
+		oom = 1;
 	out->size = dyn_get_n(item, "zloadSize", 0);
 	out->received_at = dyn_get_n(item, "zloadReceivedAt", 0);
 	copy_id(out->batch_id, dyn_get_s(item, "batchId"));
@@ -182,6 +184,7 @@ static int batch_files(const json_t *item, zl_batch *b)
 		} else {
 			f->file_id = strdup(json_string_value(e) ? json_string_value(e) : "");
 			oom = !f->file_id || split_entry(f->file_id, f);
+			f->received_at = b->first_at; /* the original kept no time per file */
 		}
 		f->prefix = b->prefix ? strdup(b->prefix) : NULL;
 		copy_id(f->batch_id, b->id);
@@ -212,7 +215,8 @@ int dyn_batch_from_item(const json_t *item, int with_files, zl_batch *out, zl_er
 	out->first_at = dyn_get_n(item, "zloadFirstAt", out->created_at);
 	out->updated_at = dyn_get_n(item, "zloadUpdatedAt", last);
 	out->locked_at = dyn_get_n(item, "zloadLockedAt", 0);
-	out->finished_at = dyn_get_n(item, "zloadFinishedAt", 0);
+	int finished = out->status == ZL_BATCH_COMPLETE || out->status == ZL_BATCH_ERROR;
+	out->finished_at = dyn_get_n(item, "zloadFinishedAt", finished && !json_object_get(item, "zloadFileCount") ? last : 0);
 	out->lease_until = dyn_get_n(item, "zloadLeaseUntil", 0);
 	const json_t *entries = json_object_get(json_object_get(item, "entries"), "SS");
 	out->file_count = dyn_get_n(item, "zloadFileCount", (int64_t)json_array_size(entries)) +
@@ -679,8 +683,13 @@ int dyn_file_get(zl_state *st, const char *file_id, zl_file_rec *out, zl_err *er
 	if ((ret = dyn_file_from_item(fi, out, err)))
 		goto out;
 	if (out->batch_id[0]) {
-		int rc = out->prefix ? dyn_get_item(d, d->t_batches, batch_key(out->prefix, out->batch_id), &bi, err)
-		                     : dyn_batch_item(d, out->batch_id, &prefix, &bi, err);
+		int rc = *out->prefix ? dyn_get_item(d, d->t_batches, batch_key(out->prefix, out->batch_id), &bi, err)
+		                      : dyn_batch_item(d, out->batch_id, &prefix, &bi, err);
+		if (rc == 0 && prefix) { /* the original's file item: the prefix is its batch's */
+			free(out->prefix);
+			out->prefix = prefix;
+			prefix = NULL;
+		}
 		if (rc && rc != ZL_ENOTFOUND) {
 			ret = rc;
 			zl_file_rec_release(out);
@@ -688,10 +697,8 @@ int dyn_file_get(zl_state *st, const char *file_id, zl_file_rec *out, zl_err *er
 		}
 		const char *s = dyn_get_s(bi, "status");
 		snprintf(out->batch_status, sizeof out->batch_status, "%s", s ? s : "");
-		if (!out->prefix && prefix) { /* a processed-file item of the original's: {loadFile, batchId} */
-			out->prefix = prefix;
-			prefix = NULL;
-		}
+		if (bi && !json_object_get(fi, "zloadReceivedAt")) /* the original kept no time per file */
+			out->received_at = dyn_get_n(bi, "zloadFirstAt", dyn_get_secs_ms(bi, "lastUpdate", 0));
 	}
 out:
 	json_decref(fi);
@@ -730,7 +737,7 @@ static int forget_once(dyn_state *d, const char *file_id, zl_err *err)
 		goto out;
 	have = 1;
 	if (f.batch_id[0]) {
-		ret = f.prefix ? dyn_get_item(d, d->t_batches, batch_key(f.prefix, f.batch_id), &bi, err)
+		ret = *f.prefix ? dyn_get_item(d, d->t_batches, batch_key(f.prefix, f.batch_id), &bi, err)
 		               : dyn_batch_item(d, f.batch_id, &prefix, &bi, err);
 		if (ret && ret != ZL_ENOTFOUND)
 			goto out;
@@ -838,10 +845,18 @@ static int read_batch(dyn_state *d, const char *batch_id, zl_batch *b, json_t **
 	return ret;
 }
 
+/* The update of batch b by expr ("SET ..."), which also pins the creation times a batch of the
+ * original's derives from its lastUpdate (which the update moves). */
 static json_t *update_step(dyn_state *d, const zl_batch *b, const char *expr, const char *cond, json_t *values)
 {
+	char full[768];
+	snprintf(full, sizeof full,
+	         "SET zloadCreatedAt = if_not_exists(zloadCreatedAt, :c0), zloadFirstAt = if_not_exists(zloadFirstAt, :f0), %s",
+	         expr + strlen("SET "));
+	json_object_set_new(values, ":c0", dyn_N(b->created_at));
+	json_object_set_new(values, ":f0", dyn_N(b->first_at));
 	return json_pack("{s:{s:s,s:o,s:s,s:s,s:{s:s},s:o}}", "Update", "TableName", d->t_batches, "Key",
-	                 batch_key(b->prefix, b->id), "UpdateExpression", expr, "ConditionExpression", cond,
+	                 batch_key(b->prefix, b->id), "UpdateExpression", full, "ConditionExpression", cond,
 	                 "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", values);
 }
 
@@ -940,7 +955,17 @@ int dyn_batch_renew(zl_state *st, const char *batch_id, const char *owner, int64
 	                         dyn_S("locked"), ":o", dyn_S(owner)),
 	               NULL, NULL, err);
 	free(prefix);
-	return ret == DYN_CONDITION ? lost(d, batch_id, owner, err) : ret;
+	if (ret != DYN_CONDITION)
+		return ret;
+	/* a retry of a renewal that went through unseen finds its own lease */
+	zl_batch b;
+	if (read_batch(d, batch_id, &b, NULL, err) == 0) {
+		int mine = b.status == ZL_BATCH_LOCKED && b.owner && strcmp(b.owner, owner) == 0 && b.lease_until == lease_until;
+		zl_batch_release(&b);
+		if (mine)
+			return 0;
+	}
+	return lost(d, batch_id, owner, err);
 }
 
 /* The original's clusterLoadStatus, {"target":{"status":0|-1,"error":null|"..."}}, from zload's

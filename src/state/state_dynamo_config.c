@@ -27,6 +27,29 @@ static void strip_bookkeeping(json_t *obj)
 	}
 }
 
+/* The Redshift loader's scripts store some numbers as S ("30"): the original's numeric fields read
+ * as numbers whatever their type (other strings stay strings: a password may be all digits). */
+static void coerce_number(json_t *obj, const char *name)
+{
+	const char *v = json_string_value(json_object_get(obj, name));
+	char *end;
+	if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 18)
+		return;
+	json_object_set_new(obj, name, json_integer(strtoll(v, &end, 10)));
+}
+
+static void coerce_numbers(json_t *cfg)
+{
+	static const char *const top[] = { "batchSize", "batchTimeoutSecs", "batchSizeBytes" };
+	size_t i;
+	json_t *c;
+	for (i = 0; i < sizeof top / sizeof *top; i++)
+		coerce_number(cfg, top[i]);
+	json_array_foreach(json_object_get(cfg, "loadClusters"), i, c) {
+		coerce_number(c, "clusterPort");
+	}
+}
+
 /* Whether an item is a configuration (not a bare holder of currentBatch, nor zload's meta). */
 static int is_config(const json_t *item)
 {
@@ -44,6 +67,7 @@ static char *config_text(const json_t *item, zl_err *err)
 	if (!derived)
 		return NULL;
 	strip_bookkeeping(derived);
+	coerce_numbers(derived);
 	if (text) {
 		json_t *parsed = json_loads(text, 0, NULL);
 		if (json_is_object(parsed)) {
@@ -167,8 +191,7 @@ static int store(dyn_state *d, const char *prefix, const char *old_json, const c
 		else
 			json_decref(values);
 		json_decref(old);
-		ret = dyn_call(d, "TransactWriteItems", json_pack("{s:[o,o]}", "TransactItems", put, bump_version(d)), NULL,
-		               NULL, err);
+		ret = dyn_transact(d, json_pack("[o,o]", put, bump_version(d)), NULL, err);
 		if (ret != DYN_CANCELED)
 			break;
 		if (old_json || tries == MAX_TRIES) {
@@ -273,8 +296,7 @@ int dyn_config_delete(zl_state *st, const char *prefix, zl_err *err)
 			json_object_set_new(json_object_get(del, "Delete"), "ExpressionAttributeValues", values);
 		else
 			json_decref(values);
-		ret = dyn_call(d, "TransactWriteItems", json_pack("{s:[o,o]}", "TransactItems", del, bump_version(d)), NULL,
-		               NULL, err);
+		ret = dyn_transact(d, json_pack("[o,o]", del, bump_version(d)), NULL, err);
 		if (ret != DYN_CANCELED)
 			return ret;
 		if (tries == MAX_TRIES)
