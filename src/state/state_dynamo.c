@@ -1221,11 +1221,8 @@ int dyn_batch_unlock(zl_state *st, const char *batch_id, int64_t now, const char
 			zl_batch_release(&b);
 			return ret;
 		}
-		/* zloadCreatedAt and zloadFirstAt keep the times read: for a batch the original made they come
-		 * from its lastUpdate, which this write moves to now (the batch would look new again) */
-		json_t *v = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", ":locked", dyn_S("locked"), ":open", dyn_S("open"), ":now",
-		                      dyn_N(now), ":lu", dyn_secs(now), ":created", dyn_N(b.created_at), ":first",
-		                      dyn_N(b.first_at));
+		json_t *v = json_pack("{s:o,s:o,s:o,s:o}", ":locked", dyn_S("locked"), ":open", dyn_S("open"), ":now",
+		                      dyn_N(now), ":lu", dyn_secs(now));
 		const char *cond = "#st = :locked";
 		if (owner) {
 			cond = "#st = :locked AND zloadOwner = :o";
@@ -1237,9 +1234,7 @@ int dyn_batch_unlock(zl_state *st, const char *batch_id, int64_t now, const char
 		json_t *fault = NULL;
 		ret = dyn_transact(d,
 		                   json_pack("[o]", update_step(d, &b,
-		                                                "SET #st = :open, zloadUpdatedAt = :now, lastUpdate = :lu,"
-		                                                " zloadCreatedAt = if_not_exists(zloadCreatedAt, :created),"
-		                                                " zloadFirstAt = if_not_exists(zloadFirstAt, :first)"
+		                                                "SET #st = :open, zloadUpdatedAt = :now, lastUpdate = :lu"
 		                                                " REMOVE zloadOwner, zloadLeaseUntil",
 		                                                cond, v)),
 		                   &fault, err);
