@@ -98,3 +98,27 @@ void zl_state_sql_status_in(zl_buf *sql, unsigned mask, zl_sql_status_kind kind)
 		}
 	zl_buf_adds(sql, *sep == ',' ? ")" : " AND false");
 }
+
+int zl_state_check_finish(const char *batch_id, const char *owner, zl_batch_status status, size_t nnotices,
+                          zl_err *err)
+{
+	if (!batch_id || !owner)
+		return zl_err_set(err, ZL_EINVAL, "finishing a batch needs a batch id and an owner");
+	if (status != ZL_BATCH_COMPLETE && status != ZL_BATCH_ERROR && status != ZL_BATCH_LOCKED)
+		return zl_err_set(err, ZL_EINVAL, "batch %s cannot finish as %s", batch_id, zl_batch_status_name(status));
+	if (status == ZL_BATCH_LOCKED && nnotices)
+		return zl_err_set(err, ZL_EINVAL, "batch %s: a scheduled retry queues no notifications", batch_id);
+	return 0;
+}
+
+int zl_state_check_id_prefix(const char *id_prefix, char lower[ZL_UUID_LEN], zl_err *err)
+{
+	size_t n = strlen(id_prefix);
+	if (n == 0 || n >= ZL_UUID_LEN || strspn(id_prefix, "0123456789abcdefABCDEF-") != n)
+		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", id_prefix);
+	if (n < 4 && n != ZL_UUID_LEN - 1)
+		return zl_err_set(err, ZL_EINVAL, "batch id \"%s\" is too short: give at least 4 characters", id_prefix);
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (char)(id_prefix[i] >= 'A' && id_prefix[i] <= 'F' ? id_prefix[i] + 32 : id_prefix[i]);
+	return 0;
+}

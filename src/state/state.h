@@ -169,6 +169,13 @@ int zl_state_file_conflict(const zl_file_rec *stored, const zl_file_rec *f, zl_e
 int zl_state_batch_conflict(const char *id, zl_batch_status stored_status, int64_t stored_updated_at,
                             const zl_batch *b, zl_err *err);
 
+/* For the backends: batch_finish's argument checks (ZL_EINVAL naming what is wrong). */
+int zl_state_check_finish(const char *batch_id, const char *owner, zl_batch_status status, size_t nnotices,
+                          zl_err *err);
+/* For the backends' batch_resolve: checks an id prefix (hex digits and dashes, at least 4, or a
+ * whole id) and writes it in lower case to lower; ZL_ENOTFOUND "no batch" or ZL_EINVAL "too short". */
+int zl_state_check_id_prefix(const char *id_prefix, char lower[ZL_UUID_LEN], zl_err *err);
+
 /* Adds a backend beside the built-in ones (before any thread opens state; for tests). */
 int zl_state_register(const zl_state_ops *ops);
 /* Opens the backend named by url's scheme ("sqlite:/path/state.db"). */

@@ -1001,12 +1001,8 @@ int dyn_batch_finish(zl_state *st, const char *batch_id, const char *owner, zl_b
 	int64_t first = 0;
 	int ret;
 
-	if (!batch_id || !owner)
-		return zl_err_set(err, ZL_EINVAL, "finishing a batch needs a batch id and an owner");
-	if (status != ZL_BATCH_COMPLETE && status != ZL_BATCH_ERROR && status != ZL_BATCH_LOCKED)
-		return zl_err_set(err, ZL_EINVAL, "batch %s cannot finish as %s", batch_id, zl_batch_status_name(status));
-	if (status == ZL_BATCH_LOCKED && nnotices)
-		return zl_err_set(err, ZL_EINVAL, "batch %s: a scheduled retry queues no notifications", batch_id);
+	if ((ret = zl_state_check_finish(batch_id, owner, status, nnotices, err)))
+		return ret;
 	if ((ret = read_batch(d, batch_id, &b, NULL, err)))
 		return ret == ZL_ENOTFOUND ? lost(d, batch_id, owner, err) : ret;
 	if (b.status != ZL_BATCH_LOCKED || !b.owner || strcmp(b.owner, owner) != 0) {
@@ -1064,16 +1060,11 @@ int dyn_batch_resolve(zl_state *st, const char *id_prefix, char out[ZL_UUID_LEN]
 	dyn_state *d = (dyn_state *)st;
 	char lower[ZL_UUID_LEN], ids[4][ZL_UUID_LEN];
 	char *prefixes[4] = { 0 };
-	size_t n = strlen(id_prefix);
 	int ret = 0, found = 0;
 
 	out[0] = '\0';
-	if (n == 0 || n >= ZL_UUID_LEN || strspn(id_prefix, "0123456789abcdefABCDEF-") != n)
-		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", id_prefix);
-	if (n < 4 && n != ZL_UUID_LEN - 1)
-		return zl_err_set(err, ZL_EINVAL, "batch id \"%s\" is too short: give at least 4 characters", id_prefix);
-	for (size_t i = 0; i <= n; i++)
-		lower[i] = (char)(id_prefix[i] >= 'A' && id_prefix[i] <= 'F' ? id_prefix[i] + 32 : id_prefix[i]);
+	if ((ret = zl_state_check_id_prefix(id_prefix, lower, err)))
+		return ret;
 	json_t *items = NULL, *it;
 	size_t i;
 	ret = dyn_query_all(d, "Query",

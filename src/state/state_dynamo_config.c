@@ -267,10 +267,8 @@ out:
 	free(v);
 	json_decref(items);
 	if (ret) {
-		while (prefixes->n > np)
-			free(prefixes->v[--prefixes->n]);
-		while (jsons->n > nj)
-			free(jsons->v[--jsons->n]);
+		zl_strvec_truncate(prefixes, np);
+		zl_strvec_truncate(jsons, nj);
 	}
 	return ret;
 }

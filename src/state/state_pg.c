@@ -410,10 +410,8 @@ static int do_config_list(pg_state *h, zl_strvec *prefixes, zl_strvec *jsons, zl
 			rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
 	PQclear(r);
 	if (rc) {
-		while (prefixes->n > np)
-			free(prefixes->v[--prefixes->n]);
-		while (jsons->n > nj)
-			free(jsons->v[--jsons->n]);
+		zl_strvec_truncate(prefixes, np);
+		zl_strvec_truncate(jsons, nj);
 	}
 	return rc;
 }
@@ -764,12 +762,9 @@ static int pgs_batch_finish(zl_state *st, const char *batch_id, const char *owne
                             int64_t now, int64_t retry_at, const char *result, const char *error,
                             const zl_notice *notices, size_t nnotices, zl_err *err)
 {
-	if (!batch_id || !owner)
-		return zl_err_set(err, ZL_EINVAL, "finishing a batch needs a batch id and an owner");
-	if (status != ZL_BATCH_COMPLETE && status != ZL_BATCH_ERROR && status != ZL_BATCH_LOCKED)
-		return zl_err_set(err, ZL_EINVAL, "batch %s cannot finish as %s", batch_id, zl_batch_status_name(status));
-	if (status == ZL_BATCH_LOCKED && nnotices)
-		return zl_err_set(err, ZL_EINVAL, "batch %s: a scheduled retry queues no notifications", batch_id);
+	int ret = zl_state_check_finish(batch_id, owner, status, nnotices, err);
+	if (ret)
+		return ret;
 	PG_RETRYING((pg_state *)st, err,
 	            do_batch_finish((pg_state *)st, batch_id, owner, status, now, retry_at, result, error, notices,
 	                            nnotices, err));
@@ -804,12 +799,10 @@ static int pgs_batch_resolve(zl_state *st, const char *id_prefix, char out[ZL_UU
 	size_t n = strlen(id_prefix);
 
 	out[0] = '\0';
-	if (n == 0 || n >= ZL_UUID_LEN || strspn(id_prefix, "0123456789abcdefABCDEF-") != n)
-		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", id_prefix);
-	if (n < 4 && n != ZL_UUID_LEN - 1)
-		return zl_err_set(err, ZL_EINVAL, "batch id \"%s\" is too short: give at least 4 characters", id_prefix);
-	for (size_t i = 0; i <= n; i++)
-		lo[i] = hi[i] = (char)(id_prefix[i] >= 'A' && id_prefix[i] <= 'F' ? id_prefix[i] + 32 : id_prefix[i]);
+	int ret = zl_state_check_id_prefix(id_prefix, lo, err);
+	if (ret)
+		return ret;
+	memcpy(hi, lo, sizeof hi);
 	hi[n - 1]++; /* ids from lo (inclusive) to hi (exclusive) start with the prefix */
 	PG_RETRYING((pg_state *)st, err, do_batch_resolve((pg_state *)st, lo, hi, id_prefix, out, err));
 }

@@ -616,10 +616,8 @@ static int sq_config_list(zl_state *st, zl_strvec *prefixes, zl_strvec *jsons, z
 out:
 	op_end(h);
 	if (ret) {
-		while (prefixes->n > np)
-			free(prefixes->v[--prefixes->n]);
-		while (jsons->n > nj)
-			free(jsons->v[--jsons->n]);
+		zl_strvec_truncate(prefixes, np);
+		zl_strvec_truncate(jsons, nj);
 	}
 	return ret;
 }
@@ -883,19 +881,8 @@ static int sq_batch_finish(zl_state *st, const char *batch_id, const char *owner
 	sqlite3_stmt *s;
 	int ret;
 
-	if (!batch_id || !owner) {
-		ret = zl_err_set(err, ZL_EINVAL, "finishing a batch needs a batch id and an owner");
+	if ((ret = zl_state_check_finish(batch_id, owner, status, nnotices, err)))
 		goto out;
-	}
-	if (status != ZL_BATCH_COMPLETE && status != ZL_BATCH_ERROR && status != ZL_BATCH_LOCKED) {
-		ret = zl_err_set(err, ZL_EINVAL, "batch %s cannot finish as %s", batch_id,
-		                 zl_batch_status_name(status));
-		goto out;
-	}
-	if (status == ZL_BATCH_LOCKED && nnotices) {
-		ret = zl_err_set(err, ZL_EINVAL, "batch %s: a scheduled retry queues no notifications", batch_id);
-		goto out;
-	}
 	if ((ret = begin(h, 1, err)))
 		goto out;
 	s = use(h, S_BATCH_FINISH);
@@ -934,12 +921,9 @@ static int sq_batch_resolve(zl_state *st, const char *id_prefix, char out[ZL_UUI
 	char ids[4][ZL_UUID_LEN];
 
 	out[0] = '\0';
-	if (n == 0 || n >= ZL_UUID_LEN || strspn(id_prefix, "0123456789abcdefABCDEF-") != n)
-		return zl_err_set(err, ZL_ENOTFOUND, "no batch \"%s\"", id_prefix);
-	if (n < 4 && n != ZL_UUID_LEN - 1)
-		return zl_err_set(err, ZL_EINVAL, "batch id \"%s\" is too short: give at least 4 characters", id_prefix);
-	for (size_t i = 0; i <= n; i++)
-		lo[i] = hi[i] = (char)(id_prefix[i] >= 'A' && id_prefix[i] <= 'F' ? id_prefix[i] + 32 : id_prefix[i]);
+	if ((ret = zl_state_check_id_prefix(id_prefix, lo, err)))
+		return ret;
+	memcpy(hi, lo, sizeof hi);
 	hi[n - 1]++; /* ids from lo (inclusive) to hi (exclusive) start with the prefix */
 	sqlite3_stmt *s = use(h, S_BATCH_RESOLVE);
 	if ((ret = bound(h, bind_str(s, 1, lo) || bind_str(s, 2, hi), err)))

@@ -37,3 +37,9 @@ int zl_strvec_push_take(zl_strvec *sv, char *s)
 }
 
 int zl_strvec_push(zl_strvec *sv, const char *s) { return zl_strvec_push_take(sv, strdup(s)); }
+
+void zl_strvec_truncate(zl_strvec *sv, size_t n)
+{
+	while (sv->n > n)
+		free(sv->v[--sv->n]);
+}

@@ -15,5 +15,7 @@ void zl_strvec_release(zl_strvec *sv);
 int zl_strvec_push(zl_strvec *sv, const char *s);
 /* Appends s itself, taking ownership (freed even on failure). */
 int zl_strvec_push_take(zl_strvec *sv, char *s);
+/* Frees the entries after the first n (undoing pushes made since sv held n). */
+void zl_strvec_truncate(zl_strvec *sv, size_t n);
 
 #endif

@@ -269,10 +269,8 @@ static int mem_config_list(zl_state *st, zl_strvec *prefixes, zl_strvec *jsons, 
 		}
 	pthread_mutex_unlock(&mu);
 	if (ret) {
-		while (prefixes->n > np)
-			free(prefixes->v[--prefixes->n]);
-		while (jsons->n > nj)
-			free(jsons->v[--jsons->n]);
+		zl_strvec_truncate(prefixes, np);
+		zl_strvec_truncate(jsons, nj);
 	}
 	return ret;
 }
@@ -690,12 +688,8 @@ static int mem_batch_finish(zl_state *st, const char *batch_id, const char *owne
 	mem_store *s = store_of(st);
 	int ret = 0, failed = 0;
 
-	if (!batch_id || !owner)
-		return zl_err_set(err, ZL_EINVAL, "finishing a batch needs a batch id and an owner");
-	if (status != ZL_BATCH_COMPLETE && status != ZL_BATCH_ERROR && status != ZL_BATCH_LOCKED)
-		return zl_err_set(err, ZL_EINVAL, "batch %s cannot finish as %s", batch_id, zl_batch_status_name(status));
-	if (status == ZL_BATCH_LOCKED && nnotices)
-		return zl_err_set(err, ZL_EINVAL, "batch %s: a scheduled retry queues no notifications", batch_id);
+	if ((ret = zl_state_check_finish(batch_id, owner, status, nnotices, err)))
+		return ret;
 	pthread_mutex_lock(&mu);
 	mem_batch *m = held_by(s, batch_id, owner);
 	if (!m) {
