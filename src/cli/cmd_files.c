@@ -32,7 +32,7 @@ static int parse_one(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, cons
 static void print_json(const zl_file_rec *f)
 {
 	char t[40];
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I, s:s, s:s, s:s?}", "file", f->file_id, "bucket", f->bucket,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:s, s:s?}", "file", f->file_id, "bucket", f->bucket,
 	                      "key", f->key, "etag", f->etag, "prefix", f->prefix, "size", (json_int_t)f->size,
 	                      "received", zl_time_format(f->received_at, t, sizeof t), "batch", f->batch_id,
 	                      "status", f->batch_status[0] ? f->batch_status : NULL);

@@ -110,22 +110,68 @@ static int parse_status(const json_t *item, zl_batch_status *st)
 	return s ? 0 : -1;
 }
 
-/* The files of a batch item: zloadFiles, or for a batch the original made, its entries. */
+/* Whether entry ("bucket/key") names a file of zloadFiles list. */
+static int listed(const json_t *list, const char *entry)
+{
+	size_t i, bl;
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		const json_t *m = json_object_get(e, "M");
+		const char *bucket = dyn_get_s(m, "bucket"), *key = dyn_get_s(m, "key");
+		if (bucket && key && strncmp(entry, bucket, bl = strlen(bucket)) == 0 && entry[bl] == '/' &&
+		    strcmp(entry + bl + 1, key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The entries of a batch item that its zloadFiles lacks: files the original loader added to a
+ * batch of zload's (its index.js ADDs to the current batch's entries), appended to *extra when
+ * extra is not NULL; their number. */
+static size_t unlisted_entries(const json_t *item, json_t *extra)
+{
+	const json_t *list = json_object_get(json_object_get(item, "zloadFiles"), "L");
+	const json_t *entries = json_object_get(json_object_get(item, "entries"), "SS");
+	size_t i, n = 0;
+	json_t *e;
+	if (!list)
+		return 0;
+	json_array_foreach(entries, i, e) {
+		const char *s = json_string_value(e);
+		if (s && !listed(list, s)) {
+			n++;
+			if (extra)
+				json_array_append(extra, e);
+		}
+	}
+	return n;
+}
+
+/* The files of a batch item: zloadFiles and the entries it lacks, or for a batch the original
+ * made, its entries. */
 static int batch_files(const json_t *item, zl_batch *b)
 {
 	const json_t *list = json_object_get(json_object_get(item, "zloadFiles"), "L");
 	const json_t *entries = json_object_get(json_object_get(item, "entries"), "SS");
 	const json_t *src = list ? list : entries;
-	size_t n = json_array_size(src), i;
-	json_t *e;
-	if (!n)
-		return 0;
-	if (!(b->files = calloc(n, sizeof *b->files)))
+	json_t *extra = json_array();
+	if (!extra)
 		return -1;
-	json_array_foreach(src, i, e) {
+	unlisted_entries(item, extra);
+	size_t nl = json_array_size(src), n = nl + json_array_size(extra), i;
+	json_t *e;
+	int ret = 0;
+	if (!n)
+		goto out;
+	if (!(b->files = calloc(n, sizeof *b->files))) {
+		ret = -1;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		e = i < nl ? json_array_get(src, i) : json_array_get(extra, i - nl);
 		zl_file_rec *f = &b->files[b->nfiles];
 		int oom = 0;
-		if (list) {
+		if (list && i < nl) {
 			const json_t *m = json_object_get(e, "M");
 			f->file_id = dyn_dup_s(m, "id", &oom);
 			f->bucket = dyn_dup_s(m, "bucket", &oom);
@@ -144,10 +190,14 @@ static int batch_files(const json_t *item, zl_batch *b)
 		copy_id(f->batch_id, b->id);
 		snprintf(f->batch_status, sizeof f->batch_status, "%s", zl_batch_status_name(b->status));
 		b->nfiles++;
-		if (oom || (b->prefix && !f->prefix))
-			return -1;
+		if (oom || (b->prefix && !f->prefix)) {
+			ret = -1;
+			goto out;
+		}
 	}
-	return 0;
+out:
+	json_decref(extra);
+	return ret;
 }
 
 int dyn_batch_from_item(const json_t *item, int with_files, zl_batch *out, zl_err *err)
@@ -169,7 +219,8 @@ int dyn_batch_from_item(const json_t *item, int with_files, zl_batch *out, zl_er
 	out->finished_at = dyn_get_n(item, "zloadFinishedAt", finished && !json_object_get(item, "zloadFileCount") ? last : 0);
 	out->lease_until = dyn_get_n(item, "zloadLeaseUntil", 0);
 	const json_t *entries = json_object_get(json_object_get(item, "entries"), "SS");
-	out->file_count = dyn_get_n(item, "zloadFileCount", (int64_t)json_array_size(entries));
+	out->file_count = dyn_get_n(item, "zloadFileCount", (int64_t)json_array_size(entries)) +
+	                  (int64_t)unlisted_entries(item, NULL);
 	out->bytes = dyn_get_n(item, "zloadBytes", dyn_get_n(item, "size", 0));
 	out->attempts = (int)dyn_get_n(item, "zloadAttempts", out->status == ZL_BATCH_OPEN ? 0 : 1);
 	out->owner = dyn_dup_s(item, "zloadOwner", &oom);
