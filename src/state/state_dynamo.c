@@ -343,6 +343,21 @@ int dyn_batch_item(dyn_state *d, const char *batch_id, char **prefix, json_t **i
 	return ret;
 }
 
+/* The batch item a file record names, NULL when the batch is gone: through the record's prefix,
+ * or, for the original's records, which name none, through the batch's pointer (*found then gets
+ * the prefix; caller frees). */
+static int record_batch(dyn_state *d, const char *prefix, const char *batch_id, json_t **bi, char **found,
+                        zl_err *err)
+{
+	*bi = NULL;
+	*found = NULL;
+	if (!batch_id[0])
+		return 0;
+	int rc = prefix && *prefix ? dyn_get_item(d, d->t_batches, batch_key(prefix, batch_id), bi, err)
+	                           : dyn_batch_item(d, batch_id, found, bi, err);
+	return rc == ZL_ENOTFOUND ? 0 : rc;
+}
+
 /* ---- claims ---- */
 
 /* A claimed file: res gets its batch and the batch's totals. 1 when claimed, 0 when not. */
@@ -356,12 +371,8 @@ static int find_claim(dyn_state *d, const char *file_id, zl_append_result *res, 
 	res->duplicate = 1;
 	copy_id(res->batch_id, dyn_get_s(fi, "batchId"));
 	ret = 1;
-	if (!res->batch_id[0])
-		goto out;
-	const char *p = dyn_get_s(fi, "s3Prefix");
-	int rc = p ? dyn_get_item(d, d->t_batches, batch_key(p, res->batch_id), &bi, err)
-	           : dyn_batch_item(d, res->batch_id, &prefix, &bi, err);
-	if (rc && rc != ZL_ENOTFOUND) {
+	int rc = record_batch(d, dyn_get_s(fi, "s3Prefix"), res->batch_id, &bi, &prefix, err);
+	if (rc) {
 		ret = rc;
 		goto out;
 	}
@@ -683,17 +694,14 @@ int dyn_file_get(zl_state *st, const char *file_id, zl_file_rec *out, zl_err *er
 	if ((ret = dyn_file_from_item(fi, out, err)))
 		goto out;
 	if (out->batch_id[0]) {
-		int rc = *out->prefix ? dyn_get_item(d, d->t_batches, batch_key(out->prefix, out->batch_id), &bi, err)
-		                      : dyn_batch_item(d, out->batch_id, &prefix, &bi, err);
-		if (rc == 0 && prefix) { /* the original's file item: the prefix is its batch's */
+		if ((ret = record_batch(d, out->prefix, out->batch_id, &bi, &prefix, err))) {
+			zl_file_rec_release(out);
+			goto out;
+		}
+		if (prefix) { /* the original's file item: the prefix is its batch's */
 			free(out->prefix);
 			out->prefix = prefix;
 			prefix = NULL;
-		}
-		if (rc && rc != ZL_ENOTFOUND) {
-			ret = rc;
-			zl_file_rec_release(out);
-			goto out;
 		}
 		const char *s = dyn_get_s(bi, "status");
 		snprintf(out->batch_status, sizeof out->batch_status, "%s", s ? s : "");
@@ -736,13 +744,8 @@ static int forget_once(dyn_state *d, const char *file_id, zl_err *err)
 	if ((ret = dyn_file_from_item(fi, &f, err)))
 		goto out;
 	have = 1;
-	if (f.batch_id[0]) {
-		ret = *f.prefix ? dyn_get_item(d, d->t_batches, batch_key(f.prefix, f.batch_id), &bi, err)
-		               : dyn_batch_item(d, f.batch_id, &prefix, &bi, err);
-		if (ret && ret != ZL_ENOTFOUND)
-			goto out;
-		ret = 0;
-	}
+	if ((ret = record_batch(d, f.prefix, f.batch_id, &bi, &prefix, err)))
+		goto out;
 	const char *bp = dyn_get_s(bi, "s3Prefix");
 	const char *status = dyn_get_s(bi, "status");
 	int at = bi ? entry_index(bi, file_id) : -1;
@@ -1044,7 +1047,7 @@ int dyn_batch_finish(zl_state *st, const char *batch_id, const char *owner, zl_b
 	json_t *items = json_pack("[o]", update_step(d, &b, set, "#st = :locked AND zloadOwner = :o", v));
 	for (size_t i = 0; i < nnotices; i++)
 		json_array_append_new(items, json_pack("{s:{s:s,s:o}}", "Put", "TableName", d->t_batches, "Item",
-		                                      dyn_notice_item(d, first + (int64_t)i, batch_id, b.prefix, &notices[i], now)));
+		                                      dyn_notice_item(first + (int64_t)i, batch_id, b.prefix, &notices[i], now)));
 	ret = dyn_transact(d, items, &fault, err);
 	if (ret == DYN_CANCELED)
 		ret = lost(d, batch_id, owner, err);

@@ -517,7 +517,7 @@ static int dyn_init(const char *target, int *created, zl_err *err)
 	return ret ? zl_err_prefix(err, "creating the dynamodb state's tables") : 0;
 }
 
-/* Deletes the tables (for tests and `zload state init --drop`-like cleanups). */
+/* Deletes the tables of target (the conformance suite's cleanup). */
 int zl_state_dynamodb_drop(const char *target, zl_err *err)
 {
 	dyn_state *d;

@@ -15,7 +15,7 @@ static void forget_keys(dyn_state *d)
 		free(d->scan_keys[i]);
 	free(d->scan_keys);
 	d->scan_keys = NULL;
-	d->nscan = d->scan_pos = 0;
+	d->nscan = 0;
 }
 
 static int cmp_key(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -103,7 +103,6 @@ int dyn_file_scan(zl_state *st, const char *after, size_t limit, zl_file_rec **o
 			goto out;
 		v[nv++].batch_status[0] = '\0';
 	}
-	d->scan_pos = i;
 	*out = v;
 	*n = nv;
 	v = NULL;

@@ -53,7 +53,7 @@ typedef struct dyn_state {
 	unsigned cnext;
 	/* file_scan's sorted keys, read once at the start of a scan */
 	char **scan_keys;
-	size_t nscan, scan_pos;
+	size_t nscan;
 } dyn_state;
 
 /* What dyn_call returns besides 0 and ZL_E* codes. */
@@ -105,7 +105,7 @@ int dyn_next_ids(dyn_state *d, int64_t n, int64_t *first, zl_err *err);
 /* The outbox item key of notice id. */
 json_t *dyn_notice_key(int64_t id);
 /* A notice item (status pending, attempts 0, due at now) for batch_finish's transaction. */
-json_t *dyn_notice_item(const dyn_state *d, int64_t id, const char *batch_id, const char *prefix,
+json_t *dyn_notice_item(int64_t id, const char *batch_id, const char *prefix,
                         const zl_notice *n, int64_t now);
 
 /* The state ops of the other files. */

@@ -48,13 +48,12 @@ static json_t *item_of(int64_t id, const zl_notice_rec *n)
 	return item;
 }
 
-json_t *dyn_notice_item(const dyn_state *d, int64_t id, const char *batch_id, const char *prefix,
+json_t *dyn_notice_item(int64_t id, const char *batch_id, const char *prefix,
                         const zl_notice *n, int64_t now)
 {
 	zl_notice_rec r = { .id = id, .prefix = (char *)prefix, .dest = (char *)n->dest, .event = (char *)n->event,
 	                    .subject = (char *)n->subject, .body = (char *)n->body, .status = ZL_NOTICE_PENDING,
 	                    .max_attempts = n->max_attempts > 0 ? n->max_attempts : 1, .created_at = now, .next_at = now };
-	(void)d;
 	snprintf(r.batch_id, sizeof r.batch_id, "%s", batch_id);
 	return item_of(id, &r);
 }
