@@ -119,10 +119,12 @@ void zl_html_bytes(zl_buf *out, int64_t n)
 
 static const char style[] =
 	"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}"
-	"h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.2em 0 .4em}"
-	"h3{font-size:1em;margin:.8em 0 .3em;color:#555}"
-	"section{border-top:1px solid #ddd;padding-top:.3em}"
-	"table{border-collapse:collapse;margin:.2em 0}td,th{padding:.15em .6em;text-align:left;"
+	"h1{font-size:1.4em;margin:0}h2{font-size:1.15em;margin:.6em 0 .2em}"
+	"h3{font-size:1em;margin:.5em 0 .15em;color:#555}"
+	"section{border-top:1px solid #ddd;padding-top:.2em}header{display:flex;flex-wrap:wrap;align-items:baseline;column-gap:1.2em;margin-bottom:.4em}"
+	"h3 .none{font-weight:normal;margin-left:.5em}ul{margin:.2em 0;padding-left:1.4em}"
+	"ul.config{list-style:none;padding:0;color:#444}ul.config li{display:inline;margin-right:1.4em}"
+	"p{margin:.3em 0}table{border-collapse:collapse;margin:.1em 0}td,th{padding:.1em .6em;text-align:left;"
 	"vertical-align:top;border-bottom:1px solid #eee}th{font-weight:600;color:#555}"
 	"td.n{text-align:right;font-variant-numeric:tabular-nums}"
 	"code,pre,.id{font-family:ui-monospace,monospace;font-size:.92em}"

@@ -51,6 +51,17 @@ static void batch_row_start(zl_buf *out, const char *cls, const zl_batch *b)
 	zl_buf_adds(out, "</td>");
 }
 
+/* <h3>TITLE</h3>, or when n is 0 <h3>TITLE <span class="none">NONE</span></h3> and 1 (nothing to list). */
+static int heading(zl_buf *out, const char *title, size_t n, const char *none)
+{
+	if (n) {
+		zl_buf_printf(out, "<h3>%s</h3>\n", title);
+		return 0;
+	}
+	zl_buf_printf(out, "<h3>%s <span class=\"none\">%s</span></h3>\n", title, none);
+	return 1;
+}
+
 static void header_row(zl_buf *out, const char *const *names)
 {
 	zl_buf_adds(out, "<tr>");
@@ -113,8 +124,8 @@ static void prefix_config(zl_buf *out, const zl_snap_prefix *p)
 	if (!p->targets.n)
 		zl_buf_adds(out, "<span class=\"none\">none</span>");
 	zl_buf_adds(out, "</li>");
-	limit(out, "batchSize", p->batch_size, " files");
-	limit(out, "batchSizeBytes", p->batch_size_bytes, " bytes");
+	limit(out, "batchSize", p->batch_size, p->batch_size == 1 ? " file" : " files");
+	limit(out, "batchSizeBytes", p->batch_size_bytes, p->batch_size_bytes == 1 ? " byte" : " bytes");
 	limit(out, "batchTimeoutSecs", p->batch_timeout_ms / 1000, " s");
 	zl_buf_adds(out, "</ul>\n");
 }
@@ -143,11 +154,8 @@ static void due_cell(zl_buf *out, const zl_snap_batch *sb, int64_t now)
 static void open_batches(zl_buf *out, const zl_snap_prefix *p, int64_t now)
 {
 	static const char *const head[] = { "batch", "files", "bytes", "first file", "due", NULL };
-	zl_buf_printf(out, "<h3>Open</h3>\n");
-	if (!p->nopen) {
-		zl_buf_adds(out, "<p class=\"none\">No open batch holds files.</p>\n");
+	if (heading(out, "Open", p->nopen, "no open batch holds files"))
 		return;
-	}
 	zl_buf_adds(out, "<table class=\"open\">\n");
 	header_row(out, head);
 	for (size_t i = 0; i < p->nopen; i++) {
@@ -210,11 +218,8 @@ static void locked_batches(zl_buf *out, const zl_snap_prefix *p, int64_t now, co
                            size_t nloads)
 {
 	static const char *const head[] = { "batch", "files", "owner", "lease", "attempt", "so far", NULL };
-	zl_buf_adds(out, "<h3>Loading</h3>\n");
-	if (!p->nlocked) {
-		zl_buf_adds(out, "<p class=\"none\">No batch is loading.</p>\n");
+	if (heading(out, "Loading", p->nlocked, "no batch is loading"))
 		return;
-	}
 	zl_buf_adds(out, "<table class=\"locked\">\n");
 	header_row(out, head);
 	for (size_t i = 0; i < p->nlocked; i++) {
@@ -232,11 +237,8 @@ static void locked_batches(zl_buf *out, const zl_snap_prefix *p, int64_t now, co
 static void recent_batches(zl_buf *out, const zl_snap_prefix *p, int64_t now)
 {
 	static const char *const head[] = { "batch", "status", "files", "rows", "took", "finished", NULL };
-	zl_buf_adds(out, "<h3>Last loads</h3>\n");
-	if (!p->nrecent) {
-		zl_buf_adds(out, "<p class=\"none\">Nothing loaded yet.</p>\n");
+	if (heading(out, "Last loads", p->nrecent, "nothing loaded yet"))
 		return;
-	}
 	zl_buf_adds(out, "<table class=\"recent\">\n");
 	header_row(out, head);
 	for (size_t i = 0; i < p->nrecent; i++) {

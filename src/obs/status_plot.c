@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
-enum { W = 760, H = 230, LEFT = 64, RIGHT = 64, TOP = 28, BOTTOM = 30, PW = W - LEFT - RIGHT, PH = H - TOP - BOTTOM };
+enum { W = 760, H = 210, LEFT = 64, RIGHT = 64, TOP = 28, BOTTOM = 30, PW = W - LEFT - RIGHT, PH = H - TOP - BOTTOM };
 #define STEP_SECS ((double)ZL_SERIES_STEP_MS / 1000)
 
 /* The smallest of 1, 2, 5 times a power of ten that is at least v (1 when v is 0). */
