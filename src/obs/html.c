@@ -126,7 +126,7 @@ static const char style[] =
 	"ul.config{list-style:none;padding:0;color:#444}ul.config li{display:inline;margin-right:1.4em}"
 	"p{margin:.3em 0}table{border-collapse:collapse;margin:.1em 0}td,th{padding:.1em .6em;text-align:left;"
 	"vertical-align:top;border-bottom:1px solid #eee}th{font-weight:600;color:#555}"
-	"td.n{text-align:right;font-variant-numeric:tabular-nums}"
+	"td.n{text-align:right;font-variant-numeric:tabular-nums}td{white-space:nowrap}td.err{white-space:normal}"
 	"code,pre,.id{font-family:ui-monospace,monospace;font-size:.92em}"
 	"pre{background:#f6f6f6;padding:.8em;overflow-x:auto}"
 	".ctl{background:#fde2a8;border-radius:2px}.rel,.none{color:#777}"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The status page in a real browser (headless Chromium): `zload serve --metrics` serves GET / and
-# GET /batches/ID. With one batch complete (loaded by the serve itself, so the plot has rows) and
-# one in error under b/done, and one open under a hostile prefix (`b/<img src=x onerror=alert(1)>`), the page's DOM
-# has a section per prefix, the open batch's file count, no element made from data (no <img>, no
-# script), and svg#throughput with polylines of one point per step; a screenshot is a valid PNG of
+# GET /batches/ID. With one batch complete (loaded by the serve itself, so the plot has rows), one
+# in error and one loading (its target write-locked) under b/done, and one open under a hostile
+# prefix (`b/<img src=x onerror=alert(1)>`), the page's DOM has a section per prefix, the open
+# batch's file count, the loading batch's loader, lease and load in progress, no element made from
+# data (no <img>, no script), and svg#throughput with polylines of one point per step; a screenshot is a valid PNG of
 # the window's size; /batches/ID shows the batch's files; an unknown batch is a 404 page. With
 # --metrics-token-file, GET / and /metrics without the token are 401, with it 200; the webhook's
 # server (--webhook) serves the same page, behind the webhook's token.
@@ -79,6 +80,15 @@ wait_for 20 count_is 1 batch_count --status complete
 done_id=$(batch_ids --status complete)
 assert_eq 5 "$(rows t)" "rows of the complete batch"
 
+# A batch loading: the warehouse is write-locked, so the serve's load of the next file waits on it
+# (10 s, then a retry) with the batch locked and the load in progress.
+hold_lock "$WH"
+csv_rows b/done/slow.csv 4 50
+loading_again() { (($(grep -c 'msg="loading batch"' "$WS/pages1.log") >= 2)); }
+wait_for 20 loading_again
+slow_id=$(batch_ids --status locked)
+[[ -n $slow_id ]] || fail "no locked batch"
+
 page_http /
 assert_eq 200 "$CODE" "GET /"
 assert_contains "$TYPE" "text/html" "content type of GET /"
@@ -86,11 +96,11 @@ assert_contains "$BODY" '<meta http-equiv="refresh" content="5">' "refresh meta"
 
 # ---- the DOM as the browser built it
 chrome --dump-dom "http://127.0.0.1:$PORT/" >"$WS/dom.html" || fail "chromium --dump-dom / failed: $(tail -5 "$WS/chromium.txt")"
-"$PYTHON" - "$WS/dom.html" "b/$HOSTILE" "$open_id" "$done_id" "$err_id" <<'PY' || fail "the status page's DOM (kept in $WS/dom.html)"
+"$PYTHON" - "$WS/dom.html" "b/$HOSTILE" "$open_id" "$done_id" "$err_id" "$slow_id" <<'PY' || fail "the status page's DOM (kept in $WS/dom.html)"
 import sys
 from html.parser import HTMLParser
 
-path, hostile, open_id, done_id, err_id = sys.argv[1:]
+path, hostile, open_id, done_id, err_id, slow_id = sys.argv[1:]
 problems = []
 
 class Dom(HTMLParser):
@@ -160,6 +170,15 @@ if "b/done" in sections:
     if rec:
         cells = [el["text"] for el in els if el["tag"] == "td" and rec[0] in el["parents"]]
         check("5" in cells, "rows of the last load: %r" % cells)
+    locked = rows_in(sections["b/done"], "locked")
+    check([tr["attrs"].get("data-batch") for tr in locked] == [slow_id], "loading in b/done: %r" % locked)
+    if locked:
+        tds = [el for el in els if el["tag"] == "td" and locked[0] in el["parents"]]
+        owner = [el["text"] for el in tds if "owner" in classes(el)]
+        check(owner and owner[0].strip() and "waiting" not in owner[0], "the loader: %r" % owner)
+        spans = [el["attrs"] for el in els if el["tag"] == "span" and "load" in classes(el) and locked[0] in el["parents"]]
+        check([a.get("data-target") for a in spans] == ["wh"], "the load in progress: %r" % spans)
+        check(any("lease until" in el["text"] and "(in " in el["text"] for el in tds), "the lease: %r" % [el["text"] for el in tds])
     errs = rows_in(sections["b/done"], "error")
     check([tr["attrs"].get("data-batch") for tr in errs] == [err_id], "errors of b/done: %r" % errs)
     texts = [el["text"] for el in els if el["tag"] == "td" and errs and errs[0] in el["parents"]]
@@ -201,6 +220,11 @@ PY
 if [[ -n ${SCREENSHOT_OUT:-} ]]; then
 	cp "$WS/status.png" "$SCREENSHOT_OUT" || fail "cannot copy the screenshot to $SCREENSHOT_OUT"
 fi
+
+# The lock goes: the load completes.
+release_lock "$WH"
+wait_for 60 status_is "$slow_id" complete
+assert_eq 9 "$(rows t)" "rows once the warehouse is free"
 
 # ---- one batch's page: the text of batches show, escaped, in a <pre>
 chrome --dump-dom "http://127.0.0.1:$PORT/batches/$open_id" >"$WS/batch.html" || fail "chromium --dump-dom /batches/ID failed"
