@@ -43,6 +43,13 @@ static int grow(void **v, size_t n, size_t sz)
 	return 0;
 }
 
+/* qsort, which must not see the NULL of an empty array. */
+static void sort(void *v, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, sz, cmp);
+}
+
 /* Rows summed over the targets and the attempt's "ms", from a batch's result (-1 when absent). */
 static void result_figures(const char *result, int64_t *rows, int64_t *ms)
 {
@@ -270,7 +277,7 @@ static int read_errors(zl_state *st, zl_snapshot *s, int64_t now, zl_err *err)
 			rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < s->n; i++)
-		qsort(s->v[i].errors, s->v[i].nerrors, sizeof *s->v[i].errors, by_finished_desc);
+		sort(s->v[i].errors, s->v[i].nerrors, sizeof *s->v[i].errors, by_finished_desc);
 	zl_batch_list_free(v, n);
 	return rc;
 }
@@ -289,7 +296,7 @@ static int read_recent(zl_state *st, zl_snapshot *s, zl_err *err)
 		for (size_t j = 0; rc == 0 && j < n; j++)
 			if (!push_batch(&p->recent, &p->nrecent, &v[j]))
 				rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
-		qsort(p->recent, p->nrecent, sizeof *p->recent, by_finished_desc);
+		sort(p->recent, p->nrecent, sizeof *p->recent, by_finished_desc);
 		zl_batch_list_free(v, n);
 	}
 	return rc;
@@ -319,7 +326,7 @@ static int read_pending(zl_state *st, zl_snapshot *s, zl_err *err)
 	if (rc)
 		return rc;
 	s->notices_pending = (int64_t)n;
-	qsort(s->pending, n, sizeof *s->pending, by_due);
+	sort(s->pending, n, sizeof *s->pending, by_due);
 	keep_notices(s->pending, n, ZL_SNAP_NOTICES, &s->npending);
 	return 0;
 }
@@ -410,7 +417,7 @@ int zl_snapshot_take(zl_state *st, int64_t now, zl_snapshot *out, zl_err *err)
 	if (rc || (rc = read_live(st, out, &cf, now, err)) || (rc = read_errors(st, out, now, err)) ||
 	    (rc = read_recent(st, out, err)) || (rc = read_pending(st, out, err)) || (rc = read_failed(st, out, now, err)))
 		goto out;
-	qsort(out->v, out->n, sizeof *out->v, by_prefix);
+	sort(out->v, out->n, sizeof *out->v, by_prefix);
 	if (list_problems(out))
 		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
 out:
