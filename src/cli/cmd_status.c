@@ -13,8 +13,8 @@
  *    "notifications": {"pending": N, "failed": N (last 24 h), "firstPending": [NOTICE],
  *                      "recentFailed": [NOTICE]},
  *    "problems": ["batch ID (prefix P): ..."]}
- *   BATCH: {"id", "status", "files", "bytes", "attempts", "created", "firstFileAt", "lockedAt",
- *           "finishedAt", "owner", "leaseUntil" (locked with an owner), "retryAt" (locked without),
+ *   BATCH: {"id", "prefix", "status", "files", "bytes", "attempts", "created", "firstFileAt", "lockedAt",
+ *           "finishedAt", "updated", "owner", "leaseUntil" (locked with an owner), "retryAt" (locked without),
  *           "dueAt" (open: when it falls due by age), "due" (open: why it is due now, or null),
  *           "rows", "loadMs" (from the last attempt's result, null when unknown), "stuck": bool,
  *           "whyStuck", "error"}
@@ -190,12 +190,14 @@ static json_t *batch_json(const zl_snap_batch *sb)
 {
 	const zl_batch *b = &sb->b;
 	int locked = b->status == ZL_BATCH_LOCKED;
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:i}", "id", b->id, "status", zl_batch_status_name(b->status),
-	                      "files", (json_int_t)b->file_count, "bytes", (json_int_t)b->bytes, "attempts", b->attempts);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "id", b->id, "prefix", b->prefix, "status",
+	                      zl_batch_status_name(b->status), "files", (json_int_t)b->file_count, "bytes",
+	                      (json_int_t)b->bytes, "attempts", b->attempts);
 	json_object_set_new(o, "created", time_json(b->created_at));
 	json_object_set_new(o, "firstFileAt", time_json(b->first_at));
 	json_object_set_new(o, "lockedAt", time_json(b->locked_at));
 	json_object_set_new(o, "finishedAt", time_json(b->finished_at));
+	json_object_set_new(o, "updated", time_json(b->updated_at));
 	json_object_set_new(o, "owner", str_json(b->owner));
 	json_object_set_new(o, "leaseUntil", locked && b->owner ? time_json(b->lease_until) : json_null());
 	json_object_set_new(o, "retryAt", locked && !b->owner ? time_json(b->lease_until) : json_null());

@@ -54,8 +54,8 @@ assert_eq "True sqlite:$WS/state.db dir:$STORE []" "$(status_json "j['healthy'],
 assert_eq "b/in b/ok" "$(status_json "' '.join(p['prefix'] for p in j['prefixes'])")" "JSON prefixes"
 assert_eq "True ['wh (sqlite)'] 10 0 3600 1" \
 	"$(status_json "' '.join(map(str, (lambda p: [p['configured'], p['targets'], p['batchSize'], p['batchSizeBytes'], p['batchTimeoutSecs'], p['filesWaiting']])($(pfx b/in))))")" "JSON b/in"
-assert_eq "$in_id open 1 $(stat -c %s "$STORE/b/in/a.csv") $due None False None" \
-	"$(status_json "' '.join(map(str, (lambda b: [b['id'], b['status'], b['files'], b['bytes'], b['dueAt'], b['due'], b['stuck'], b['whyStuck']])($(pfx b/in)['open'][0])))")" "JSON open batch"
+assert_eq "$in_id b/in open 1 $(stat -c %s "$STORE/b/in/a.csv") $due None False None" \
+	"$(status_json "' '.join(map(str, (lambda b: [b['id'], b['prefix'], b['status'], b['files'], b['bytes'], b['dueAt'], b['due'], b['stuck'], b['whyStuck']])($(pfx b/in)['open'][0])))")" "JSON open batch"
 assert_eq "$first" "$(status_json "$(pfx b/in)['oldestOpenAt']")" "JSON oldestOpenAt"
 assert_eq "$ok_id complete 5 True 0 0" \
 	"$(status_json "' '.join(map(str, (lambda p: [p['recent'][0]['id'], p['recent'][0]['status'], p['recent'][0]['rows'], isinstance(p['recent'][0]['loadMs'], int), len(p['open']), len(p['errors'])])($(pfx b/ok))))")" "JSON last load"
