@@ -207,11 +207,11 @@ static void locked_verdict(zl_snap_batch *sb, int64_t now)
 		return;
 	sb->stuck = 1;
 	zl_time_format(b->lease_until, t, sizeof t);
-	if (!b->owner)
+	if (!b->lease_until) /* as the original loader leaves a batch it locked */
+		snprintf(sb->why_stuck, sizeof sb->why_stuck, "locked%s%s without a lease and no loader reclaimed it",
+		         b->owner ? " by " : "", b->owner ? b->owner : "");
+	else if (!b->owner)
 		snprintf(sb->why_stuck, sizeof sb->why_stuck, "retry was due at %s and no loader took it", t);
-	else if (!b->lease_until)
-		snprintf(sb->why_stuck, sizeof sb->why_stuck, "locked by %s without a lease and no loader reclaimed it",
-		         b->owner);
 	else
 		snprintf(sb->why_stuck, sizeof sb->why_stuck, "lease of %s expired at %s and no loader reclaimed it",
 		         b->owner, t);

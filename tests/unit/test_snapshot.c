@@ -396,6 +396,33 @@ static void test_locked(void **state)
 	zl_snapshot_release(&s);
 }
 
+/* A batch the original loader locked has no lease (nor, in zload's terms, an owner). */
+static void test_locked_without_lease(void **state)
+{
+	zl_state *st = *state;
+	zl_err err = { 0 };
+	const char *id = "01a20000-0000-7000-8000-00000000000a";
+	put_config(st, "b/o", "\"batchSize\": 1");
+	zl_batch b = { .prefix = "b/o", .status = ZL_BATCH_LOCKED, .created_at = NOW - HOUR, .first_at = NOW - HOUR,
+	               .updated_at = NOW - HOUR, .locked_at = NOW - HOUR, .file_count = 1, .bytes = 10, .attempts = 1 };
+	snprintf(b.id, sizeof b.id, "%s", id);
+	assert_int_equal(st->ops->batch_import(st, &b, &err), 0);
+	zl_snapshot s = take(st, NOW);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.v[0].nlocked, 1);
+	zl_snap_batch *x = &s.v[0].locked[0];
+	assert_string_equal(x->b.id, id);
+	assert_null(x->b.owner);
+	assert_int_equal(x->b.lease_until, 0);
+	assert_true(x->stuck);
+	assert_string_equal(x->why_stuck, "locked without a lease and no loader reclaimed it");
+	assert_int_equal(s.problems.n, 1);
+	assert_string_equal(s.problems.v[0],
+	                    "batch 01a20000-0000-7000-8000-00000000000a (prefix b/o): stuck locked: locked without a lease and "
+	                    "no loader reclaimed it");
+	zl_snapshot_release(&s);
+}
+
 static void test_errors_and_recent(void **state)
 {
 	zl_state *st = *state;
@@ -579,6 +606,7 @@ int main(void)
 		SNAP_TEST(test_open_due_later),
 		SNAP_TEST(test_stuck_open),
 		SNAP_TEST(test_locked),
+		SNAP_TEST(test_locked_without_lease),
 		SNAP_TEST(test_errors_and_recent),
 		SNAP_TEST(test_recent_limit),
 		SNAP_TEST(test_notices),
