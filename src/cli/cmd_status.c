@@ -100,7 +100,11 @@ static void print_locked(const zl_snap_batch *sb, int64_t now)
 	printf("  locked  %s  %lld %s, attempt %d, ", b->id, (long long)b->file_count,
 	       plural(b->file_count, "file", "files"), b->attempts);
 	if (b->owner)
-		printf("by %s, lease until %s", zl_cli_q(b->owner), when(b->lease_until, now));
+		printf("by %s, ", zl_cli_q(b->owner));
+	if (!b->lease_until) /* as the original loader leaves a batch it locked */
+		printf("without a lease");
+	else if (b->owner)
+		printf("lease until %s", when(b->lease_until, now));
 	else
 		printf("retry at %s", when(b->lease_until, now));
 	if (!b->owner && b->error)
