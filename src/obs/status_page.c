@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PENDING_SHOWN 5  /* pending notifications listed (the snapshot may hold more) */
+#define NOTICES_SHOWN 5  /* pending and failed notifications listed, each (the snapshot may hold more) */
 
 static void esc(zl_buf *out, const char *s) { zl_html_esc(out, s, ZL_HTML_TEXT); }
 static void attr(zl_buf *out, const char *s) { zl_html_esc(out, s, ZL_HTML_ATTR); }
@@ -302,7 +302,7 @@ static void prefix_section(zl_buf *out, size_t idx, const zl_snap_prefix *p, int
 
 static void notice_row(zl_buf *out, const zl_notice_rec *n, int64_t now)
 {
-	zl_buf_adds(out, "<tr class=\"notice\"><td class=\"dest\">");
+	zl_buf_printf(out, "<tr class=\"notice\" data-id=\"%lld\"><td class=\"dest\">", (long long)n->id);
 	esc(out, n->dest);
 	zl_buf_adds(out, "</td><td>");
 	batch_link(out, n->batch_id);
@@ -318,22 +318,34 @@ static void notice_row(zl_buf *out, const zl_notice_rec *n, int64_t now)
 	zl_buf_adds(out, "</td></tr>\n");
 }
 
+/* The first few of v: pending ones with when they are due next, failed ones with when their last
+ * delivery fell due. */
+static void notice_table(zl_buf *out, const char *cls, const zl_notice_rec *v, size_t n, int64_t now)
+{
+	static const char *const pending_head[] = { "destination", "batch", "event", "attempts", "next", "last error", NULL };
+	static const char *const failed_head[] = { "destination", "batch", "event", "attempts", "last try", "error", NULL };
+	if (n > NOTICES_SHOWN)
+		n = NOTICES_SHOWN;
+	if (!n)
+		return;
+	zl_buf_printf(out, "<table class=\"%s\">\n", cls);
+	header_row(out, strcmp(cls, "failed") == 0 ? failed_head : pending_head);
+	for (size_t i = 0; i < n; i++)
+		notice_row(out, &v[i], now);
+	zl_buf_adds(out, "</table>\n");
+}
+
 static void notifications(zl_buf *out, const zl_snapshot *s, int64_t now)
 {
-	static const char *const head[] = { "destination", "batch", "event", "attempts", "next", "last error", NULL };
 	zl_buf_printf(out, "<section id=\"notifications\" data-pending=\"%lld\" data-failed=\"%lld\">\n"
 	                   "<h2>Notifications</h2>\n<p>%lld pending, <span class=\"%s\">%lld failed</span> in the "
 	                   "last 24 h.</p>\n",
 	              (long long)s->notices_pending, (long long)s->notices_failed, (long long)s->notices_pending,
 	              s->notices_failed ? "err" : "none", (long long)s->notices_failed);
-	size_t n = s->npending < PENDING_SHOWN ? s->npending : PENDING_SHOWN;
-	if (n) {
-		zl_buf_adds(out, "<table class=\"pending\">\n");
-		header_row(out, head);
-		for (size_t i = 0; i < n; i++)
-			notice_row(out, &s->pending[i], now);
-		zl_buf_adds(out, "</table>\n");
-	}
+	notice_table(out, "pending", s->pending, s->npending, now);
+	if (s->nfailed)
+		zl_buf_adds(out, "<h3>Failed, newest first</h3>\n");
+	notice_table(out, "failed", s->failed, s->nfailed, now);
 	zl_buf_adds(out, "</section>\n");
 }
 

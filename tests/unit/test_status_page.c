@@ -29,7 +29,7 @@
 
 static zl_snap_batch open_b[3], locked_b[1], recent_b[1], error_b[1];
 static zl_snap_prefix prefixes[2];
-static zl_notice_rec pending[1];
+static zl_notice_rec pending[1], failed[1];
 static zl_snapshot snap;
 static zl_progress loads[3];
 static zl_series series;
@@ -102,8 +102,17 @@ static void fixture(int healthy)
 	pending[0].next_at = NOW + 30000;
 	pending[0].last_error = "exit status 3";
 
+	memset(failed, 0, sizeof failed);
+	snprintf(failed[0].batch_id, sizeof failed[0].batch_id, "%s", ID_ERR);
+	failed[0].id = 7;
+	failed[0].dest = "mailto:ops@example.com";
+	failed[0].event = "failure";
+	failed[0].attempts = failed[0].max_attempts = 10;
+	failed[0].next_at = NOW - 600000;
+	failed[0].last_error = "smtp: 550 <ops@example.com>: no such user";
+
 	snap = (zl_snapshot){ .taken_at = NOW, .v = prefixes, .n = 2, .notices_pending = 4, .notices_failed = 1,
-		              .pending = pending, .npending = 1 };
+		              .pending = pending, .npending = 1, .failed = failed, .nfailed = 1 };
 	if (!healthy)
 		snap.problems = (zl_strvec){ problems_v, 1, 1 };
 
@@ -190,6 +199,14 @@ static void test_self_contained(void **state)
 	assert_non_null(strstr(page, "<td class=\"dest\">exec:/bin/true</td>"));
 	assert_non_null(strstr(page, "<td class=\"n\">2/5</td>"));
 	assert_non_null(strstr(page, "<td class=\"err\">exit status 3</td>"));
+	char *fails = between(page, "<table class=\"failed\">", "</table>");
+	assert_non_null(strstr(fails, "<th>last try</th>"));
+	assert_non_null(strstr(fails, "<tr class=\"notice\" data-id=\"7\"><td class=\"dest\">mailto:ops@example.com</td>"
+	                              "<td><a class=\"id\" href=\"/batches/" ID_ERR "\">" ID_ERR "</a></td><td>failure</td>"
+	                              "<td class=\"n\">10/10</td><td><time datetime=\"2026-11-25T21:33:38.000Z\">"));
+	assert_non_null(strstr(fails, "(10 min ago)</span></td><td class=\"err\">smtp: 550 &lt;ops@example.com&gt;: no such "
+	                              "user</td></tr>"));
+	free(fails);
 	/* the order: problems, prefixes, notifications, loads elsewhere, the plot */
 	const char *order[] = { "id=\"problems\"", "id=\"prefix-0\"", "id=\"prefix-1\"", "id=\"notifications\"",
 		                "id=\"loads\"", "<svg id=\"throughput\"", "</html>" };
