@@ -14,11 +14,18 @@
 static void esc(zl_buf *out, const char *s) { zl_html_esc(out, s, ZL_HTML_TEXT); }
 static void attr(zl_buf *out, const char *s) { zl_html_esc(out, s, ZL_HTML_ATTR); }
 
-/* <a class="id" href="/batches/ID">ID</a> */
+/* <a class="id" href="/batches/ID">ID</a>, the ID in the path percent-encoded but for the
+ * characters URLs leave as they are (a UUID is all of them). */
 static void batch_link(zl_buf *out, const char *id)
 {
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
 	zl_buf_adds(out, "<a class=\"id\" href=\"/batches/");
-	attr(out, id);
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		if (strchr(plain, *p))
+			zl_buf_addc(out, (char)*p);
+		else
+			zl_buf_printf(out, "%%%02X", *p);
+	}
 	zl_buf_adds(out, "\">");
 	esc(out, id);
 	zl_buf_adds(out, "</a>");

@@ -537,6 +537,16 @@ static void test_escape(void **state)
 	zl_buf_release(&out);
 }
 
+static void test_link(void **state)
+{
+	/* an id that is not a UUID (none should be) cannot leave the path or the attribute */
+	fixture(1);
+	snprintf(recent_b[0].b.id, sizeof recent_b[0].b.id, "a/b?c#d\"<e> %%");
+	char *page = render();
+	assert_non_null(strstr(page, "<a class=\"id\" href=\"/batches/a%2Fb%3Fc%23d%22%3Ce%3E%20%25\">a/b?c#d&quot;&lt;e&gt; %</a>"));
+	free(page);
+}
+
 static void test_times(void **state)
 {
 	zl_buf out;
@@ -573,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_batch_page),
 		cmocka_unit_test(test_error_page),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_link),
 		cmocka_unit_test(test_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
