@@ -52,7 +52,7 @@ stop_pages() {
 
 HOSTILE='<img src=x onerror=alert(1)>'
 make_table t "id INTEGER, v TEXT"
-put_config done <<'EOF'
+put_config loaded <<'EOF'
 {"s3Prefix": "b/done", "batchSize": 1, "format": {"type": "csv", "header": true},
  "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "t"}]}
 EOF
@@ -90,13 +90,13 @@ slow_id=$(batch_ids --status locked)
 [[ -n $slow_id ]] || fail "no locked batch"
 
 page_http /
-assert_eq 200 "$CODE" "GET /"
+assert_eq 200 "$CODE" "GET / (the status page, from src/runtime/pages.c)"
 assert_contains "$TYPE" "text/html" "content type of GET /"
 assert_contains "$BODY" '<meta http-equiv="refresh" content="5">' "refresh meta"
 
 # ---- the DOM as the browser built it
 chrome --dump-dom "http://127.0.0.1:$PORT/" >"$WS/dom.html" || fail "chromium --dump-dom / failed: $(tail -5 "$WS/chromium.txt")"
-"$PYTHON" - "$WS/dom.html" "b/$HOSTILE" "$open_id" "$done_id" "$err_id" "$slow_id" <<'PY' || fail "the status page's DOM (kept in $WS/dom.html)"
+"$PYTHON" - "$WS/dom.html" "b/$HOSTILE" "$open_id" "$done_id" "$err_id" "$slow_id" <<'PY' || fail "the status page's DOM (KEEP=1 keeps $WS/dom.html)"
 import sys
 from html.parser import HTMLParser
 
@@ -228,7 +228,7 @@ assert_eq 9 "$(rows t)" "rows once the warehouse is free"
 
 # ---- one batch's page: the text of batches show, escaped, in a <pre>
 chrome --dump-dom "http://127.0.0.1:$PORT/batches/$open_id" >"$WS/batch.html" || fail "chromium --dump-dom /batches/ID failed"
-"$PYTHON" - "$WS/batch.html" "$open_id" "b/$HOSTILE" "$(zload batches show "$open_id")" <<'PY' || fail "the batch page's DOM (kept in $WS/batch.html)"
+"$PYTHON" - "$WS/batch.html" "$open_id" "b/$HOSTILE" "$(zload batches show "$open_id")" <<'PY' || fail "the batch page's DOM (KEEP=1 keeps $WS/batch.html)"
 import sys
 from html.parser import HTMLParser
 path, bid, prefix, show = sys.argv[1:]
