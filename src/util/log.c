@@ -194,8 +194,8 @@ void zl_log_live(const char *text)
 {
 	pthread_mutex_lock(&log_lock);
 	char *copy = text && *text ? strdup(text) : NULL;
-	if (live_shown)
-		fputs(LIVE_CLEAR, stderr);
+	if (live_shown || (copy && !live_hidden))
+		fputs(LIVE_CLEAR, stderr); /* every draw starts at the line's start */
 	live_shown = 0;
 	free(live_text);
 	live_text = copy;
