@@ -1,6 +1,7 @@
 /* zload backfill BUCKET/PREFIX: queue every stored object not yet recorded. */
 #include "cli/cli.h"
 #include "cli/live_line.h"
+#include "obs/metrics.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -72,7 +73,7 @@ static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
 	zl_ingest_result res;
 	zl_err err;
 	int64_t now = zl_now_ms();
-	if (zl_rt_submit(b->rt, obj, ZL_SUBMIT_QUIET, &res, &err)) {
+	if (zl_rt_submit(b->rt, ZL_INTAKE_BACKFILL, obj, ZL_SUBMIT_QUIET, &res, &err)) {
 		b->failed++;
 		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key), ZL_S("error", err.msg));
 		return 0;

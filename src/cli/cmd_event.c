@@ -1,5 +1,6 @@
 /* zload event [FILE|-]: process S3 event JSON synchronously, one output line per record. */
 #include "cli/cli.h"
+#include "obs/metrics.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -53,7 +54,7 @@ int zl_cmd_event(zl_cli *cli, int argc, char **argv)
 		zl_cli_fail(&err);
 		goto out;
 	}
-	int irc = zl_rt_submit_body(rt, body, len, print_record, NULL, &sum, &err);
+	int irc = zl_rt_submit_body(rt, ZL_INTAKE_CLI, body, len, print_record, NULL, &sum, &err);
 	fflush(stdout);
 	if (irc == ZL_EINVAL) {
 		ZL_LOG(ZL_ERROR, "malformed event skipped", ZL_S("source", path), ZL_S("error", err.msg));

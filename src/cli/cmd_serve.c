@@ -11,7 +11,7 @@
 #include <string.h>
 
 enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_SETTLE, S_RESCAN, S_WEBHOOK, S_TOKEN, S_TOKEN_FILE, S_MAX_BODY,
-       S_MAX_CONNS, S_MAX_PER_IP, S_HOOK_IDLE, S_SQS, S_SQS_WAIT, S_COUNT };
+       S_MAX_CONNS, S_MAX_PER_IP, S_HOOK_IDLE, S_SQS, S_SQS_WAIT, S_METRICS, S_METRICS_TOKEN_FILE, S_COUNT };
 const zl_opt zl_serve_opts[] = {
 	{ "workers", 0, "N", "batches loaded at once (default 4)" },
 	{ "exit-when-idle", 0, "SECONDS", "exit 0 once nothing can progress without a new event for SECONDS" },
@@ -27,6 +27,8 @@ const zl_opt zl_serve_opts[] = {
 	{ "webhook-idle-timeout", 0, "SECONDS", "close a webhook connection silent this long (default 10)" },
 	{ "sqs", 0, "QUEUE_URL", "consume S3 event messages from an SQS queue (long polling)" },
 	{ "sqs-wait", 0, "SECONDS", "long-poll wait of each SQS receive, 0-20 (default 20)" },
+	{ "metrics", 0, "[ADDR:]PORT", "serve GET /metrics (Prometheus), / (status page) and /batches/ID (PORT alone: on 127.0.0.1); the webhook's server serves them too" },
+	{ "metrics-token-file", 0, "PATH", "require \"Authorization: Bearer TOKEN\" on --metrics, TOKEN the file's first line (env ZLOAD_METRICS_TOKEN_FILE)" },
 	{ 0 }
 };
 
@@ -38,6 +40,7 @@ static const zl_cmd serve_cmd = { "serve", zl_cmd_serve, NULL,
 typedef struct serve_args {
 	long workers, idle_secs, settle_ms, rescan_secs, max_body, max_conns, max_per_ip, hook_idle, sqs_wait;
 	char *token;      /* owned; NULL: none */
+	char *metrics_token; /* owned; NULL: none */
 } serve_args;
 
 /* Overwrites an argument in place so that ps and /proc/PID/cmdline no longer show it. */
@@ -97,6 +100,13 @@ static int parse_args(zl_cli *cli, const char **vals, serve_args *a)
 	zl_err err;
 	if (vals[S_WEBHOOK] && webhook_token(vals[S_TOKEN], vals[S_TOKEN_FILE], &a->token, &err))
 		return zl_cli_fail(&err);
+	if (vals[S_METRICS_TOKEN_FILE] && !vals[S_METRICS])
+		return zl_cli_usage_error(cli->prog, "--metrics-token-file needs --metrics");
+	const char *mfile = vals[S_METRICS_TOKEN_FILE] ? vals[S_METRICS_TOKEN_FILE] : getenv("ZLOAD_METRICS_TOKEN_FILE");
+	if (vals[S_METRICS] && mfile && *mfile && zl_secret_file_read(mfile, &a->metrics_token, &err)) {
+		zl_err_prefix(&err, "%s", vals[S_METRICS_TOKEN_FILE] ? "--metrics-token-file" : "ZLOAD_METRICS_TOKEN_FILE");
+		return zl_cli_fail(&err);
+	}
 	return 0;
 }
 
@@ -114,6 +124,11 @@ static int add_intakes(zl_rt *rt, zl_store *store, const char **vals, const serv
 		                      .max_conns = (unsigned)a->max_conns, .max_per_ip = (unsigned)a->max_per_ip,
 		                      .idle_secs = (unsigned)a->hook_idle };
 		rc = zl_rt_add_intake(rt, &zl_intake_webhook, &w, err);
+	}
+	/* --metrics at the webhook's address: one server serves both, guarded by the webhook's token */
+	if (rc == 0 && vals[S_METRICS] && !(vals[S_WEBHOOK] && strcmp(vals[S_METRICS], vals[S_WEBHOOK]) == 0)) {
+		zl_webhook_opts m = { .listen = vals[S_METRICS], .option = "--metrics", .token = a->metrics_token };
+		rc = zl_rt_add_intake(rt, &zl_intake_pages, &m, err);
 	}
 	if (rc == 0 && vals[S_SQS]) {
 		zl_sqs_cfg q = { vals[S_SQS], (int)a->sqs_wait };
@@ -171,5 +186,8 @@ out:
 	if (a.token)
 		explicit_bzero(a.token, strlen(a.token));
 	free(a.token);
+	if (a.metrics_token)
+		explicit_bzero(a.metrics_token, strlen(a.metrics_token));
+	free(a.metrics_token);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include "core/notice.h"
 #include "core/policy.h"
 #include "core/scrub.h"
+#include "obs/metrics.h"
 #include "target/target.h"
 #include "util/log.h"
 #include "util/prefetch.h"
@@ -20,6 +21,7 @@
 /* Small enough to stay in a core's cache between the reading thread and the sending one. */
 #define PREFETCH_CHUNK (64 * 1024)
 #define PREFETCH_CHUNKS 8
+#define PROGRESS_LOG_MS 5000  /* a load running longer logs its progress this often */
 
 /* One target's part of one attempt. */
 typedef struct target_run {
@@ -40,7 +42,46 @@ typedef struct target_run {
 	int64_t *obj_rejected;
 	json_t *statements;  /* what ran, in order */
 	int64_t ms;
+	int slot;            /* in the table of loads in progress (obs/metrics.h) */
 } target_run;
+
+/* The object's bytes on their way to the target, counted for the progress table: bytes, and
+ * lines as the rows sent so far. */
+typedef struct counted_reader {
+	zl_reader r;
+	zl_reader *in;
+	int slot;
+	int64_t lines;
+} counted_reader;
+
+static void counted_note(counted_reader *c, const void *data, ssize_t n)
+{
+	if (n <= 0)
+		return;
+	int64_t lines = 0;
+	for (const char *p = data, *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		lines++;
+	c->lines += lines;
+	zl_progress_add(c->slot, lines, n);
+}
+
+static ssize_t counted_read(zl_reader *r, void *buf, size_t n, zl_err *err)
+{
+	counted_reader *c = (counted_reader *)r;
+	ssize_t got = zl_reader_read(c->in, buf, n, err);
+	counted_note(c, buf, got);
+	return got;
+}
+
+static ssize_t counted_borrow(zl_reader *r, size_t n, const void **data, zl_err *err)
+{
+	counted_reader *c = (counted_reader *)r;
+	ssize_t got = c->in->borrow(c->in, n, data, err);
+	counted_note(c, *data, got);
+	return got;
+}
+
+static void counted_close(zl_reader *r) { (void)r; /* the caller closes in */ }
 
 static int load_object(target_run *r, zl_target *t, size_t i)
 {
@@ -61,7 +102,14 @@ static int load_object(target_run *r, zl_target *t, size_t i)
 	rd = ahead;
 	if (rc)
 		goto out;
-	rc = t->ops->copy(t, name, rd, &r->cfg->format, &rows, &r->err);
+	counted_reader cr = { .r = { .read = counted_read, .close = counted_close, .name = rd->name,
+	                             .borrow = rd->borrow ? counted_borrow : NULL },
+	                      .in = rd, .slot = r->slot };
+	rc = t->ops->copy(t, name, &cr.r, &r->cfg->format, &rows, &r->err);
+	if (rc == 0) { /* the object's rows replace its lines */
+		zl_progress_add(r->slot, rows - cr.lines, 0);
+		zl_progress_object_done(r->slot);
+	}
 	const char *sql = zl_target_last_sql(t);
 	json_array_append_new(r->statements, sql ? json_sprintf("%s -- %s", sql, name) : json_sprintf("load %s", name));
 	if (rc)
@@ -95,6 +143,7 @@ static int load_objects(target_run *r, zl_target *t)
 	if (rc == 0) {
 		r->rows = rows;
 		r->rejected = zl_target_last_rejected(t);
+		zl_progress_add(r->slot, rows, r->b->bytes);
 	}
 	return rc;
 }
@@ -118,6 +167,7 @@ static void *run_target(void *arg)
 	json_t *conn = NULL; /* the target's fields with its secrets in plain text, for this connection only */
 	zl_strvec plain;     /* those secrets, to scrub from what this run records */
 	zl_strvec_init(&plain);
+	r->slot = zl_progress_begin(r->b->id, r->b->prefix, r->name, (int64_t)r->b->nfiles);
 	int rc = zl_config_target_reveal(r->cfg, r->index, r->secrets, &conn, &r->err);
 	if (rc == 0 && zl_config_target_plain(r->cfg, r->index, conn, &plain))
 		rc = zl_err_set(&r->err, ZL_ENOMEM, "out of memory");
@@ -155,6 +205,7 @@ static void *run_target(void *arg)
 	if ((rc = ops->commit(t, &r->err)))
 		goto out;
 	in_txn = 0;
+	zl_metrics_loaded(r->b->prefix, r->name, r->rows, r->b->bytes);
 out:
 	if (in_txn)
 		ops->rollback(t);
@@ -166,6 +217,10 @@ out:
 	zl_config_target_wipe(r->cfg, r->index, conn);
 	r->rc = rc;
 	r->ms = zl_mono_ms() - t0;
+	zl_progress_end(r->slot);
+	zl_metrics_batch_seconds(r->name, (double)r->ms / 1000.0);
+	if (rc && rc != ZL_ELOST)
+		zl_metrics_load_error(r->name, rc == ZL_ETRANSIENT ? "transient" : "permanent");
 	if (rc || r->skipped) { /* rolled back: nothing of this attempt stayed */
 		r->rows = r->rejected = 0;
 		for (size_t i = 0; i < r->b->nfiles; i++)
@@ -174,7 +229,8 @@ out:
 	return NULL;
 }
 
-/* Renews the lease every third of its length until stopped. */
+/* Renews the lease every third of its length until stopped, and logs the targets' progress every
+ * PROGRESS_LOG_MS. */
 typedef struct renewer {
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -185,21 +241,46 @@ typedef struct renewer {
 	int64_t lease_ms;
 } renewer;
 
+/* One line per target still loading: rows and MB so far, MB/s since it started. */
+static void log_progress(const renewer *rn)
+{
+	zl_progress v[64];
+	size_t n = zl_progress_list(v, 64);
+	int64_t now = zl_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].batch_id, rn->batch_id) != 0)
+			continue;
+		double secs = (double)(now - v[i].started_ms) / 1000.0, mb = (double)v[i].bytes / 1e6;
+		char mbs[32], mbt[32];
+		snprintf(mbt, sizeof mbt, "%.1f", mb);
+		snprintf(mbs, sizeof mbs, "%.1f", secs > 0 ? mb / secs : 0.0);
+		ZL_LOG(ZL_INFO, "load progress", ZL_S("batch", v[i].batch_id), ZL_S("target", v[i].target),
+		       ZL_I("rows", v[i].rows), ZL_S("mb", mbt), ZL_S("mb_s", mbs), ZL_I("objects_done", v[i].objects_done),
+		       ZL_I("objects", v[i].objects), ZL_I("seconds", (long long)secs));
+	}
+}
+
 static void *renew_loop(void *arg)
 {
 	renewer *rn = arg;
 	zl_state *st = NULL;
 	zl_err err;
+	int64_t renew_at = zl_now_ms() + rn->lease_ms / 3, log_at = zl_now_ms() + PROGRESS_LOG_MS;
 	pthread_mutex_lock(&rn->mu);
 	while (!rn->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t wake = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + rn->lease_ms / 3;
-		ts.tv_sec = wake / 1000;
-		ts.tv_nsec = (wake % 1000) * 1000000;
+		int64_t wake = renew_at < log_at ? renew_at : log_at;
+		struct timespec ts = { .tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000 };
 		pthread_cond_timedwait(&rn->cv, &rn->mu, &ts);
 		if (rn->stop)
 			break;
+		int64_t now = zl_now_ms();
+		if (now >= log_at) {
+			log_progress(rn);
+			log_at = now + PROGRESS_LOG_MS;
+		}
+		if (now < renew_at)
+			continue;
+		renew_at = now + rn->lease_ms / 3;
 		pthread_mutex_unlock(&rn->mu);
 		int rc = st ? 0 : zl_state_open(rn->state_url, &st, &err);
 		if (rc == 0)
@@ -281,6 +362,21 @@ static int finish(zl_engine *e, const zl_config *c, const zl_batch *b, const cha
 	zl_notices_release(&notices);
 	free(text);
 	return rc;
+}
+
+/* The metrics of a recorded outcome. */
+static void count_outcome(const zl_batch *b, zl_batch_status status)
+{
+	if (status == ZL_BATCH_LOCKED) {
+		zl_metrics_retry();
+		return;
+	}
+	zl_metrics_batch_finished(b->prefix, zl_batch_status_name(status), b->file_count);
+	if (status != ZL_BATCH_COMPLETE)
+		return;
+	int64_t now = zl_now_ms();
+	for (size_t i = 0; i < b->nfiles; i++)
+		zl_metrics_event_to_commit((double)(now - b->files[i].received_at) / 1000.0);
 }
 
 int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, zl_err *err)
@@ -406,6 +502,8 @@ int zl_engine_load(zl_engine *e, const zl_ticket *ticket, zl_load_summary *sum, 
 	}
 	rc = finish(e, c, &b, owner, sum->status, sum->retry_at, result, sum->error, err);
 log:
+	if (rc == 0)
+		count_outcome(&b, sum->status);
 	if (rc == 0) {
 		if (sum->status == ZL_BATCH_COMPLETE)
 			ZL_LOG(ZL_INFO, "batch complete", ZL_S("batch", b.id), ZL_S("prefix", b.prefix), ZL_I("rows", sum->rows),

@@ -20,7 +20,7 @@ typedef int mhd_result;
 typedef enum MHD_Result mhd_result;
 #endif
 
-#define REPLY_CAP ((size_t)1 << 20)
+#define REPLY_CAP ((size_t)16 << 20)
 #define FD_RESERVE 128   /* descriptors kept for everything but connections (state, targets, files) */
 #define DRAIN_MS 5000    /* at stop: how long the last replies may take to go out */
 #define LOG_BURST 5      /* libmicrohttpd messages logged per second; a flood's are counted */
@@ -59,15 +59,18 @@ struct request {
 	int replied;             /* the handler's answer is in reply_status and reply */
 	int reply_status;
 	zl_buf reply;
+	char *path;              /* a GET page, or NULL for POST /events */
+	const char *reply_type;  /* the page's content type */
 	request *next;           /* in the queue */
 };
 
-static mhd_result reply(struct MHD_Connection *c, int status, const char *json)
+static mhd_result reply_typed(struct MHD_Connection *c, int status, const char *body, size_t len, const char *type)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (status == 401)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
 	if (status == 503)
@@ -75,6 +78,11 @@ static mhd_result reply(struct MHD_Connection *c, int status, const char *json)
 	mhd_result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static mhd_result reply(struct MHD_Connection *c, int status, const char *json)
+{
+	return reply_typed(c, status, json, strlen(json), "application/json");
 }
 
 static mhd_result reply_error(struct MHD_Connection *c, int status, const char *msg)
@@ -120,12 +128,16 @@ static int authorized(zl_webhook *w, struct MHD_Connection *c)
 /* The first call of a POST /events: headers only. The body's buffer is allocated once from
  * Content-Length; a declared length over the cap is refused at once (a sender waiting on
  * "Expect: 100-continue" then sends nothing). */
-static mhd_result begin_request(zl_webhook *w, struct MHD_Connection *c, void **con_cls)
+static mhd_result begin_request(zl_webhook *w, struct MHD_Connection *c, const char *page, void **con_cls)
 {
 	request *rq = calloc(1, sizeof *rq);
 	if (!rq)
 		return MHD_NO;
 	rq->conn = c;
+	if (page && !(rq->path = strdup(page))) {
+		free(rq);
+		return MHD_NO;
+	}
 	zl_buf_init(&rq->body, w->o.max_body);
 	zl_buf_init(&rq->reply, REPLY_CAP);
 	*con_cls = rq; /* freed by on_done, whatever happens next */
@@ -179,14 +191,16 @@ static mhd_result on_request(void *cls, struct MHD_Connection *c, const char *ur
 {
 	zl_webhook *w = cls;
 	request *rq = *con_cls;
-	if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+	int get = strcmp(method, "GET") == 0;
+	if (get && strcmp(url, "/healthz") == 0)
 		return reply(c, 200, "{\"status\":\"ok\"}");
-	if (strcmp(url, "/events") != 0)
-		return reply_error(c, 404, "not found: POST /events or GET /healthz");
-	if (strcmp(method, "POST") != 0)
+	int page = get && w->o.pages && strcmp(url, "/events") != 0;
+	if (!page && (strcmp(url, "/events") != 0 || !w->handler))
+		return reply_error(c, 404, w->handler ? "not found: POST /events or GET /healthz" : "not found");
+	if (!page && strcmp(method, "POST") != 0)
 		return reply_error(c, 405, "method not allowed: use POST");
 	if (!rq)
-		return begin_request(w, c, con_cls);
+		return begin_request(w, c, page ? url : NULL, con_cls);
 	if (*size) { /* a chunk of the body */
 		if (!rq->verdict && zl_buf_add(&rq->body, data, *size) != 0)
 			rq->verdict = rq->body.len + *size > w->o.max_body ? 413 : 503;
@@ -194,7 +208,8 @@ static mhd_result on_request(void *cls, struct MHD_Connection *c, const char *ur
 		return MHD_YES;
 	}
 	if (rq->replied) /* called again after the handler thread resumed the connection */
-		return reply(c, rq->reply_status, zl_buf_str(&rq->reply));
+		return reply_typed(c, rq->reply_status, zl_buf_str(&rq->reply), rq->reply.len,
+		                   rq->reply_type ? rq->reply_type : "application/json");
 	if (rq->verdict)
 		return reply_verdict(w, c, rq->verdict);
 	return dispatch(w, c, rq);
@@ -214,6 +229,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
 	}
 	zl_buf_release(&rq->body);
 	zl_buf_release(&rq->reply);
+	free(rq->path);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -233,7 +249,8 @@ static void *handler_thread(void *arg)
 			w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
 
-		int status = w->handler(w->ud, zl_buf_str(&rq->body), rq->body.len, &rq->reply);
+		int status = rq->path ? w->o.pages(w->o.pages_ud, rq->path, &rq->reply, &rq->reply_type)
+		                      : w->handler(w->ud, zl_buf_str(&rq->body), rq->body.len, &rq->reply);
 		rq->reply_status = status >= 100 && status <= 599 ? status : 500;
 		rq->replied = 1;
 		zl_buf_release(&rq->body); /* the body's memory goes back before the reply goes out */
@@ -337,7 +354,8 @@ int zl_webhook_start(const zl_webhook_opts *o, zl_webhook_handler h, void *ud, z
 	struct sockaddr_storage sa;
 	zl_webhook *w = NULL;
 	pthread_condattr_t ca;
-	int rc = zl_listen_addr_parse(o->listen, "--webhook", &sa, err);
+	const char *option = o->option ? o->option : "--webhook";
+	int rc = zl_listen_addr_parse(o->listen, option, &sa, err);
 	*out = NULL;
 	if (rc)
 		return rc;
@@ -374,7 +392,7 @@ int zl_webhook_start(const zl_webhook_opts *o, zl_webhook_handler h, void *ud, z
 	                        MHD_OPTION_CONNECTION_TIMEOUT, w->o.idle_secs, MHD_OPTION_CONNECTION_LIMIT,
 	                        w->o.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, w->o.max_per_ip, MHD_OPTION_END);
 	if (!w->d) {
-		rc = zl_err_set(err, ZL_EIO, "--webhook %s: cannot listen (address in use or not local?)", o->listen);
+		rc = zl_err_set(err, ZL_EIO, "%s %s: cannot listen (address in use or not local?)", option, o->listen);
 		goto out;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -1,4 +1,5 @@
-/* The HTTP intake (libmicrohttpd): POST /events with an event body, GET /healthz. The webhook owns
+/* The HTTP intake (libmicrohttpd): POST /events with an event body, GET /healthz, and the pages of
+ * a page handler (GET /metrics, the status page). The webhook owns
  * its threads: one polls every connection (epoll where there is one) and answers /healthz at
  * once; a small pool runs the handler, so a slow claim never holds up the others. */
 #ifndef ZL_WEBHOOK_H
@@ -15,6 +16,11 @@ typedef struct zl_webhook zl_webhook;
  * status promises that every record of the body is durably claimed. Called on one of the
  * webhook's handler threads: with more than one, concurrently. */
 typedef int (*zl_webhook_handler)(void *ud, const char *body, size_t len, zl_buf *reply);
+
+/* Answers GET path (anything but /healthz and /events; without the query string): returns the
+ * HTTP status, writes the body into reply and sets *content_type (static storage). Called on a
+ * handler thread, like zl_webhook_handler. */
+typedef int (*zl_webhook_page)(void *ud, const char *path, zl_buf *reply, const char **content_type);
 
 /* Defaults for the fields of zl_webhook_opts left 0. */
 enum {
@@ -35,9 +41,13 @@ typedef struct zl_webhook_opts {
 	unsigned idle_secs;   /* a connection that sends nothing this long is closed */
 	int handler_threads;  /* threads calling the handler */
 	unsigned max_queued;  /* bodies waiting for or in a handler; beyond, 503 with Retry-After */
+	const char *option;   /* the option that named listen, for errors (default "--webhook") */
+	zl_webhook_page pages; /* GET pages, or NULL; the token guards them too */
+	void *pages_ud;
 } zl_webhook_opts;
 
-/* Starts listening (raising RLIMIT_NOFILE's soft limit to the hard one). The options are copied. */
+/* Starts listening (raising RLIMIT_NOFILE's soft limit to the hard one). The options are copied.
+ * h may be NULL: then there is no POST /events (a server for o->pages only). */
 int zl_webhook_start(const zl_webhook_opts *o, zl_webhook_handler h, void *ud, zl_webhook **out, zl_err *err);
 /* The port actually bound (useful with port 0). */
 int zl_webhook_port(const zl_webhook *w);

@@ -1,4 +1,5 @@
 #include "notify/sender.h"
+#include "obs/metrics.h"
 #include "core/config_secrets.h"
 #include "core/policy.h"
 #include "notify/notify.h"
@@ -14,6 +15,19 @@ static uint32_t jitter(void)
 	if (getrandom(&r, sizeof r, 0) != sizeof r)
 		r = (uint32_t)zl_mono_ms();
 	return r;
+}
+
+/* The destination_type label of zload_notifications_total. */
+static const char *destination_type(const char *dest)
+{
+	static const struct {
+		const char *prefix, *type;
+	} types[] = { { "sns:", "sns" }, { "https:", "webhook" }, { "http:", "webhook" }, { "mailto:", "email" },
+		      { "exec:", "exec" } };
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strncmp(dest, types[i].prefix, strlen(types[i].prefix)) == 0)
+			return types[i].type;
+	return "other";
 }
 
 int zl_notify_send_one(zl_engine *e, const zl_notify_send_opts *o, int64_t now, zl_send_outcome *outcome,
@@ -49,6 +63,9 @@ int zl_notify_send_one(zl_engine *e, const zl_notify_send_opts *o, int64_t now, 
 	zl_notify_display(n.dest, shown, sizeof shown);
 	snprintf(id, sizeof id, "%lld", (long long)n.id);
 	rc = e->st->ops->notice_settle(e->st, n.id, o->owner, status, at, next_at, src ? serr.msg : NULL, err);
+	if (rc == 0)
+		zl_metrics_notification(destination_type(n.dest), status == ZL_NOTICE_SENT ? "sent"
+		                                                  : status == ZL_NOTICE_PENDING ? "retry" : "failed");
 	if (rc == ZL_ELOST) {
 		ZL_LOG(ZL_WARN, "notification taken over by another sender", ZL_S("notification", id),
 		       ZL_S("batch", n.batch_id), ZL_S("prefix", n.prefix), ZL_S("error", err->msg));

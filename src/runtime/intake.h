@@ -49,6 +49,8 @@ typedef struct zl_watch_cfg {
 extern const zl_intake_ops zl_intake_watch;
 
 extern const zl_intake_ops zl_intake_webhook;  /* its configuration: a zl_webhook_opts */
+/* GET /metrics, / and /batches/ID on an address of their own (--metrics): a zl_webhook_opts */
+extern const zl_intake_ops zl_intake_pages;
 
 typedef struct zl_sqs_cfg {
 	const char *queue_url;

@@ -2,6 +2,7 @@
  * claimed. One that cannot be parsed stays, for the queue's redrive policy; one whose claim
  * failed is received again. */
 #include "intake/sqs.h"
+#include "obs/metrics.h"
 #include "runtime/runtime_int.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -22,7 +23,7 @@ static void handle(sqs_intake *si, const zl_sqs_msg *m)
 {
 	zl_err err;
 	zl_body_summary sum;
-	int rc = zl_rt_submit_body(si->rt, m->body, m->body_len, NULL, NULL, &sum, &err);
+	int rc = zl_rt_submit_body(si->rt, ZL_INTAKE_SQS, m->body, m->body_len, NULL, NULL, &sum, &err);
 	if (rc == ZL_EINVAL)
 		ZL_LOG(ZL_ERROR, "sqs: message cannot be parsed, left for the redrive policy", ZL_S("message", m->id),
 		       ZL_S("error", err.msg));

@@ -2,6 +2,7 @@
  * passing reason (state database locked, disk full) is retried with back-off, and a periodic
  * rescan finds anything missed, so no file is dropped until a restart. */
 #include "intake/watch_dir.h"
+#include "obs/metrics.h"
 #include "runtime/runtime_int.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -103,7 +104,7 @@ static int submit_file(watch_intake *wi, const char *bucket, const char *key, zl
 		return 0;
 	}
 	if (rc == 0)
-		rc = zl_rt_submit(wi->rt, &obj, wi->scanning ? ZL_SUBMIT_QUIET : 0, &res, err);
+		rc = zl_rt_submit(wi->rt, ZL_INTAKE_WATCH, &obj, wi->scanning ? ZL_SUBMIT_QUIET : 0, &res, err);
 	zl_object_release(&obj);
 	if (rc == ZL_EINVAL) {
 		log_refused(wi, bucket, key, err->msg);

@@ -1,6 +1,9 @@
 /* The webhook as an intake: POST /events bodies are submitted; 2xx only once every record is
- * durably claimed, so a sender that got an error retries. */
+ * durably claimed, so a sender that got an error retries. The same server answers GET /metrics,
+ * / and /batches/ID; the pages intake serves those alone on an address of its own. */
 #include "intake/webhook.h"
+#include "obs/metrics.h"
+#include "runtime/pages.h"
 #include "runtime/runtime_int.h"
 #include "util/log.h"
 
@@ -17,7 +20,7 @@ static int on_body(void *ud, const char *body, size_t len, zl_buf *reply)
 	webhook_intake *wi = ud;
 	zl_err err;
 	zl_body_summary sum;
-	int rc = zl_rt_submit_body(wi->rt, body, len, NULL, NULL, &sum, &err);
+	int rc = zl_rt_submit_body(wi->rt, ZL_INTAKE_WEBHOOK, body, len, NULL, NULL, &sum, &err);
 	if (rc == ZL_EINVAL) {
 		ZL_LOG(ZL_WARN, "webhook: malformed body refused", ZL_S("error", err.msg));
 		json_t *j = json_pack("{s:s}", "error", err.msg);
@@ -44,11 +47,14 @@ static void webhook_stop(void *ctx)
 
 static int webhook_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
 {
-	const zl_webhook_opts *cfg = cfgp;
+	zl_webhook_opts o = *(const zl_webhook_opts *)cfgp;
+	const zl_webhook_opts *cfg = &o;
 	webhook_intake *wi = calloc(1, sizeof *wi);
 	if (!wi)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	wi->rt = rt;
+	o.pages = zl_rt_page;
+	o.pages_ud = rt;
 	int rc = zl_webhook_start(cfg, on_body, wi, &wi->hook, err);
 	if (rc) {
 		free(wi);
@@ -66,5 +72,31 @@ static int webhook_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
 const zl_intake_ops zl_intake_webhook = {
 	.name = "webhook",
 	.start = webhook_start,
+	.stop = webhook_stop,
+};
+
+static int pages_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
+{
+	zl_webhook_opts o = *(const zl_webhook_opts *)cfgp;
+	webhook_intake *wi = calloc(1, sizeof *wi);
+	if (!wi)
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	wi->rt = rt;
+	o.pages = zl_rt_page;
+	o.pages_ud = rt;
+	int rc = zl_webhook_start(&o, NULL, NULL, &wi->hook, err);
+	if (rc) {
+		free(wi);
+		return rc;
+	}
+	ZL_LOG(ZL_INFO, "metrics and status page listening", ZL_S("listen", zl_webhook_address(wi->hook)),
+	       ZL_I("port", zl_webhook_port(wi->hook)), ZL_S("auth", o.token ? "bearer" : "none"));
+	*ctx = wi;
+	return 0;
+}
+
+const zl_intake_ops zl_intake_pages = {
+	.name = "pages",
+	.start = pages_start,
 	.stop = webhook_stop,
 };

@@ -1,6 +1,7 @@
 /* One Lambda invocation's event: classified (Scheduled Event, SQS batch, or any body
  * zl_rt_submit_body takes), submitted, then the due batches loaded while the deadline allows. */
 #include "runtime/lambda.h"
+#include "obs/metrics.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -89,7 +90,7 @@ static int handle_sqs(zl_rt *rt, json_t *root, int64_t deadline_ms, int64_t marg
 			ZL_LOG(ZL_ERROR, "lambda: SQS record without messageId or body skipped", ZL_I("record", i));
 			continue;
 		}
-		int rc = zl_rt_submit_body(rt, body, strlen(body), NULL, NULL, &sum, &err);
+		int rc = zl_rt_submit_body(rt, ZL_INTAKE_LAMBDA, body, strlen(body), NULL, NULL, &sum, &err);
 		if (rc == ZL_EINVAL) {
 			ZL_LOG(ZL_ERROR, "lambda: SQS message cannot be parsed, dropped", ZL_S("message", id),
 			       ZL_S("error", err.msg));
@@ -117,7 +118,7 @@ static int handle_body(zl_rt *rt, const char *event, size_t len, int64_t deadlin
 {
 	zl_body_summary sum;
 	zl_err err;
-	int rc = zl_rt_submit_body(rt, event, len, NULL, NULL, &sum, &err);
+	int rc = zl_rt_submit_body(rt, ZL_INTAKE_LAMBDA, event, len, NULL, NULL, &sum, &err);
 	if (rc == ZL_EINVAL) {
 		ZL_LOG(ZL_ERROR, "lambda: malformed event", ZL_S("error", err.msg));
 		return reply_error(out, "InvalidEvent", err.msg);

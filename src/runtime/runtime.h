@@ -44,12 +44,14 @@ zl_store *zl_rt_store(const zl_rt *rt);
 /* How many valid configurations the state holds now (-1 when it cannot be read). */
 long zl_rt_configurations(zl_rt *rt);
 
-/* Routes, claims and appends one object and, when the append fills its batch, locks the batch
+/* intake names the caller in zload_events_total (ZL_INTAKE_* of obs/metrics.h).
+ * Routes, claims and appends one object and, when the append fills its batch, locks the batch
  * in the same state transaction and queues it for loading. Returns once the claim is durable:
  * 0 means res says what happened; ZL_EINVAL a refused object; ZL_ESTATE/ZL_ETRANSIENT/... a
  * failure worth retrying (nothing was recorded). */
 enum { ZL_SUBMIT_QUIET = 1 };  /* duplicates at debug level (scans and listings meet many) */
-int zl_rt_submit(zl_rt *rt, const zl_object *obj, unsigned flags, zl_ingest_result *res, zl_err *err);
+int zl_rt_submit(zl_rt *rt, const char *intake, const zl_object *obj, unsigned flags, zl_ingest_result *res,
+                 zl_err *err);
 
 /* Counts of what happened to the records of one event body. */
 typedef struct zl_body_summary {
@@ -63,8 +65,8 @@ typedef void (*zl_record_cb)(void *ud, const zl_event_record *rec, const zl_inge
 /* Submits every object record of an event body (any form zl_event_parse accepts). ZL_EINVAL
  * when the body itself is malformed (nothing submitted); ZL_ESTATE/ZL_ETRANSIENT when some
  * record could not be recorded (sum->failed > 0): the sender should retry. */
-int zl_rt_submit_body(zl_rt *rt, const char *body, size_t len, zl_record_cb cb, void *ud, zl_body_summary *sum,
-                      zl_err *err);
+int zl_rt_submit_body(zl_rt *rt, const char *intake, const char *body, size_t len, zl_record_cb cb, void *ud,
+                      zl_body_summary *sum, zl_err *err);
 
 /* The sweeper: locks and queues every due batch, expired lease and due retry. */
 int zl_rt_sweep(zl_rt *rt, zl_err *err);
