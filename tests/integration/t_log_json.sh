@@ -130,35 +130,39 @@ assert_eq 'zload: no batch "1234"' "$ERR" "final error in text"
 assert_exit 2 zload
 assert_contains "$ERR" "usage: zload [global options] COMMAND" "the usage text with no command"
 
-# A load long enough to see the live line: flush on a terminal draws it; nowhere else.
-"$PYTHON" -c '
+# A load long enough to see the live line (redrawn every 0.5 s; some 3 s here): flush on a
+# terminal draws it; nowhere else.
+csv() { # csv FILE ROWS
+	"$PYTHON" -c '
 import sys
 with open(sys.argv[1], "w") as f:
-    f.write("".join("%d,value number %d\n" % (i, i) for i in range(600000)))
-' "$STORE/b/x/big.csv"
+    f.write("".join("%d,value number %d\n" % (i, i) for i in range(int(sys.argv[2]))))
+' "$1" "$2"
+}
+csv "$STORE/b/x/big.csv" 1200000
 event x/big.csv >"$WS/ev-big.json"
 ok zload event --no-load "$WS/ev-big.json"
 script -qfc "$(printf '%q ' "$ZLOAD" flush b/x)" /dev/null >"$WS/tty.out" 2>&1 </dev/null ||
 	fail "flush on a terminal failed: $(cat -v "$WS/tty.out")"
-grep -q "loaded batch=.* status=complete rows=600001" "$WS/tty.out" || fail "flush on a terminal: $(cat -v "$WS/tty.out")"
+grep -q "loaded batch=.* status=complete rows=1200001" "$WS/tty.out" || fail "flush on a terminal: $(cat -v "$WS/tty.out")"
 grep -qF $'\r\033[Kloading 1 batch: ' "$WS/tty.out" || fail "no live line on a terminal: $(cat -v "$WS/tty.out" | tail -c 2000)"
 grep -qE $'\033\\[Kloading 1 batch: [0-9]+ rows, [0-9.]+ MB, [0-9.]+ MB/s' "$WS/tty.out" ||
 	fail "live line words: $(cat -v "$WS/tty.out" | tail -c 2000)"
-assert_eq "600001" "$(rows t)" "rows loaded"
+assert_eq "1200001" "$(rows t)" "rows loaded"
 
 # Without a terminal, or with JSON logs on one: no live line, and JSON mode's stderr stays JSON.
-cp "$STORE/b/x/big.csv" "$STORE/b/x/big2.csv"
+csv "$STORE/b/x/big2.csv" 300000
 event x/big2.csv >"$WS/ev-big.json"
 ok zload event --no-load "$WS/ev-big.json"
 ok zload flush b/x
 assert_not_contains "$ERR" $'\033' "no escape sequence without a terminal"
-cp "$STORE/b/x/big.csv" "$STORE/b/x/big3.csv"
+cp "$STORE/b/x/big2.csv" "$STORE/b/x/big3.csv"
 event x/big3.csv >"$WS/ev-big.json"
 ok zload event --no-load "$WS/ev-big.json"
 # stderr is the terminal, stdout a file
 script -qfc "$(printf '%q ' "$ZLOAD" flush b/x --log-format json) >$(printf '%q' "$WS/flush.out")" /dev/null \
 	>"$WS/tty.err" </dev/null || fail "flush --log-format json on a terminal failed: $(cat -v "$WS/tty.err")"
-grep -q "loaded batch=.* status=complete rows=600000" "$WS/flush.out" || fail "flush --log-format json: $(<"$WS/flush.out")"
+grep -q "loaded batch=.* status=complete rows=300000" "$WS/flush.out" || fail "flush --log-format json: $(<"$WS/flush.out")"
 ERR=$(tr -d '\r' <"$WS/tty.err")
 json_err info "batch complete" "flush --log-format json on a terminal"
 grep -q $'\033' "$WS/tty.err" && fail "an escape sequence in JSON mode: $(cat -v "$WS/tty.err")"
