@@ -1,10 +1,10 @@
 /* zload encrypt [VALUE|-]: seal a value for a configuration, as the original's encryptValue.js did:
  * seal it, check that it opens again, print the form to store. */
 #include "cli/cli.h"
-#include "util/log.h"
 #include "cli/term_input.h"
 #include "core/route.h"
 #include "target/target.h"
+#include "util/log.h"
 
 #include <stdlib.h>
 #include <string.h>

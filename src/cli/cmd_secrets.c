@@ -1,10 +1,10 @@
 /* zload secrets rotate, and zload config set-password PREFIX TARGET. */
 #include "cli/cli.h"
-#include "util/log.h"
 #include "cli/term_input.h"
 #include "core/config_secrets.h"
 #include "core/route.h"
 #include "target/target.h"
+#include "util/log.h"
 #include "util/strvec.h"
 
 #include <jansson.h>

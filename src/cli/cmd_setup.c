@@ -3,7 +3,6 @@
  * offers to test the connection to the target, and stores it through the path `config put` and
  * `config add-target` use. The questions and their checks are in setup_questions.c. */
 #include "cli/cli.h"
-#include "util/log.h"
 #include "cli/setup_questions.h"
 #include "cli/term_input.h"
 #include "core/config.h"
@@ -12,6 +11,7 @@
 #include "core/route.h"
 #include "target/target.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/quote.h"
 
 #include <stdlib.h>
