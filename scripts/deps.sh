@@ -12,7 +12,7 @@ pkgs=(
   clang libclang-rt-14-dev
   curl e2fsprogs
   gzip zstd bzip2 python3 python3-pip procps time
-  tmux
+  tmux prometheus
   hyperfine
   patchelf zip unzip ca-certificates
 )

@@ -233,7 +233,7 @@ static void add_number(zl_buf *b, double v)
 	else if (v == floor(v) && fabs(v) < 1e15)
 		zl_buf_printf(b, "%.0f", v);
 	else
-		zl_buf_printf(b, "%.17g", v);
+		zl_buf_printf(b, "%.15g", v);
 }
 
 /* name{l0="..",l1="..",extra="..."} value */

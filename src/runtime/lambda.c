@@ -1,5 +1,6 @@
 /* The Lambda Runtime API client and loop: GET next (no timeout), handle, POST the answer. */
 #include "runtime/lambda.h"
+#include "obs/metrics.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -106,6 +107,22 @@ static int answer(const char *api, const invocation *inv, const zl_lambda_reply 
 	return rc;
 }
 
+/* What the invocation changed in the metrics, as CloudWatch Embedded Metric Format lines on stdout
+ * (Lambda sends both streams to CloudWatch Logs, which turns these lines into metrics). Before the
+ * answer: once answered, the process may be frozen before a later write goes out. */
+static void emit_emf(void)
+{
+	const char *ns = getenv("ZLOAD_EMF_NAMESPACE");
+	zl_buf b;
+	zl_buf_init(&b, 0);
+	zl_metrics_emf(&b, ns && *ns ? ns : ZL_EMF_NAMESPACE, zl_now_ms());
+	if (b.len) {
+		fwrite(b.data, 1, b.len, stdout);
+		fflush(stdout);
+	}
+	zl_buf_release(&b);
+}
+
 int zl_lambda_run(zl_rt *rt, const zl_lambda_opts *o, zl_err *err)
 {
 	invocation inv = { 0 };
@@ -129,6 +146,7 @@ int zl_lambda_run(zl_rt *rt, const zl_lambda_opts *o, zl_err *err)
 			snprintf(r.type, sizeof r.type, "OutOfMemory");
 			snprintf(r.msg, sizeof r.msg, "out of memory");
 		}
+		emit_emf();
 		zl_err aerr;
 		if (answer(o->api, &inv, &r, &aerr)) /* Lambda times the invocation out; go on with the next */
 			ZL_LOG(ZL_ERROR, "lambda: answer not accepted", ZL_S("request", inv.id), ZL_S("error", aerr.msg));

@@ -9,6 +9,7 @@
 #include "runtime/runtime.h"
 
 #define ZL_LAMBDA_MARGIN_MS 10000   /* default: no load starts with less than this left */
+#define ZL_EMF_NAMESPACE "zload"    /* of the metrics each invocation logs (env ZLOAD_EMF_NAMESPACE) */
 
 typedef struct zl_lambda_opts {
 	const char *api;            /* AWS_LAMBDA_RUNTIME_API: host:port */

@@ -48,6 +48,18 @@ call $P "$ev"
 assert_eq "response 1 0 1 0" "$(jq -r '[.status, .body.records, .body.queued, .body.duplicate, .body.loads] | join(" ")' <<<"$RES")" "duplicate: $RES"
 assert_eq 10 "$(rows t)" "rows after the duplicate"
 assert_eq false "$(jq -r .late <<<"$RES")" "answered in time"
+
+# Each invocation logged what it changed as CloudWatch Embedded Metric Format lines: the first
+# loaded 10 rows, the second was a duplicate and loaded nothing.
+emf() { grep '^{"_aws"' "$WS/lambda.log"; }
+emf_sum() { emf | jq -s "[.[] | select($1) | .$2] | add // 0"; }
+assert_eq 10 "$(emf_sum '.prefix == "b/t" and .target == "wh"' zload_rows_loaded_total)" "EMF: rows loaded"
+assert_eq 1 "$(emf_sum '.intake == "lambda" and .outcome == "queued"' zload_events_total)" "EMF: one queued"
+assert_eq 1 "$(emf_sum '.intake == "lambda" and .outcome == "duplicate"' zload_events_total)" "EMF: one duplicate"
+assert_eq 1 "$(emf_sum '.prefix == "b/t" and .status == "complete"' zload_batches_finished_total)" "EMF: one batch"
+assert_eq "zload|prefix,target|zload_rows_loaded_total|Count" "$(emf | jq -r 'select(.zload_rows_loaded_total) | ._aws.CloudWatchMetrics[0] | [.Namespace, (.Dimensions[0] | join(",")), .Metrics[0].Name, .Metrics[0].Unit] | join("|")')" "EMF: the metric's declaration"
+assert_eq 1 "$(emf | jq -s '[.[] | select(.target == "wh" and .zload_batch_load_seconds) | .zload_batch_load_seconds | length] | add')" "EMF: one load timed"
+assert_eq 2 "$(emf | jq -s '[.[] | select(.zload_events_total)] | length')" "EMF: a counter line only when it changed"
 log_has "$WS/lambda.log" '"msg":"lambda: answered"' || fail "no JSON log line for the answer"
 grep -qE '"msg":"lambda: invocation","request":"[0-9a-f-]{36}","trace":"Root=1-' "$WS/lambda.log" || fail "no request and trace id in the log"
 

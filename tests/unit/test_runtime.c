@@ -73,7 +73,7 @@ static void *submit_files(void *arg)
 		zl_object o = { .bucket = (char *)"b", .key = key, .size = -1 };
 		zl_ingest_result res;
 		zl_err err = { 0 };
-		if (zl_rt_submit(s->rt, &o, 0, &res, &err) != 0 || res.outcome != ZL_INGEST_QUEUED)
+		if (zl_rt_submit(s->rt, "test", &o, 0, &res, &err) != 0 || res.outcome != ZL_INGEST_QUEUED)
 			s->failures++;
 	}
 	return NULL;
@@ -146,7 +146,7 @@ static void test_queued_batches_released_at_shutdown(void **state)
 		zl_world_put_csv(w, key, i, 1);
 		zl_object obj = { .bucket = (char *)"b", .key = key, .size = -1 };
 		zl_ingest_result res;
-		assert_int_equal(zl_rt_submit(rt, &obj, 0, &res, &err), 0);
+		assert_int_equal(zl_rt_submit(rt, "test", &obj, 0, &res, &err), 0);
 		assert_int_equal(res.locked, i % 2);
 		if (res.locked)
 			snprintf(ids[i / 2], ZL_UUID_LEN, "%s", res.batch_id);
