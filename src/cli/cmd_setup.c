@@ -255,7 +255,9 @@ static void print_help(void)
 	       "[y/N]\"). It stores through the same validation as 'zload config put'.\n\n"
 	       "With no terminal, each answer is one line of standard input, in the order above (only\n"
 	       "the questions that apply to the target type take a line), then one line per y/n\n"
-	       "question; prompts go to stderr. Input that ends early stores nothing (exit 1).\n",
+	       "question; prompts go to stderr (with --log-format json and stderr not a terminal: to the\n"
+	       "terminal if there is one, else nowhere, and remarks on answers are log lines). Input that\n"
+	       "ends early stores nothing (exit 1).\n",
 	       zl_buf_str(&b));
 	zl_buf_release(&b);
 }
