@@ -108,6 +108,11 @@ assert_not_contains "$ERR" "Enter the S3" "no prompt in JSON mode"
 assert_exit 1 zload setup <"$WS/empty-answer"
 assert_contains "$ERR" "Enter the S3 Bucket & Prefix to watch for files (bucket/prefix): " "setup's prompt in text mode"
 assert_contains "$ERR" "zload: the input ended before the answer to \"S3 prefix\"; nothing stored" "setup's error in text mode"
+# a refused answer, a connection test, then "no" to storing: remarks and the end as log lines
+printf '%s\n' b/s "" sqlite rel.db "$WH" t "" "" "" "" "" "" y n >"$WS/answers"
+jcheck 1 error 'nothing stored' zload setup "${J[@]}" <"$WS/answers"
+assert_contains "$ERR" '"level":"warn","msg":"must be an absolute path (starting with /)"' "setup's refusal"
+assert_contains "$ERR" '"level":"info","msg":"connection test: ok"' "setup's connection test"
 
 # encrypt: the warning about a value on the command line; a value from stdin leaves stderr empty.
 jcheck 0 warn "a value given as an argument shows in ps" zload encrypt --prefix b/x --field 'targets[0].password' s3cret "${J[@]}"
