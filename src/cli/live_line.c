@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +22,19 @@ struct zl_live_ticker {
 
 int zl_live_wanted(void) { return isatty(STDERR_FILENO) && !zl_log_json(); }
 
-void zl_live_show(const char *text) { zl_log_live(text); }
+/* Shows text cut to the terminal's width: a line that wraps could not be redrawn in place. */
+void zl_live_show(const char *text)
+{
+	struct winsize ws;
+	size_t len = text ? strlen(text) : 0;
+	if (len && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && len >= ws.ws_col) {
+		char *cut = strndup(text, ws.ws_col - 1u);
+		zl_log_live(cut ? cut : "");
+		free(cut);
+		return;
+	}
+	zl_log_live(text);
+}
 
 static void *tick(void *arg)
 {
@@ -44,7 +58,7 @@ static void *tick(void *arg)
 		pthread_mutex_unlock(&t->lock);
 		zl_buf_reset(&text);
 		t->draw(t->ud, &text);
-		zl_log_live(zl_buf_str(&text));
+		zl_live_show(zl_buf_str(&text));
 		pthread_mutex_lock(&t->lock);
 	}
 	pthread_mutex_unlock(&t->lock);

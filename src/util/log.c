@@ -192,6 +192,8 @@ void zl_log_cli_hint(zl_log_level level, const char *prog, const char *hint, con
 
 void zl_log_live(const char *text)
 {
+	if (as_json)
+		return; /* stderr carries JSON lines only */
 	pthread_mutex_lock(&log_lock);
 	char *copy = text && *text ? strdup(text) : NULL;
 	if (live_shown || (copy && !live_hidden))
