@@ -65,6 +65,7 @@ jcheck 1 error 'no batch "1234"' zload batches show 1234 "${J[@]}"
 jcheck 1 error 'no object store' env -u ZLOAD_STORE "$ZLOAD" flush b/x "${J[@]}"
 jcheck 1 error 'no object store' env -u ZLOAD_STORE "$ZLOAD" backfill b "${J[@]}"
 jcheck 1 error '"abc" is not a port' zload serve --webhook nope:abc "${J[@]}"
+jcheck 1 error 'AWS_LAMBDA_RUNTIME_API is not set' env -u AWS_LAMBDA_RUNTIME_API "$ZLOAD" lambda "${J[@]}"
 
 # Configurations: invalid JSON (with line and column), a missing file, a bad field.
 printf '%s\n' '{"s3Prefix": "b/x",' ' "targets": [}' >"$WS/bad.json"
