@@ -15,6 +15,7 @@ pkgs=(
   tmux prometheus
   hyperfine
   patchelf zip unzip ca-certificates
+  chromium  # headless, for the status page's browser test (t_status_page)
 )
 
 missing=()

@@ -24,6 +24,7 @@ static const zl_cmd commands[] = {
 	{ "trigger", zl_cmd_trigger, "BUCKET/PREFIX", "put a marker object that makes the store emit an event", NULL },
 	{ "encrypt", zl_cmd_encrypt, "[VALUE|-]", "seal a password to store in a configuration (encryptValue.js)", zl_encrypt_opts },
 	{ "secrets", zl_cmd_secrets, "COMMAND", "rotate: seal every stored secret anew", NULL },
+	{ "status", zl_cmd_status, NULL, "what is open, loading, loaded and failed; healthy or the problems", zl_status_opts },
 	{ "batches", zl_cmd_batches, "COMMAND", "list, show, reprocess, unlock and delete batches", NULL },
 	{ "files", zl_cmd_files, "COMMAND", "show and forget file records", NULL },
 	{ "notifications", zl_cmd_notifications, "COMMAND", "list the notification outbox, queue failed ones again", NULL },

@@ -114,8 +114,9 @@ int zl_cmd_secrets(zl_cli *cli, int argc, char **argv);
 int zl_cmd_config_set_password(zl_cli *cli, int argc, char **argv);
 int zl_cmd_notifications(zl_cli *cli, int argc, char **argv);
 int zl_cmd_state(zl_cli *cli, int argc, char **argv);
+int zl_cmd_status(zl_cli *cli, int argc, char **argv);
 
 extern const zl_opt zl_event_opts[], zl_flush_opts[], zl_serve_opts[], zl_setup_opts[], zl_encrypt_opts[],
-	zl_set_password_opts[];
+	zl_set_password_opts[], zl_status_opts[];
 
 #endif

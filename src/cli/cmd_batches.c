@@ -1,10 +1,11 @@
 /* zload batches list|show|reprocess|unlock|delete */
 #include "cli/cli.h"
 #include "core/route.h"
-#include "util/quote.h"
+#include "obs/batch_text.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,68 +169,16 @@ out:
 	return rc;
 }
 
-/* A message or statement on one line: control characters escaped. Valid until the next call. */
-static const char *esc(const char *s)
+/* The text of batches show, on stdout. */
+static int print_show(const zl_batch *b)
 {
-	static zl_buf b;
-	if (!b.cap)
-		zl_buf_init(&b, 0);
-	zl_buf_reset(&b);
-	zl_escape_ctl(&b, s ? s : "");
-	return zl_buf_str(&b);
-}
-
-static void print_show(const zl_batch *b, json_t *result)
-{
-	char t[40];
-	printf("batch     %s\nprefix    %s\nstatus    %s\nfiles     %lld (%lld bytes)\nattempts  %d\n", b->id,
-	       zl_cli_q(b->prefix), zl_batch_status_name(b->status), (long long)b->file_count, (long long)b->bytes,
-	       b->attempts);
-	printf("created   %s\n", zl_time_format(b->created_at, t, sizeof t));
-	if (b->locked_at)
-		printf("locked    %s%s%s\n", zl_time_format(b->locked_at, t, sizeof t), b->owner ? " by " : "",
-		       b->owner ? zl_cli_q(b->owner) : "");
-	if (b->status == ZL_BATCH_LOCKED)
-		printf("%s %s\n", b->owner ? "lease     until" : "retry     at", zl_time_format(b->lease_until, t, sizeof t));
-	if (b->finished_at)
-		printf("finished  %s\n", zl_time_format(b->finished_at, t, sizeof t));
-	if (b->error)
-		printf("error     %s\n", esc(b->error));
-	printf("\nFILES\n");
-	for (size_t i = 0; i < b->nfiles; i++) {
-		char name[4096];
-		snprintf(name, sizeof name, "%s/%s", b->files[i].bucket, b->files[i].key);
-		printf("  %s  %lld bytes  received %s\n", zl_cli_q(name), (long long)b->files[i].size,
-		       zl_time_format(b->files[i].received_at, t, sizeof t));
-	}
-	json_t *targets = json_object_get(result, "targets");
-	if (!json_array_size(targets))
-		return;
-	printf("\nTARGETS (attempt %lld, %lld ms)\n", (long long)json_integer_value(json_object_get(result, "attempt")),
-	       (long long)json_integer_value(json_object_get(result, "ms")));
-	size_t i, j;
-	json_t *tg, *x;
-	json_array_foreach(targets, i, tg) {
-		printf("  %s (%s): %s, %lld rows", zl_cli_q(json_string_value(json_object_get(tg, "name"))),
-		       json_string_value(json_object_get(tg, "type")), json_string_value(json_object_get(tg, "status")),
-		       (long long)json_integer_value(json_object_get(tg, "rows")));
-		if (json_object_get(tg, "rejected"))
-			printf(" (%lld rejected)", (long long)json_integer_value(json_object_get(tg, "rejected")));
-		printf(", %lld ms\n", (long long)json_integer_value(json_object_get(tg, "ms")));
-		if (json_object_get(tg, "note"))
-			printf("    note: %s\n", esc(json_string_value(json_object_get(tg, "note"))));
-		if (json_object_get(tg, "error"))
-			printf("    error: %s\n", esc(json_string_value(json_object_get(tg, "error"))));
-		json_array_foreach(json_object_get(tg, "objects"), j, x) {
-			printf("    %s: %lld rows", zl_cli_q(json_string_value(json_object_get(x, "key"))),
-			       (long long)json_integer_value(json_object_get(x, "rows")));
-			if (json_object_get(x, "rejected"))
-				printf(", %lld rejected", (long long)json_integer_value(json_object_get(x, "rejected")));
-			putchar('\n');
-		}
-		json_array_foreach(json_object_get(tg, "statements"), j, x)
-			printf("    sql> %s\n", esc(json_string_value(x)));
-	}
+	zl_buf text;
+	zl_buf_init(&text, SIZE_MAX);
+	int rc = zl_batch_text(&text, b);
+	if (rc == 0)
+		fwrite(text.data, 1, text.len, stdout);
+	zl_buf_release(&text);
+	return rc;
 }
 
 static int cmd_show(zl_cli *cli, int argc, char **argv)
@@ -261,8 +210,10 @@ static int cmd_show(zl_cli *cli, int argc, char **argv)
 		json_object_set(o, "result", result ? result : json_null());
 		print_json(o);
 		json_decref(o);
-	} else {
-		print_show(&b, result);
+	} else if (print_show(&b)) {
+		zl_err_set(&err, ZL_ENOMEM, "batch %s: out of memory", b.id);
+		rc = zl_cli_fail(&err);
+		goto out;
 	}
 	rc = ZL_EXIT_OK;
 out:

@@ -16,6 +16,7 @@
 #define ZL_SNAP_RECENT 5              /* finished loads kept per prefix */
 #define ZL_SNAP_ERROR_WINDOW_MS (24LL * 3600 * 1000)
 #define ZL_SNAP_STUCK_GRACE_MS 60000  /* a due batch no loader took this long after due is stuck */
+#define ZL_SNAP_NOTICES 10            /* pending (and failed) notifications kept in full */
 
 typedef struct zl_snap_batch {
 	zl_batch b;            /* without files */
@@ -50,13 +51,18 @@ typedef struct zl_snapshot {
 	size_t n;
 	int64_t notices_pending;
 	int64_t notices_failed;   /* in the last 24 hours */
-	zl_notice_rec *pending;   /* the first few pending, oldest due first */
+	zl_notice_rec *pending;   /* the first ZL_SNAP_NOTICES pending, oldest due first */
 	size_t npending;
 	zl_strvec problems;       /* one line per error or stuck thing; empty when healthy */
+	zl_notice_rec *failed;    /* the last ZL_SNAP_NOTICES failed in the last 24 hours, newest first */
+	size_t nfailed;
 } zl_snapshot;
 
-/* Reads the snapshot at now. */
+/* Reads the snapshot at now, through the state's operations only (every backend). Stored
+ * configurations that do not validate are skipped; a notification counts as failed at the time
+ * its last delivery fell due (the outbox keeps no time of failure). On error *out is empty. */
 int zl_snapshot_take(zl_state *st, int64_t now, zl_snapshot *out, zl_err *err);
+/* The snapshot owns every string and array in it; this frees them all. */
 void zl_snapshot_release(zl_snapshot *s);
 static inline int zl_snapshot_healthy(const zl_snapshot *s) { return s->problems.n == 0; }
 

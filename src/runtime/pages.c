@@ -94,7 +94,5 @@ int zl_rt_page(void *ud, const char *path, zl_buf *reply, const char **content_t
 	zl_rt *rt = ud;
 	if (strcmp(path, "/metrics") == 0)
 		return metrics_page(rt, reply, content_type);
-	*content_type = "application/json";
-	zl_buf_adds(reply, "{\"error\":\"not found: GET /metrics or /healthz\"}");
-	return 404;
+	return zl_rt_status_pages(rt, path, reply, content_type);
 }

@@ -480,6 +480,53 @@ static void test_bodies_and_auth(void **state)
 	hook_free(h);
 }
 
+/* A page handler: echoes the path as text/plain. */
+static int page(void *ud, const char *path, zl_buf *reply, const char **type)
+{
+	int *calls = ud;
+	(*calls)++;
+	*type = "text/plain; charset=utf-8";
+	zl_buf_printf(reply, "page %s", path);
+	return strcmp(path, "/missing") == 0 ? 404 : 200;
+}
+
+/* GET pages go to the page handler, on a handler thread, behind the token; a server without an
+ * event handler has no POST /events. */
+static void test_pages(void **state)
+{
+	int calls = 0;
+	char out[4096];
+	zl_webhook *w = NULL;
+	zl_err err;
+	zl_webhook_opts o = { .listen = "127.0.0.1:0", .token = "tok", .pages = page, .pages_ud = &calls,
+		              .option = "--metrics" };
+	assert_int_equal(zl_webhook_start(&o, NULL, NULL, &w, &err), 0);
+	int port = zl_webhook_port(w);
+	const char *get = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer tok\r\n\r\n";
+	assert_int_equal(http(port, get, out, sizeof out, NULL), 200);
+	assert_non_null(strstr(out, "Content-Type: text/plain; charset=utf-8"));
+	assert_non_null(strstr(out, "\r\n\r\npage /metrics"));
+	assert_int_equal(http(port, "GET /batches/01a2?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+	                            "Authorization: Bearer tok\r\n\r\n", out, sizeof out, NULL), 200);
+	assert_non_null(strstr(out, "page /batches/01a2")); /* without the query */
+	assert_null(strstr(out, "x=1"));
+	assert_int_equal(http(port, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+	                            "Authorization: Bearer tok\r\n\r\n", out, sizeof out, NULL), 404);
+	assert_int_equal(calls, 3);
+	assert_int_equal(http(port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", out, sizeof out,
+	                      NULL), 401);
+	assert_int_equal(calls, 3);
+	char *r = post_request("{}", "Authorization: Bearer tok\r\n");
+	assert_int_equal(http(port, r, out, sizeof out, NULL), 404);
+	free(r);
+	assert_healthz_fast(port, 1);
+	zl_webhook_stop(w);
+	/* its errors name its option */
+	o.listen = "127.0.0.1:99999";
+	assert_int_equal(zl_webhook_start(&o, NULL, NULL, &w, &err), ZL_EINVAL);
+	assert_non_null(strstr(err.msg, "--metrics"));
+}
+
 static void expect_listen(const char *s, const char *formatted)
 {
 	struct sockaddr_storage sa;
@@ -545,6 +592,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listen_addresses),
 		cmocka_unit_test(test_bodies_and_auth),
+		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_blocked_handler),
 		cmocka_unit_test(test_stop_drains),
 		cmocka_unit_test(test_idle_timeout),
