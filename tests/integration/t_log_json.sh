@@ -61,6 +61,7 @@ Try 'zload --help'." "$ERR" "--log-format text over ZLOAD_LOG_FORMAT=json"
 
 # State and store problems.
 jcheck 1 error 'state URL "nope": expected SCHEME:TARGET' zload "${J[@]}" --state nope batches list
+jcheck 1 error 'cannot read the state nope' zload status --state nope "${J[@]}"
 jcheck 1 error 'no batch "1234"' zload batches show 1234 "${J[@]}"
 jcheck 1 error 'no object store' env -u ZLOAD_STORE "$ZLOAD" flush b/x "${J[@]}"
 jcheck 1 error 'no object store' env -u ZLOAD_STORE "$ZLOAD" backfill b "${J[@]}"
