@@ -75,7 +75,7 @@ static int cmd_help(zl_cli *cli, int argc, char **argv)
 	const zl_cmd *cmd = find_command(argv[1]);
 	if (!cmd || cmd->run == cmd_help || cmd->run == cmd_version) {
 		if (!cmd) {
-			fprintf(stderr, "zload help: unknown command \"%s\"\nTry 'zload --help'.\n", argv[1]);
+			zl_log_cli_hint(ZL_ERROR, "zload help", "Try 'zload --help'.", "unknown command \"%s\"", argv[1]);
 			return ZL_EXIT_USAGE;
 		}
 		usage(stdout);
@@ -137,8 +137,7 @@ int main(int argc, char **argv)
 	int bootstrap = argc > 0 && as_bootstrap(argv[0]);
 	cli.state_url = getenv("ZLOAD_STATE");
 	cli.store_url = getenv("ZLOAD_STORE");
-	const char *lf = getenv("ZLOAD_LOG_FORMAT");
-	zl_log_setup(ZL_INFO, lf && strcmp(lf, "json") == 0);
+	zl_cli_log_early(argc, argv); /* before the first message, which may come before any option is parsed */
 
 	/* Global options may come before the command; commands accept them too. */
 	cli.prog = "zload";
@@ -155,7 +154,7 @@ int main(int argc, char **argv)
 			printf("zload %s\n", ZL_VERSION);
 			return ZL_EXIT_OK;
 		}
-		fprintf(stderr, "zload: unknown option \"%s\"\nTry 'zload --help'.\n", a);
+		zl_log_cli_hint(ZL_ERROR, "zload", "Try 'zload --help'.", "unknown option \"%s\"", a);
 		return ZL_EXIT_USAGE;
 	}
 	char *lambda_argv[] = { (char *)"lambda", NULL };
@@ -166,14 +165,17 @@ int main(int argc, char **argv)
 		i = 0;
 	}
 	if (i >= argc) {
-		usage(stderr);
+		if (zl_log_json()) /* one JSON line, not the usage text */
+			zl_log_cli_hint(ZL_ERROR, "zload", "Try 'zload --help'.", "expected a command");
+		else
+			usage(stderr);
 		return ZL_EXIT_USAGE;
 	}
 	if (!cli.state_url || !*cli.state_url)
 		cli.state_url = default_state = zl_state_default_url();
 	const zl_cmd *cmd = find_command(argv[i]);
 	if (!cmd) {
-		fprintf(stderr, "zload: unknown command \"%s\"\nTry 'zload --help'.\n", argv[i]);
+		zl_log_cli_hint(ZL_ERROR, "zload", "Try 'zload --help'.", "unknown command \"%s\"", argv[i]);
 		goto out;
 	}
 	char prog[64];

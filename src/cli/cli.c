@@ -1,4 +1,6 @@
 #include "cli/cli.h"
+#include "cli/live_line.h"
+#include "obs/metrics.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/quote.h"
@@ -48,22 +50,18 @@ void zl_cli_usage(FILE *f, const char *prog, const zl_cmd *cmd)
 
 int zl_cli_usage_error(const char *prog, const char *fmt, ...)
 {
+	char hint[160];
+	snprintf(hint, sizeof hint, "Try '%s --help'.", prog);
 	va_list ap;
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	zl_log_cliv(ZL_ERROR, prog, hint, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help'.\n", prog);
 	return ZL_EXIT_USAGE;
 }
 
 int zl_cli_fail(const zl_err *err)
 {
-	zl_buf b;
-	zl_buf_init(&b, 0);
-	zl_escape_ctl(&b, err->msg); /* one message, one line */
-	fprintf(stderr, "zload: %s\n", zl_buf_str(&b));
-	zl_buf_release(&b);
+	zl_log_cli(ZL_ERROR, "zload", "%s", err->msg);
 	return ZL_EXIT_FAIL;
 }
 
@@ -118,10 +116,8 @@ static void apply_globals(zl_cli *cli, const char **g)
 static int apply_logging(zl_cli *cli, const char **g)
 {
 	static int json = -1, verbose;
-	if (json < 0) { /* the default comes from the environment */
-		const char *env = getenv("ZLOAD_LOG_FORMAT");
-		json = env && strcmp(env, "json") == 0;
-	}
+	if (json < 0) /* the default: what main set from the environment and the scan of argv */
+		json = zl_log_json();
 	if (g[G_LOGFMT] && strcmp(g[G_LOGFMT], "json") && strcmp(g[G_LOGFMT], "text"))
 		return zl_cli_usage_error(cli->prog, "--log-format must be text or json, not \"%s\"", g[G_LOGFMT]);
 	if (g[G_LOGFMT] || g[G_VERBOSE]) {
@@ -130,6 +126,22 @@ static int apply_logging(zl_cli *cli, const char **g)
 		zl_log_setup(verbose ? ZL_DEBUG : ZL_INFO, json);
 	}
 	return 0;
+}
+
+void zl_cli_log_early(int argc, char **argv)
+{
+	const char *env = getenv("ZLOAD_LOG_FORMAT");
+	int json = env && strcmp(env, "json") == 0;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *v = NULL;
+		if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(argv[i], "--log-format=", 13) == 0)
+			v = argv[i] + 13;
+		if (v && (strcmp(v, "json") == 0 || strcmp(v, "text") == 0))
+			json = strcmp(v, "json") == 0;
+	}
+	zl_log_setup(ZL_INFO, json);
 }
 
 int zl_cli_parse_globals(zl_cli *cli, int argc, char **argv)
@@ -227,6 +239,16 @@ int zl_cli_dispatch(zl_cli *cli, const char *family, const zl_cmd *table, int ar
 			return c->run(cli, argc - 1, argv + 1);
 		}
 	FILE *f = argc > 1 && !sub ? stdout : stderr;
+	if (f == stderr && zl_log_json()) { /* one JSON line, not the usage text */
+		char fam[96], hint[160];
+		snprintf(fam, sizeof fam, "zload %s", family);
+		snprintf(hint, sizeof hint, "Try '%s --help'.", fam);
+		if (sub)
+			zl_log_cli_hint(ZL_ERROR, fam, hint, "unknown command \"%s\"", sub);
+		else
+			zl_log_cli_hint(ZL_ERROR, fam, hint, "expected a command");
+		return ZL_EXIT_USAGE;
+	}
 	if (argc > 1 && sub)
 		fprintf(stderr, "zload %s: unknown command \"%s\"\n\n", family, sub);
 	fprintf(f, "usage: zload %s COMMAND [options]\n\ncommands:\n", family);
@@ -264,6 +286,7 @@ static void print_loaded(void *ud, const zl_ticket *k, const zl_load_summary *su
 	zl_buf e;
 	zl_buf_init(&e, 0);
 	zl_escape_ctl(&e, rc ? err->msg : sum->error);
+	zl_log_live_hide(1); /* stdout may be the terminal that shows the live line */
 	if (rc)
 		printf("loaded batch=%s status=failed error=%s\n", k->batch_id, zl_buf_str(&e));
 	else
@@ -271,6 +294,7 @@ static void print_loaded(void *ud, const zl_ticket *k, const zl_load_summary *su
 		       sum->status == ZL_BATCH_LOCKED ? "retry" : zl_batch_status_name(sum->status), (long long)sum->rows,
 		       e.len ? " error=" : "", zl_buf_str(&e));
 	fflush(stdout);
+	zl_log_live_hide(0);
 	zl_buf_release(&e);
 }
 
@@ -296,12 +320,44 @@ void zl_cli_close_rt(zl_rt *rt, zl_store *store)
 	zl_store_close(store);
 }
 
-int zl_cli_drain(zl_rt *rt)
+/* "loading N batches: X rows, Y MB, Z MB/s" of the loads in progress; nothing when none is. */
+static void loads_progress(void *ud, zl_buf *text)
 {
+	(void)ud;
+	enum { MAX = 256 };
+	static zl_progress p[MAX]; /* only the ticker's thread draws */
+	size_t n = zl_progress_list(p, MAX);
+	if (!n)
+		return;
+	int64_t now = zl_now_ms(), rows = 0, bytes = 0;
+	double rate = 0;
+	size_t batches = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < i && strcmp(p[j].batch_id, p[i].batch_id) != 0)
+			j++;
+		batches += j == i; /* a batch loads into each of its targets */
+		rows += p[i].rows;
+		bytes += p[i].bytes;
+		if (now > p[i].started_ms)
+			rate += (double)p[i].bytes * 1000.0 / (double)(now - p[i].started_ms);
+	}
+	zl_buf_printf(text, "loading %zu batch%s: %lld rows, %.1f MB, %.1f MB/s", batches, batches == 1 ? "" : "es",
+	              (long long)rows, (double)bytes / 1e6, rate / 1e6);
+}
+
+static int drain(zl_rt *rt, int live)
+{
+	zl_live_ticker *t = live ? zl_live_start(500, loads_progress, NULL) : NULL;
 	int rc = zl_rt_drain(rt) ? ZL_EXIT_FAIL : ZL_EXIT_OK;
+	zl_live_stop(t);
 	zl_rt_notify_flush(rt, ZL_CLI_NOTIFY_WAIT_MS); /* a notification not delivered is not a failed load */
 	return rc;
 }
+
+int zl_cli_drain(zl_rt *rt) { return drain(rt, 0); }
+
+int zl_cli_drain_live(zl_rt *rt) { return drain(rt, 1); }
 
 int zl_cli_read_file(const char *path, size_t cap, char **out, size_t *len, zl_err *err)
 {

@@ -43,6 +43,10 @@ extern const zl_opt zl_global_opts[];
  * moved to the front of argv and *npos set. Prints the error and returns ZL_EXIT_USAGE on bad
  * usage; on --help prints help and returns -1. Returns 0 otherwise. */
 int zl_cli_parse(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, const char **vals, int *npos);
+/* Sets the log format before anything is parsed, so that even the first usage error is in it:
+ * JSON when the last "--log-format json" (or --log-format=json) anywhere on the command line,
+ * up to a lone "--", says so, else when $ZLOAD_LOG_FORMAT is "json"; text otherwise. */
+void zl_cli_log_early(int argc, char **argv);
 /* Parses the global options before the command name. Returns the index of the command name;
  * 0 after a usage error (printed); -i when argv[i] is an option that is not global. */
 int zl_cli_parse_globals(zl_cli *cli, int argc, char **argv);
@@ -50,8 +54,10 @@ int zl_cli_parse_globals(zl_cli *cli, int argc, char **argv);
 void zl_cli_usage(FILE *f, const char *prog, const zl_cmd *cmd);
 /* Runs the command of a family named by argv[0] (argv[0] is the family name). */
 int zl_cli_dispatch(zl_cli *cli, const char *family, const zl_cmd *table, int argc, char **argv);
-/* Prints "zload: message" to stderr and returns ZL_EXIT_FAIL. */
+/* Prints "zload: message" to stderr (a JSON line in JSON mode: zl_log_cli) and returns ZL_EXIT_FAIL. */
 int zl_cli_fail(const zl_err *err);
+/* Prints "PROG: message" and "Try 'PROG --help'." (one JSON line with a "hint" in JSON mode) and
+ * returns ZL_EXIT_USAGE. */
 int zl_cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The secrets provider of --secrets, opened on first use (it reads no key until one is needed). */
@@ -70,6 +76,9 @@ void zl_cli_close_rt(zl_rt *rt, zl_store *store);
  * ZL_CLI_NOTIFY_WAIT_MS; the rest is left for zload serve); ZL_EXIT_FAIL when some batch did not
  * end complete. */
 int zl_cli_drain(zl_rt *rt);
+/* zl_cli_drain with, on a terminal's stderr in text mode, a live line of the loads in progress
+ * ("loading N batches: X rows, Y MB, Z MB/s", redrawn every 0.5 s), gone before it returns. */
+int zl_cli_drain_live(zl_rt *rt);
 
 /* Parses the value of --opt as an integer in [min, max]; prints a usage error (2) otherwise. */
 int zl_cli_int(zl_cli *cli, const char *opt, const char *v, long min, long max, long *out);

@@ -1,12 +1,13 @@
 /* zload backfill BUCKET/PREFIX: queue every stored object not yet recorded. */
 #include "cli/cli.h"
+#include "cli/live_line.h"
 #include "obs/metrics.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum { B_SINCE, B_NO_LOAD, B_COUNT };
 static const zl_opt backfill_opts[] = {
@@ -28,32 +29,31 @@ typedef struct backfill {
 	int live;            /* progress on a terminal's stderr, redrawn in place */
 } backfill;
 
-static void summary(const backfill *b, FILE *f)
+static void summary(const backfill *b, zl_buf *out)
 {
-	fprintf(f, "listed %lld, queued %lld, already known %lld, not routed or filtered %lld", (long long)b->listed,
-	        (long long)b->queued, (long long)b->known, (long long)b->skipped);
+	zl_buf_printf(out, "listed %lld, queued %lld, already known %lld, not routed or filtered %lld",
+	              (long long)b->listed, (long long)b->queued, (long long)b->known, (long long)b->skipped);
 	if (b->failed)
-		fprintf(f, ", failed %lld", (long long)b->failed);
+		zl_buf_printf(out, ", failed %lld", (long long)b->failed);
 	if (b->older)
-		fprintf(f, ", older than --since %lld", (long long)b->older);
+		zl_buf_printf(out, ", older than --since %lld", (long long)b->older);
 	if (b->refused)
-		fprintf(f, ", refused %lld", (long long)b->refused);
+		zl_buf_printf(out, ", refused %lld", (long long)b->refused);
 }
 
-/* A progress line on a terminal, redrawn in place; the final summary goes to stdout. */
+/* A live line on a terminal, redrawn in place; the final summary goes to stdout. */
 static void progress(backfill *b, int final)
 {
-	if (b->live) {
-		fputs("\r\033[K", stderr);
-		if (!final)
-			summary(b, stderr);
-		fflush(stderr);
-	}
+	zl_buf text;
+	zl_buf_init(&text, 0);
+	summary(b, &text);
+	if (b->live)
+		zl_live_show(final ? NULL : zl_buf_str(&text));
 	if (final) {
-		summary(b, stdout);
-		fputc('\n', stdout);
+		printf("%s\n", zl_buf_str(&text));
 		fflush(stdout);
 	}
+	zl_buf_release(&text);
 }
 
 static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
@@ -116,7 +116,7 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	b.rt = rt;
-	b.live = isatty(STDERR_FILENO) && !zl_log_json();
+	b.live = zl_live_wanted();
 	if (store->ops->list(store, bucket, prefix, on_object, &b, &err)) {
 		progress(&b, 1);
 		zl_cli_fail(&err);
@@ -128,7 +128,7 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 		goto out;
 	if (zl_rt_sweep(rt, &err))
 		rc = zl_cli_fail(&err);
-	if (zl_cli_drain(rt) != ZL_EXIT_OK)
+	if (zl_cli_drain_live(rt) != ZL_EXIT_OK)
 		rc = ZL_EXIT_FAIL;
 out:
 	zl_cli_close_rt(rt, store);

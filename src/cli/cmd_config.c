@@ -5,6 +5,7 @@
 #include "core/route.h"
 #include "target/target.h"
 #include "util/buf.h"
+#include "util/log.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -210,14 +211,16 @@ static void warn_open_batches(zl_state *st, const char *prefix)
 			files += v[i].file_count;
 		}
 	if (waiting) {
-		fprintf(stderr, "zload: warning: %zu open batch%s of %s hold%s %lld file%s; %s only once a "
-		        "configuration for %s is stored again:", waiting, waiting == 1 ? "" : "es", zl_cli_q(prefix),
-		        waiting == 1 ? "s" : "", (long long)files, files == 1 ? "" : "s",
-		        waiting == 1 ? "it loads" : "they load", zl_cli_q(prefix));
+		zl_buf ids;
+		zl_buf_init(&ids, 0);
 		for (size_t i = 0; i < n; i++)
 			if (v[i].file_count > 0)
-				fprintf(stderr, " %s", v[i].id);
-		fputc('\n', stderr);
+				zl_buf_printf(&ids, " %s", v[i].id);
+		zl_log_cli(ZL_WARN, "zload", "%zu open batch%s of %s hold%s %lld file%s; %s only once a "
+		           "configuration for %s is stored again:%s", waiting, waiting == 1 ? "" : "es", zl_cli_q(prefix),
+		           waiting == 1 ? "s" : "", (long long)files, files == 1 ? "" : "s",
+		           waiting == 1 ? "it loads" : "they load", zl_cli_q(prefix), zl_buf_str(&ids));
+		zl_buf_release(&ids);
 	}
 	zl_batch_list_free(v, n);
 }
@@ -283,7 +286,7 @@ static int cmd_add_target(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (!(target = json_loads(text, JSON_REJECT_DUPLICATES, &je))) {
-		fprintf(stderr, "zload: %s: line %d, column %d: %s\n", argv[1], je.line, je.column, je.text);
+		zl_log_cli(ZL_ERROR, "zload", "%s: line %d, column %d: %s", argv[1], je.line, je.column, je.text);
 		goto out;
 	}
 	if (zl_cli_config_with_target(st, prefix, target, &merged, &err) ||

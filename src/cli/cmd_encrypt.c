@@ -4,6 +4,7 @@
 #include "cli/term_input.h"
 #include "core/route.h"
 #include "target/target.h"
+#include "util/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +60,8 @@ static int field_path(zl_cli *cli, const char *field, char *out, size_t n)
 static int read_value(zl_cli *cli, int npos, char **argv, char **value, zl_err *err)
 {
 	if (npos == 1 && strcmp(argv[0], "-") != 0) {
-		fprintf(stderr, "%s: warning: a value given as an argument shows in ps and in the shell's history; "
-		                "give - or nothing to type it unseen\n", cli->prog);
+		zl_log_cli(ZL_WARN, cli->prog, "a value given as an argument shows in ps and in the shell's history; "
+		                               "give - or nothing to type it unseen");
 		*value = strdup(argv[0]);
 		explicit_bzero(argv[0], strlen(argv[0]));
 		return *value ? 0 : zl_err_set(err, ZL_ENOMEM, "out of memory");
@@ -68,6 +69,7 @@ static int read_value(zl_cli *cli, int npos, char **argv, char **value, zl_err *
 	zl_term term;
 	zl_term_init(&term);
 	int rc = zl_term_read_line(&term, term.tty ? "Value to encrypt: " : "", 1, value, err);
+	zl_term_release(&term);
 	if (rc == ZL_ENOTFOUND)
 		return zl_err_set(err, ZL_EINVAL, "no value on standard input");
 	if (rc == 0 && !**value) {
@@ -108,7 +110,7 @@ int zl_cmd_encrypt(zl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(back, value) != 0) {
-		fprintf(stderr, "%s: the sealed value did not open to the value given; nothing printed\n", cli->prog);
+		zl_log_cli(ZL_ERROR, cli->prog, "the sealed value did not open to the value given; nothing printed");
 		goto out;
 	}
 	printf("%s\n", sealed);

@@ -24,7 +24,7 @@ int zl_cmd_flush(zl_cli *cli, int argc, char **argv)
 	}
 	if (!n)
 		printf("nothing to flush for %s: no open batch holds files\n", zl_cli_q(argv[0]));
-	rc = zl_cli_drain(rt);
+	rc = zl_cli_drain_live(rt);
 out:
 	zl_cli_close_rt(rt, store);
 	return rc;

@@ -36,8 +36,8 @@ int zl_cmd_lambda(zl_cli *cli, int argc, char **argv)
 		zl_log_setup(zl_log_enabled(ZL_DEBUG) ? ZL_DEBUG : ZL_INFO, 1);
 	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
 	if (!api || !*api) {
-		fprintf(stderr, "zload: AWS_LAMBDA_RUNTIME_API is not set: zload lambda runs inside AWS Lambda "
-		                "(or next to a Runtime API emulator)\n");
+		zl_log_cli(ZL_ERROR, "zload", "AWS_LAMBDA_RUNTIME_API is not set: zload lambda runs inside AWS Lambda "
+		                              "(or next to a Runtime API emulator)");
 		return ZL_EXIT_FAIL;
 	}
 	zl_lambda_opts lo = { .api = api, .margin_ms = ZL_LAMBDA_MARGIN_MS };

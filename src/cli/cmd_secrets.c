@@ -4,6 +4,7 @@
 #include "core/config_secrets.h"
 #include "core/route.h"
 #include "target/target.h"
+#include "util/log.h"
 #include "util/strvec.h"
 
 #include <jansson.h>
@@ -76,7 +77,7 @@ static int cmd_rotate(zl_cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < prefixes.n; i++) {
 		int count = 0;
 		if (reseal_one(st, s, prefixes.v[i], jsons.v[i], &count, &err)) {
-			fprintf(stderr, "%s: %s: %s\n", cli->prog, zl_cli_q(prefixes.v[i]), err.msg);
+			zl_log_cli(ZL_ERROR, cli->prog, "%s: %s", zl_cli_q(prefixes.v[i]), err.msg);
 			failed++;
 			continue;
 		}
@@ -86,8 +87,8 @@ static int cmd_rotate(zl_cli *cli, int argc, char **argv)
 	printf("re-sealed %d secret%s in %d configuration%s with %s\n", total, total == 1 ? "" : "s", configs,
 	       configs == 1 ? "" : "s", zl_secrets_name(s));
 	if (failed) {
-		fprintf(stderr, "%s: %d configuration%s could not be re-sealed; older keys are kept\n", cli->prog, failed,
-		        failed == 1 ? "" : "s");
+		zl_log_cli(ZL_ERROR, cli->prog, "%d configuration%s could not be re-sealed; older keys are kept", failed,
+		           failed == 1 ? "" : "s");
 		goto out;
 	}
 	if (zl_secrets_drop_old_keys(s, &err)) {
@@ -155,6 +156,7 @@ static int read_password(char **out, zl_err *err)
 	if (rc == 0 && term.tty && (rc = zl_term_read_line(&term, "Again: ", 1, &again, err)) == 0 &&
 	    strcmp(*out, again) != 0)
 		rc = zl_err_set(err, ZL_EINVAL, "the two passwords differ; nothing stored");
+	zl_term_release(&term);
 	if (rc == ZL_ENOTFOUND)
 		rc = zl_err_set(err, ZL_EINVAL, "no password on standard input");
 	zl_term_free(again);

@@ -166,7 +166,7 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 	}
 	long nconfigs = zl_rt_configurations(rt);
 	if (!store && nconfigs > 0) { /* every batch would end in error */
-		fprintf(stderr, "zload: %s\n", ZL_NO_STORE_MSG);
+		zl_log_cli(ZL_ERROR, "zload", "%s", ZL_NO_STORE_MSG);
 		goto out;
 	}
 	if (add_intakes(rt, store, vals, &a, &err)) {

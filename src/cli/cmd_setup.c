@@ -11,6 +11,7 @@
 #include "core/route.h"
 #include "target/target.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/quote.h"
 
 #include <stdlib.h>
@@ -42,13 +43,18 @@ typedef struct setup_session {
 	size_t target;            /* the index of the asked target in config */
 } setup_session;
 
-/* Prints one line of dialogue, control characters escaped. */
-static void say(setup_session *s, const char *prefix, const char *msg)
+/* Prints one line of dialogue, control characters escaped; with no dialogue (JSON logs, no
+ * terminal), logs it at level instead. */
+static void say(setup_session *s, zl_log_level level, const char *prefix, const char *msg)
 {
+	if (!s->term.out) {
+		zl_log_cli(level, s->cli->prog, "%s%s", prefix + strspn(prefix, " "), msg);
+		return;
+	}
 	zl_buf b;
 	zl_buf_init(&b, 0);
 	zl_escape_ctl(&b, msg);
-	fprintf(s->term.out, "%s%s\n", prefix, zl_buf_str(&b));
+	zl_term_say(&s->term, "%s%s\n", prefix, zl_buf_str(&b));
 	zl_buf_release(&b);
 }
 
@@ -73,7 +79,7 @@ static int ask_question(setup_session *s, size_t i, zl_err *err)
 		}
 		if (rc != ZL_EINVAL)
 			break;
-		say(s, "  ", why.msg); /* why, then the same question again */
+		say(s, ZL_WARN, "  ", why.msg); /* why, then the same question again */
 	}
 	if (rc)
 		*err = why;
@@ -105,7 +111,7 @@ static int ask_yes_no(setup_session *s, const char *prompt, int dflt, int *yes, 
 		}
 		zl_term_free(line);
 		line = NULL;
-		say(s, "  ", "answer y or n");
+		say(s, ZL_WARN, "  ", "answer y or n");
 	}
 out:
 	zl_term_free(line);
@@ -151,7 +157,7 @@ static int build_config(setup_session *s, zl_err *err)
 		*err = verr;
 		goto out;
 	}
-	say(s, "  ", verr.msg);
+	say(s, ZL_WARN, "  ", verr.msg);
 	zl_setup_forget(&s->answers, (size_t)k);
 	free(s->text);
 	s->text = NULL;
@@ -177,14 +183,14 @@ static void show_summary(setup_session *s)
 	zl_buf_init(&b, 0);
 	zl_setup_summary(&s->answers, &b);
 	if (s->add_to)
-		fprintf(s->term.out, "\nThe target to add to %s:\n%s", zl_cli_q(s->add_to), zl_buf_str(&b));
+		zl_term_say(&s->term, "\nThe target to add to %s:\n%s", zl_cli_q(s->add_to), zl_buf_str(&b));
 	else
-		fprintf(s->term.out, "\nThe configuration for %s:\n%s", zl_cli_q(s->config->prefix), zl_buf_str(&b));
+		zl_term_say(&s->term, "\nThe configuration for %s:\n%s", zl_cli_q(s->config->prefix), zl_buf_str(&b));
 	zl_buf_release(&b);
 	char *stored = NULL;
 	zl_err err;
 	if (!s->add_to && s->st->ops->config_get(s->st, s->config->prefix, &stored, &err) == 0)
-		fprintf(s->term.out, "A configuration for %s is stored already: storing replaces it.\n",
+		zl_term_say(&s->term, "A configuration for %s is stored already: storing replaces it.\n",
 		        zl_cli_q(s->config->prefix));
 	free(stored);
 }
@@ -195,8 +201,7 @@ static void test_connection(setup_session *s, int *ok)
 	const zl_target_cfg *tc = &s->config->targets[s->target];
 	zl_target *t = NULL;
 	zl_err err;
-	fprintf(s->term.out, "Connecting to the %s target...\n", tc->ops->type);
-	fflush(s->term.out);
+	zl_term_say(&s->term, "Connecting to the %s target...\n", tc->ops->type);
 	zl_secrets *secrets = NULL;
 	json_t *conn = NULL; /* a password given as env:NAME or file:/path is read as a load would */
 	*ok = zl_cli_secrets(s->cli, &secrets, &err) == 0 &&
@@ -204,14 +209,14 @@ static void test_connection(setup_session *s, int *ok)
 	      tc->ops->connect(conn, &t, &err) == 0;
 	if (*ok) {
 		tc->ops->close(t);
-		say(s, "", "connection test: ok");
+		say(s, ZL_INFO, "", "connection test: ok");
 	} else {
 		zl_strvec plain;
 		zl_strvec_init(&plain);
 		if (conn && zl_config_target_plain(s->config, s->target, conn, &plain) == 0)
 			zl_scrub_buf(err.msg, sizeof err.msg, &plain);
 		zl_scrub_release(&plain);
-		say(s, "connection test failed: ", err.msg);
+		say(s, ZL_WARN, "connection test failed: ", err.msg);
 	}
 	zl_config_target_wipe(s->config, s->target, conn);
 }
@@ -250,7 +255,9 @@ static void print_help(void)
 	       "[y/N]\"). It stores through the same validation as 'zload config put'.\n\n"
 	       "With no terminal, each answer is one line of standard input, in the order above (only\n"
 	       "the questions that apply to the target type take a line), then one line per y/n\n"
-	       "question; prompts go to stderr. Input that ends early stores nothing (exit 1).\n",
+	       "question; prompts go to stderr (with --log-format json and stderr not a terminal: to the\n"
+	       "terminal if there is one, else nowhere, and remarks on answers are log lines). Input that\n"
+	       "ends early stores nothing (exit 1).\n",
 	       zl_buf_str(&b));
 	zl_buf_release(&b);
 }
@@ -275,7 +282,7 @@ static int run_setup(zl_cli *cli, setup_session *s, const char *add_target, int 
 			goto out;
 	}
 	if (s->term.tty)
-		fprintf(s->term.out, "%s. An empty answer takes the [default]; Ctrl-C stops without storing.\n\n",
+		zl_term_say(&s->term, "%s. An empty answer takes the [default]; Ctrl-C stops without storing.\n\n",
 		        s->add_to ? "A target to add to the configuration" : "A new load configuration");
 	if ((rc = collect(s, err)) == 0)
 		rc = confirm_and_store(s, stored, err);
@@ -302,9 +309,10 @@ int zl_cmd_setup(zl_cli *cli, int argc, char **argv)
 	if (run_setup(cli, &s, vals[O_ADD_TARGET], &stored, &err))
 		rc = zl_cli_fail(&err);
 	else if (!stored) {
-		fprintf(stderr, "zload: nothing stored\n");
+		zl_log_cli(ZL_ERROR, "zload", "nothing stored");
 		rc = ZL_EXIT_FAIL;
 	}
+	zl_term_release(&s.term);
 	free(s.add_to);
 	free(s.text);
 	zl_config_free(s.config);

@@ -1,8 +1,10 @@
 /* One line of input per answer, with echo off for secrets on a terminal. */
 #include "cli/term_input.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -79,6 +81,30 @@ void zl_term_init(zl_term *t)
 	t->in = stdin;
 	t->out = stderr;
 	t->tty = isatty(fileno(stdin));
+	t->own_out = 0;
+	if (zl_log_json() && !isatty(STDERR_FILENO)) {
+		t->out = t->tty ? fopen("/dev/tty", "w") : NULL;
+		t->own_out = t->out != NULL;
+	}
+}
+
+void zl_term_release(zl_term *t)
+{
+	if (t->own_out)
+		fclose(t->out);
+	t->out = NULL;
+	t->own_out = 0;
+}
+
+void zl_term_say(zl_term *t, const char *fmt, ...)
+{
+	if (!t->out)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(t->out, fmt, ap);
+	va_end(ap);
+	fflush(t->out);
 }
 
 void zl_term_free(char *line)
@@ -97,9 +123,8 @@ int zl_term_read_line(zl_term *t, const char *prompt, int secret, char **line, z
 	*line = NULL;
 	if (!buf)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
-	fputs(prompt, t->out);
-	fflush(t->out);
-	hidden = secret && t->tty && echo_off(fileno(t->in), fileno(t->out)) == 0;
+	zl_term_say(t, "%s", prompt);
+	hidden = secret && t->tty && echo_off(fileno(t->in), t->out ? fileno(t->out) : -1) == 0;
 	while ((c = getc(t->in)) != EOF && c != '\n') {
 		if (len < ZL_TERM_LINE_MAX)
 			buf[len++] = (char)c;
@@ -110,7 +135,7 @@ int zl_term_read_line(zl_term *t, const char *prompt, int secret, char **line, z
 	echo_on();
 	/* What is typed ends the prompt's line; nothing does when it is not echoed or not a terminal. */
 	if (hidden || !t->tty)
-		fputc('\n', t->out);
+		zl_term_say(t, "\n");
 	if (len && buf[len - 1] == '\r')
 		len--;
 	buf[len] = '\0';

@@ -6,9 +6,13 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/prefetch.h"
 #include "util/timeutil.h"
 #include "util/uuid.h"
@@ -178,6 +182,91 @@ static void test_prefetch(void **state)
 	assert_int_equal(closed, 5);
 }
 
+/* Runs fn with stderr going to a file; returns what it wrote (caller frees). */
+static char *capture_stderr(void (*fn)(void))
+{
+	fflush(stderr);
+	FILE *tmp = tmpfile();
+	assert_non_null(tmp);
+	int saved = dup(STDERR_FILENO);
+	dup2(fileno(tmp), STDERR_FILENO);
+	fn();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	off_t n = lseek(fileno(tmp), 0, SEEK_END);
+	assert_true(n >= 0);
+	char *out = calloc(1, (size_t)n + 1);
+	assert_int_equal(pread(fileno(tmp), out, (size_t)n, 0), (ssize_t)n);
+	fclose(tmp);
+	return out;
+}
+
+static void cli_lines(void)
+{
+	zl_log_cli(ZL_ERROR, "zload", "no batch \"%s\"", "12\n34");
+	zl_log_cli(ZL_WARN, "zload encrypt", "a value given as an argument");
+	zl_log_cli_hint(ZL_ERROR, "zload batches show", "Try 'zload batches show --help'.", "expected ID");
+	zl_log_cli(ZL_ERROR, "zload", "not UTF-8: \xff\xfe end");
+}
+
+static void live_lines(void)
+{
+	zl_log_live("loading 1 batch");
+	zl_log_cli(ZL_ERROR, "zload", "in between");
+	zl_log_live_hide(1);
+	zl_log_live("hidden");
+	zl_log_live_hide(0);
+	zl_log_live(NULL);
+}
+
+/* A command's own lines: the text form exactly, one JSON object per line, the live line taken
+ * off and drawn again around a log line. */
+static void test_log_cli(void **state)
+{
+	(void)state;
+	zl_log_setup(ZL_INFO, 0);
+	char *text = capture_stderr(cli_lines);
+	assert_string_equal(text, "zload: no batch \"12\\n34\"\n"
+	                          "zload encrypt: warning: a value given as an argument\n"
+	                          "zload batches show: expected ID\nTry 'zload batches show --help'.\n"
+	                          "zload: not UTF-8: \xff\xfe end\n");
+	free(text);
+	char *live = capture_stderr(live_lines);
+	assert_string_equal(live, "\r\033[Kloading 1 batch\r\033[Kzload: in between\nloading 1 batch"
+	                          "\r\033[Khidden\r\033[K");
+	free(live);
+
+	zl_log_setup(ZL_INFO, 1);
+	char *js = capture_stderr(cli_lines);
+	zl_log_setup(ZL_INFO, 0);
+	const char *want[][4] = { { "error", "no batch \"12\n34\"", "zload", NULL },
+	                          { "warn", "a value given as an argument", "zload encrypt", NULL },
+	                          { "error", "expected ID", "zload batches show", "Try 'zload batches show --help'." },
+	                          { "error", "not UTF-8: \xef\xbf\xbd\xef\xbf\xbd end", "zload", NULL } };
+	char *line = js;
+	for (size_t i = 0; i < 4; i++) {
+		char *nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je);
+		assert_non_null(o);
+		assert_non_null(json_string_value(json_object_get(o, "ts")));
+		assert_string_equal(json_string_value(json_object_get(o, "level")), want[i][0]);
+		assert_string_equal(json_string_value(json_object_get(o, "msg")), want[i][1]);
+		assert_string_equal(json_string_value(json_object_get(o, "prog")), want[i][2]);
+		if (want[i][3])
+			assert_string_equal(json_string_value(json_object_get(o, "hint")), want[i][3]);
+		else
+			assert_null(json_object_get(o, "hint"));
+		json_decref(o);
+		line = nl + 1;
+	}
+	assert_string_equal(line, "");
+	free(js);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_uuid_order),
 		cmocka_unit_test(test_prefetch),
+		cmocka_unit_test(test_log_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
