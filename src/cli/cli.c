@@ -229,6 +229,16 @@ int zl_cli_parse(zl_cli *cli, const zl_cmd *cmd, int argc, char **argv, const ch
 int zl_cli_dispatch(zl_cli *cli, const char *family, const zl_cmd *table, int argc, char **argv)
 {
 	char prog[128];
+	/* Global options may come between the family and its command: zload batches --state URL list */
+	int skip = zl_cli_parse_globals(cli, argc, argv);
+	if (skip == 0)
+		return ZL_EXIT_USAGE;
+	skip = (skip < 0 ? -skip : skip) - 1;
+	if (skip > 0) {
+		argv[skip] = argv[0];
+		argv += skip;
+		argc -= skip;
+	}
 	const char *sub = argc > 1 ? argv[1] : NULL;
 	if (sub && (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0))
 		sub = NULL;

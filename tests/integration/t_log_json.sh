@@ -45,7 +45,8 @@ jcheck 2 error 'unknown option "--bogus"' zload batches list --bogus --log-forma
 jcheck 2 error 'expected a command' zload "${J[@]}"
 jcheck 2 error 'unknown command "frob"' zload config frob "${J[@]}"
 jcheck 2 error 'expected a command' zload "${J[@]}" batches
-jcheck 2 error 'unknown command "--log-format"' zload batches "${J[@]}"
+jcheck 2 error 'expected a command' zload batches "${J[@]}"
+jcheck 2 error 'unknown command "nope"' zload batches "${J[@]}" nope
 jcheck 2 error 'unknown command "frob"' zload help frob "${J[@]}"
 jcheck 2 error 'expected ID' zload batches show "${J[@]}"
 hint=$(printf '%s' "$ERR" | "$PYTHON" -c 'import json,sys; print(json.loads(sys.stdin.read())["hint"])')
