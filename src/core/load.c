@@ -6,6 +6,7 @@
 #include "core/scrub.h"
 #include "obs/metrics.h"
 #include "target/target.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/prefetch.h"
 #include "util/timeutil.h"
@@ -58,9 +59,7 @@ static void counted_note(counted_reader *c, const void *data, ssize_t n)
 {
 	if (n <= 0)
 		return;
-	int64_t lines = 0;
-	for (const char *p = data, *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-		lines++;
+	int64_t lines = zl_count_newlines(data, (size_t)n);
 	c->lines += lines;
 	zl_progress_add(c->slot, lines, n);
 }

@@ -12,6 +12,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/prefetch.h"
 #include "util/timeutil.h"
@@ -267,6 +268,29 @@ static void test_log_cli(void **state)
 	free(js);
 }
 
+/* zl_count_newlines against a byte loop: every alignment and length, runs of newlines past 255
+ * (a lane's limit), and none. */
+static void test_count_newlines(void **state)
+{
+	static unsigned char b[70000];
+	srand(7);
+	for (int t = 0; t < 3000; t++) {
+		size_t off = (size_t)rand() % 64, n = (size_t)rand() % (t < 2000 ? 600 : sizeof b - 64);
+		int density = 1 + rand() % 8;
+		for (size_t i = 0; i < off + n; i++)
+			b[i] = rand() % density == 0 ? '\n' : (unsigned char)(rand() % 256);
+		int64_t want = 0;
+		for (size_t i = off; i < off + n; i++)
+			want += b[i] == '\n';
+		assert_int_equal(zl_count_newlines(b + off, n), want);
+	}
+	memset(b, '\n', sizeof b);
+	assert_int_equal(zl_count_newlines(b, sizeof b), (int64_t)sizeof b);
+	memset(b, '\n' ^ 0x80, sizeof b);
+	assert_int_equal(zl_count_newlines(b, sizeof b), 0);
+	assert_int_equal(zl_count_newlines(b, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_uuid_order),
 		cmocka_unit_test(test_prefetch),
+		cmocka_unit_test(test_count_newlines),
 		cmocka_unit_test(test_log_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
