@@ -60,6 +60,14 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 serve_pid=$!
 for _ in $(seq 1 100); do grep -q 'msg=serving' "$ws/serve.log" && break; sleep 0.1; done
 
+# summary: "median p95 bytes" of the seconds in $ws/times and the size of $ws/page.
+summary() {
+	python3 - "$ws/times" "$(stat -c %s "$ws/page")" <<'EOF'
+import sys
+t = sorted(float(x) * 1000 for x in open(sys.argv[1]))
+print("%.2f %.2f %s" % (t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.95))], sys.argv[2]))
+EOF
+}
 # time_page PATH: R requests; prints "median p95 bytes".
 time_page() {
 	local path=$1 i out
@@ -69,11 +77,7 @@ time_page() {
 		[ "${out% *}" = 200 ] || { echo "pages.sh: GET $path answered ${out% *}" >&2; exit 1; }
 		echo "${out#* }" >>"$ws/times"
 	done
-	python3 - "$ws/times" "$(stat -c %s "$ws/page")" <<'EOF'
-import sys
-t = sorted(float(x) * 1000 for x in open(sys.argv[1]))
-print("%.2f %.2f %s" % (t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.95))], sys.argv[2]))
-EOF
+	summary
 }
 healthz=$(time_page /healthz)
 metrics=$(time_page /metrics)
@@ -86,12 +90,7 @@ for _ in $(seq 1 "$requests"); do
 	"$zload" status --json >"$ws/page" || [ $? -eq 1 ]
 	echo "$(( ${EPOCHREALTIME/./} - s ))e-6" >>"$ws/times"
 done
-cli=$(python3 - "$ws/times" "$(stat -c %s "$ws/page")" <<'EOF'
-import sys
-t = sorted(float(x) * 1000 for x in open(sys.argv[1]))
-print("%.2f %.2f %s" % (t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.95))], sys.argv[2]))
-EOF
-)
+cli=$(summary)
 echo "state: $prefixes prefixes, $open files open and $complete complete batches each; $requests requests per page"
 printf '%-22s %10s %10s %10s %14s\n' page "median ms" "p95 ms" bytes "x /healthz"
 for row in "GET /healthz:$healthz" "GET /metrics:$metrics" "GET /:$status_page" "zload status --json:$cli"; do

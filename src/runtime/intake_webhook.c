@@ -45,21 +45,32 @@ static void webhook_stop(void *ctx)
 	free(wi);
 }
 
-static int webhook_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
+/* Starts a server for the runtime's pages and, with events set, POST /events. */
+static int start_server(zl_rt *rt, const zl_webhook_opts *cfg, int events, webhook_intake **out, zl_err *err)
 {
-	zl_webhook_opts o = *(const zl_webhook_opts *)cfgp;
-	const zl_webhook_opts *cfg = &o;
+	zl_webhook_opts o = *cfg;
 	webhook_intake *wi = calloc(1, sizeof *wi);
 	if (!wi)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	wi->rt = rt;
 	o.pages = zl_rt_page;
 	o.pages_ud = rt;
-	int rc = zl_webhook_start(cfg, on_body, wi, &wi->hook, err);
+	int rc = zl_webhook_start(&o, events ? on_body : NULL, events ? wi : NULL, &wi->hook, err);
 	if (rc) {
 		free(wi);
 		return rc;
 	}
+	*out = wi;
+	return 0;
+}
+
+static int webhook_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
+{
+	const zl_webhook_opts *cfg = cfgp;
+	webhook_intake *wi;
+	int rc = start_server(rt, cfg, 1, &wi, err);
+	if (rc)
+		return rc;
 	const zl_webhook_opts *in_force = zl_webhook_options(wi->hook);
 	ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", zl_webhook_address(wi->hook)),
 	       ZL_I("port", zl_webhook_port(wi->hook)), ZL_S("auth", cfg->token ? "bearer" : "none"),
@@ -77,20 +88,13 @@ const zl_intake_ops zl_intake_webhook = {
 
 static int pages_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
 {
-	zl_webhook_opts o = *(const zl_webhook_opts *)cfgp;
-	webhook_intake *wi = calloc(1, sizeof *wi);
-	if (!wi)
-		return zl_err_set(err, ZL_ENOMEM, "out of memory");
-	wi->rt = rt;
-	o.pages = zl_rt_page;
-	o.pages_ud = rt;
-	int rc = zl_webhook_start(&o, NULL, NULL, &wi->hook, err);
-	if (rc) {
-		free(wi);
+	const zl_webhook_opts *cfg = cfgp;
+	webhook_intake *wi;
+	int rc = start_server(rt, cfg, 0, &wi, err);
+	if (rc)
 		return rc;
-	}
 	ZL_LOG(ZL_INFO, "metrics and status page listening", ZL_S("listen", zl_webhook_address(wi->hook)),
-	       ZL_I("port", zl_webhook_port(wi->hook)), ZL_S("auth", o.token ? "bearer" : "none"));
+	       ZL_I("port", zl_webhook_port(wi->hook)), ZL_S("auth", cfg->token ? "bearer" : "none"));
 	*ctx = wi;
 	return 0;
 }
