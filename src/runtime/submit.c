@@ -5,6 +5,7 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Submits one object with engine e (held by the caller). */
@@ -44,7 +45,17 @@ static void count_body(const char *intake, const zl_body_summary *s)
 	zl_metrics_events(intake, "failed", s->failed);
 }
 
-/* One body being submitted, record by record as zl_event_each delivers them. */
+#define GROUP_MAX 1000  /* claims of a body in one state transaction at most (others wait for it) */
+
+/* A record claimed in the open group: answered once the group commits. */
+typedef struct held {
+	zl_event_record rec;   /* obj.bucket and obj.key are copies; nothing else is set */
+	zl_ingest_result res;
+} held;
+
+/* One body being submitted, record by record as zl_event_each delivers them. With a state that
+ * has group commit, the claims go into groups of up to GROUP_MAX, one transaction each, and are
+ * answered (counted, called back, their full batches queued) only once it commits. */
 typedef struct body_submit {
 	zl_rt *rt;
 	zl_engine *e;
@@ -54,7 +65,101 @@ typedef struct body_submit {
 	zl_err *err;
 	zl_err no_engine; /* why e is NULL: then every record fails with it */
 	int rc;           /* the first claim that failed */
+	int grouped;      /* the state has group commit */
+	int open;         /* a group is open */
+	held *held;
+	size_t nheld, alloc;
 } body_submit;
+
+static void fail_record(body_submit *b, const zl_event_record *r, int irc, const char *msg)
+{
+	b->sum->failed++;
+	ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
+	       ZL_S("error", msg));
+	if (b->rc == 0)
+		b->rc = zl_err_set(b->err, irc, "%s/%s: %s", r->obj.bucket, r->obj.key, msg);
+	if (b->cb)
+		b->cb(b->ud, r, NULL, msg);
+}
+
+/* An outcome recorded (durable): counted, called back, and a batch it filled queued. */
+static void answer(body_submit *b, const zl_event_record *r, const zl_ingest_result *res)
+{
+	size_t *counts[] = { &b->sum->queued, &b->sum->duplicate, &b->sum->filtered, &b->sum->unrouted };
+	(*counts[res->outcome])++;
+	if (res->outcome == ZL_INGEST_QUEUED)
+		zl_metrics_claimed(res->prefix);
+	if (res->locked)
+		zl_rt_enqueue(b->rt, &res->ticket);
+	if (b->cb)
+		b->cb(b->ud, r, res, NULL);
+}
+
+/* Commits the open group and answers its records: each as recorded, or every one failed. */
+static void group_flush(body_submit *b)
+{
+	if (!b->open)
+		return;
+	zl_err gerr;
+	int rc = b->e->st->ops->group_end(b->e->st, 1, &gerr);
+	b->open = 0;
+	for (size_t i = 0; i < b->nheld; i++) {
+		held *h = &b->held[i];
+		if (rc)
+			fail_record(b, &h->rec, rc, gerr.msg);
+		else
+			answer(b, &h->rec, &h->res);
+		free(h->rec.obj.bucket);
+		free(h->rec.obj.key);
+	}
+	b->nheld = 0;
+}
+
+/* Claims r inside the group (opening one first); 0 when it was held for the commit. */
+static int claim_grouped(body_submit *b, const zl_event_record *r, zl_err *ierr)
+{
+	zl_state *st = b->e->st;
+	if (!b->open) {
+		int rc = st->ops->group_begin(st, ierr);
+		if (rc)
+			return rc;
+		b->open = 1;
+	}
+	if (b->nheld == b->alloc) {
+		size_t na = b->alloc ? 2 * b->alloc : 64;
+		held *nh = realloc(b->held, na * sizeof *nh);
+		if (!nh)
+			return zl_err_set(ierr, ZL_ENOMEM, "out of memory");
+		b->held = nh;
+		b->alloc = na;
+	}
+	held *h = &b->held[b->nheld];
+	memset(h, 0, sizeof *h);
+	b->e->quiet_duplicates = 0;
+	int rc = zl_engine_ingest(b->e, &r->obj, zl_now_ms(), !b->rt->o.no_load, &h->res, ierr);
+	if (rc)
+		return rc;
+	h->rec.kind = r->kind;
+	h->rec.obj.bucket = strdup(r->obj.bucket);
+	h->rec.obj.key = strdup(r->obj.key);
+	if (!h->rec.obj.bucket || !h->rec.obj.key) { /* the claim stays in the group: fail them all */
+		free(h->rec.obj.bucket);
+		free(h->rec.obj.key);
+		b->e->st->ops->group_end(st, 0, ierr);
+		b->open = 0;
+		for (size_t i = 0; i < b->nheld; i++) {
+			fail_record(b, &b->held[i].rec, ZL_ENOMEM, "out of memory");
+			free(b->held[i].rec.obj.bucket);
+			free(b->held[i].rec.obj.key);
+		}
+		b->nheld = 0;
+		return zl_err_set(ierr, ZL_ENOMEM, "out of memory");
+	}
+	b->nheld++;
+	if (b->nheld >= GROUP_MAX)
+		group_flush(b);
+	return 0;
+}
 
 static int submit_record(void *arg, const zl_event_record *r)
 {
@@ -77,11 +182,15 @@ static int submit_record(void *arg, const zl_event_record *r)
 	zl_ingest_result res;
 	zl_err ierr;
 	int irc;
-	if (b->e) {
-		irc = submit_with(b->rt, b->e, &r->obj, 0, &res, &ierr);
-	} else {
+	if (!b->e) {
 		ierr = b->no_engine;
 		irc = ierr.code ? ierr.code : ZL_ESTATE;
+	} else if (b->grouped) {
+		irc = claim_grouped(b, r, &ierr);
+		if (irc == 0)
+			return 0;
+	} else {
+		irc = submit_with(b->rt, b->e, &r->obj, 0, &res, &ierr);
 	}
 	if (irc == ZL_EINVAL) { /* a refused object: bad input, not worth a retry */
 		sum->malformed++;
@@ -92,13 +201,7 @@ static int submit_record(void *arg, const zl_event_record *r)
 		return 0;
 	}
 	if (irc) {
-		sum->failed++;
-		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
-		       ZL_S("error", ierr.msg));
-		if (b->rc == 0)
-			b->rc = zl_err_set(b->err, irc, "%s/%s: %s", r->obj.bucket, r->obj.key, ierr.msg);
-		if (b->cb)
-			b->cb(b->ud, r, NULL, ierr.msg);
+		fail_record(b, r, irc, ierr.msg);
 		return 0;
 	}
 	size_t *counts[] = { &sum->queued, &sum->duplicate, &sum->filtered, &sum->unrouted };
@@ -114,7 +217,10 @@ int zl_rt_submit_body(zl_rt *rt, const char *intake, const char *body, size_t le
 	memset(sum, 0, sizeof *sum);
 	body_submit b = { .rt = rt, .cb = cb, .ud = ud, .sum = sum, .err = err };
 	b.e = zl_rt_engine_get(rt, &b.no_engine); /* one engine for the whole body */
+	b.grouped = b.e && b.e->st->ops->group_begin && b.e->st->ops->group_end;
 	int rc = zl_event_each(body, len, submit_record, &b, err);
+	group_flush(&b);
+	free(b.held);
 	zl_rt_engine_put(rt, b.e);
 	if (rc == ZL_EINVAL && sum->records == 0) /* the body itself was malformed */
 		sum->malformed++;

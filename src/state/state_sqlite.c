@@ -67,6 +67,9 @@ enum {
 	S_BEGIN_IMMEDIATE,
 	S_COMMIT,
 	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
 	S_CONFIG_PUT,
 	S_CONFIG_REPLACE,
 	S_CONFIG_GET,
@@ -115,6 +118,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT claim",
+	[S_RELEASE] = "RELEASE claim",
+	[S_ROLLBACK_TO] = "ROLLBACK TO claim",
 	/* configs.updated_at is informational only, so it takes SQLite's clock */
 	[S_CONFIG_PUT] = "INSERT INTO configs (prefix, json, updated_at)"
 	                 " VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
@@ -221,6 +227,8 @@ typedef struct sq_state {
 	sqlite3_stmt *stmt[S_COUNT];
 	uint64_t used; /* statements touched by the current operation */
 	int64_t busy_since_ms; /* when the current wait for a lock began */
+	int group;             /* in a group (group_begin): operations are savepoints inside it */
+	int savepoint;         /* an operation's savepoint is open in the group */
 } sq_state;
 
 extern const zl_state_ops zl_state_sqlite_ops;
@@ -273,14 +281,36 @@ static int run(sq_state *h, sqlite3_stmt *s, zl_err *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* In a group, an operation's transaction is a savepoint of the group's; an error SQLite ended the
+ * group's transaction with fails every operation after it, until group_end. */
 static int begin(sq_state *h, int immediate, zl_err *err)
 {
-	return run(h, use(h, immediate ? S_BEGIN_IMMEDIATE : S_BEGIN), err);
+	if (!h->group)
+		return run(h, use(h, immediate ? S_BEGIN_IMMEDIATE : S_BEGIN), err);
+	if (sqlite3_get_autocommit(h->db))
+		return zl_err_set(err, ZL_ESTATE, "state database: the group's transaction was rolled back");
+	int rc = run(h, use(h, S_SAVEPOINT), err);
+	h->savepoint = rc == 0;
+	return rc;
 }
 
-static int commit(sq_state *h, zl_err *err) { return run(h, use(h, S_COMMIT), err); }
+static int commit(sq_state *h, zl_err *err)
+{
+	if (!h->group)
+		return run(h, use(h, S_COMMIT), err);
+	int rc = run(h, use(h, S_RELEASE), err);
+	h->savepoint = rc != 0;
+	return rc;
+}
 
-/* Ends an operation: resets its statements and rolls back a transaction left open. */
+static void step_once(sq_state *h, int i)
+{
+	sqlite3_step(h->stmt[i]);
+	sqlite3_reset(h->stmt[i]);
+}
+
+/* Ends an operation: resets its statements and rolls back a transaction (in a group, the
+ * operation's savepoint) left open. */
 static void op_end(sq_state *h)
 {
 	for (int i = 0; h->used; i++)
@@ -288,10 +318,41 @@ static void op_end(sq_state *h)
 			sqlite3_reset(h->stmt[i]);
 			h->used &= ~((uint64_t)1 << i);
 		}
-	if (!sqlite3_get_autocommit(h->db)) {
-		sqlite3_step(h->stmt[S_ROLLBACK]);
-		sqlite3_reset(h->stmt[S_ROLLBACK]);
+	if (h->group) {
+		if (h->savepoint && !sqlite3_get_autocommit(h->db)) {
+			step_once(h, S_ROLLBACK_TO);
+			step_once(h, S_RELEASE);
+		}
+		h->savepoint = 0;
+	} else if (!sqlite3_get_autocommit(h->db)) {
+		step_once(h, S_ROLLBACK);
 	}
+}
+
+static int sq_group_begin(zl_state *st, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	if (h->group)
+		return zl_err_set(err, ZL_EINVAL, "state: a group is already open");
+	int rc = run(h, use(h, S_BEGIN_IMMEDIATE), err);
+	h->group = rc == 0;
+	op_end(h); /* with the group set: resets the statement, keeps the transaction */
+	return rc;
+}
+
+static int sq_group_end(zl_state *st, int commit_it, zl_err *err)
+{
+	sq_state *h = (sq_state *)st;
+	if (!h->group)
+		return zl_err_set(err, ZL_EINVAL, "state: no group is open");
+	h->group = h->savepoint = 0;
+	int rc = 0;
+	if (sqlite3_get_autocommit(h->db)) /* SQLite rolled it back after an error */
+		rc = commit_it ? zl_err_set(err, ZL_ESTATE, "state database: the group's transaction was rolled back") : 0;
+	else if (commit_it)
+		rc = run(h, use(h, S_COMMIT), err);
+	op_end(h); /* rolls back what is left open */
+	return rc;
 }
 
 static int bind_str(sqlite3_stmt *s, int i, const char *v)
@@ -710,8 +771,9 @@ static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix
 		opts = &no_opts;
 	if (!file_id || !prefix || !obj || !obj->bucket || !obj->key)
 		return zl_err_set(err, ZL_EINVAL, "claim needs a file id, prefix, bucket and key");
-	/* Most repeated events are answered by a read, without waiting for the write lock. */
-	if ((ret = find_claim(h, file_id, res, err)) != 0) {
+	/* Most repeated events are answered by a read, without waiting for the write lock (a group
+	 * holds it already). */
+	if (!h->group && (ret = find_claim(h, file_id, res, err)) != 0) {
 		ret = ret > 0 ? 0 : ret;
 		goto out;
 	}
@@ -1507,6 +1569,8 @@ const zl_state_ops zl_state_sqlite_ops = {
 	.config_delete = sq_config_delete,
 	.config_version = sq_config_version,
 	.claim_append = sq_claim_append,
+	.group_begin = sq_group_begin,
+	.group_end = sq_group_end,
 	.file_get = sq_file_get,
 	.file_delete = sq_file_delete,
 	.batch_lock = sq_batch_lock,

@@ -1355,6 +1355,66 @@ static void test_claim_locks_when_full(void **state)
 	zl_batch_release(&b);
 }
 
+/* Group commit, for backends that have it: claims in a group see each other, none is visible to
+ * another handle or durable before group_end(1); group_end(0) loses them all; a refused claim
+ * does not spoil the others; a claim that fills its batch locks it in the group. */
+static void test_group_commit(void **state)
+{
+	suite_ctx *fx = *state;
+	zl_state *st = fx->st;
+	zl_append_result r1, r2, r3, rl;
+	zl_file_rec f;
+	zl_err err = { 0 };
+	if (!st->ops->group_begin) {
+		print_message("%s: skipped, no group commit\n", fx->fixture->name);
+		return;
+	}
+	assert_int_equal(st->ops->group_end(st, 1, &err), ZL_EINVAL); /* none open */
+	/* rolled back: nothing stays */
+	assert_int_equal(st->ops->group_begin(st, &err), 0);
+	assert_int_equal(st->ops->group_begin(st, &err), ZL_EINVAL);
+	assert_int_equal(claim(st, "b/in", "a.csv", 10, T0, &r1), 0);
+	assert_int_equal(claim(st, "b/in", "a.csv", 10, T0, &r2), 0);
+	assert_int_equal(r2.duplicate, 1); /* the group sees its own claims */
+	assert_string_equal(r2.batch_id, r1.batch_id);
+	assert_int_equal(st->ops->group_end(st, 0, &err), 0);
+	assert_int_equal(st->ops->file_get(st, "b/a.csv", &f, &err), ZL_ENOTFOUND);
+	assert_int_equal(count_batches(st, NULL), 0);
+
+	/* committed: another handle sees nothing until then */
+	zl_state *other = open_again(fx);
+	assert_non_null(other);
+	assert_int_equal(st->ops->group_begin(st, &err), 0);
+	assert_int_equal(claim(st, "b/in", "a.csv", 10, T0, &r1), 0);
+	zl_object bad = { .bucket = NULL, .key = (char *)"x.csv", .size = 1 };
+	zl_claim_opts none = { 0 };
+	assert_int_equal(st->ops->claim_append(st, "b/x.csv", "b/in", &bad, T0, &none, &r3, &err), ZL_EINVAL);
+	assert_int_equal(claim(st, "b/in", "b.csv", 5, T0 + 1, &r2), 0);
+	assert_string_equal(r2.batch_id, r1.batch_id);
+	assert_int_equal(r2.file_count, 2);
+	zl_claim_opts lock = { .max_files = 1, .lock_owner = "owner-1", .lease_until = T0 + 60000 };
+	assert_int_equal(claim_opts(st, "b/full", "c.csv", 1, T0 + 2, &lock, &rl), 0);
+	assert_int_equal(rl.locked, 1);
+	assert_int_equal(other->ops->file_get(other, "b/a.csv", &f, &err), ZL_ENOTFOUND);
+	assert_int_equal(st->ops->group_end(st, 1, &err), 0);
+	assert_int_equal(other->ops->file_get(other, "b/a.csv", &f, &err), 0);
+	assert_string_equal(f.batch_id, r1.batch_id);
+	zl_file_rec_release(&f);
+	assert_int_equal(other->ops->file_get(other, "b/x.csv", &f, &err), ZL_ENOTFOUND);
+	zl_batch b = get_batch(other, r1.batch_id);
+	assert_int_equal(b.file_count, 2);
+	assert_int_equal(b.bytes, 15);
+	zl_batch_release(&b);
+	b = get_batch(other, rl.batch_id);
+	assert_int_equal(b.status, ZL_BATCH_LOCKED);
+	assert_string_equal(b.owner, "owner-1");
+	zl_batch_release(&b);
+	zl_state_close(other);
+	/* and the handle works as before after a group */
+	assert_int_equal(claim(st, "b/in", "d.csv", 1, T0 + 3, &r3), 0);
+	assert_int_equal(r3.file_count, 3);
+}
+
 static void test_claim_invalid(void **state)
 {
 	suite_ctx *fx = *state;
@@ -2525,7 +2585,8 @@ static void test_notice_import_new_ids(void **state)
 	{                                                                                                      \
 		STATE_CASE(test_claim_append_creates_and_appends, fx), STATE_CASE(test_claim_duplicate, fx),       \
 		STATE_CASE(test_claim_caps_files_and_bytes, fx), STATE_CASE(test_claim_locks_when_full, fx),        \
-		STATE_CASE(test_claim_invalid, fx), STATE_CASE(test_lock_open_rotates_batch, fx),                  \
+		STATE_CASE(test_claim_invalid, fx), STATE_CASE(test_group_commit, fx),                             \
+		STATE_CASE(test_lock_open_rotates_batch, fx),                                                      \
 		STATE_CASE(test_lock_live_lease_busy, fx), STATE_CASE(test_lock_by_mask, fx),                      \
 		STATE_CASE(test_lease_expiry, fx), STATE_CASE(test_renew_finish_by_old_owner_lost, fx),            \
 		STATE_CASE(test_finish_complete, fx), STATE_CASE(test_finish_invalid, fx),                         \
