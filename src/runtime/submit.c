@@ -95,24 +95,31 @@ static void answer(body_submit *b, const zl_event_record *r, const zl_ingest_res
 		b->cb(b->ud, r, res, NULL);
 }
 
-/* Commits the open group and answers its records: each as recorded, or every one failed. */
-static void group_flush(body_submit *b)
+/* Answers the records of the group just ended: each as recorded when rc is 0, else every one
+ * failed with msg. */
+static void group_settle(body_submit *b, int rc, const char *msg)
 {
-	if (!b->open)
-		return;
-	zl_err gerr;
-	int rc = b->e->st->ops->group_end(b->e->st, 1, &gerr);
 	b->open = 0;
 	for (size_t i = 0; i < b->nheld; i++) {
 		held *h = &b->held[i];
 		if (rc)
-			fail_record(b, &h->rec, rc, gerr.msg);
+			fail_record(b, &h->rec, rc, msg);
 		else
 			answer(b, &h->rec, &h->res);
 		free(h->rec.obj.bucket);
 		free(h->rec.obj.key);
 	}
 	b->nheld = 0;
+}
+
+/* Commits the open group and answers its records. */
+static void group_flush(body_submit *b)
+{
+	if (!b->open)
+		return;
+	zl_err gerr;
+	int rc = b->e->st->ops->group_end(b->e->st, 1, &gerr);
+	group_settle(b, rc, gerr.msg);
 }
 
 /* Claims r inside the group (opening one first); 0 when it was held for the commit. */
@@ -145,14 +152,9 @@ static int claim_grouped(body_submit *b, const zl_event_record *r, zl_err *ierr)
 	if (!h->rec.obj.bucket || !h->rec.obj.key) { /* the claim stays in the group: fail them all */
 		free(h->rec.obj.bucket);
 		free(h->rec.obj.key);
-		b->e->st->ops->group_end(st, 0, ierr);
-		b->open = 0;
-		for (size_t i = 0; i < b->nheld; i++) {
-			fail_record(b, &b->held[i].rec, ZL_ENOMEM, "out of memory");
-			free(b->held[i].rec.obj.bucket);
-			free(b->held[i].rec.obj.key);
-		}
-		b->nheld = 0;
+		zl_err gerr;
+		st->ops->group_end(st, 0, &gerr);
+		group_settle(b, ZL_ENOMEM, "out of memory");
 		return zl_err_set(ierr, ZL_ENOMEM, "out of memory");
 	}
 	b->nheld++;
