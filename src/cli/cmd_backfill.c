@@ -21,12 +21,16 @@ static const zl_cmd backfill_cmd = { "backfill", zl_cmd_backfill, "BUCKET[/PREFI
 	"had arrived (routing, filter and de-duplication apply); then load the batches that are due.\n"
 	"Prints progress: objects listed, queued, already known.", backfill_opts };
 
+#define PAGE 1000 /* objects submitted together: one state transaction where the state has group commit */
+
 typedef struct backfill {
 	zl_rt *rt;
 	int64_t since;
 	int64_t listed, queued, known, skipped, failed, older, refused;
 	int64_t last_progress;
 	int live;            /* progress on a terminal's stderr, redrawn in place */
+	zl_object page[PAGE];  /* listed objects not yet submitted (copies) */
+	size_t npage;
 } backfill;
 
 static void summary(const backfill *b, zl_buf *out)
@@ -56,6 +60,38 @@ static void progress(backfill *b, int final)
 	zl_buf_release(&text);
 }
 
+/* The outcome of one object of a page (failures are logged by the runtime). */
+static void on_result(void *ud, const zl_event_record *rec, const zl_ingest_result *res, const char *error)
+{
+	backfill *b = ud;
+	if (!res)
+		b->failed++;
+	else if (res->outcome == ZL_INGEST_QUEUED)
+		b->queued++;
+	else if (res->outcome == ZL_INGEST_DUPLICATE)
+		b->known++;
+	else
+		b->skipped++;
+}
+
+/* Submits the page of listed objects. */
+static void submit_page(backfill *b)
+{
+	if (!b->npage)
+		return;
+	zl_body_summary sum;
+	zl_err err;
+	zl_rt_submit_objects(b->rt, ZL_INTAKE_BACKFILL, b->page, b->npage, ZL_SUBMIT_QUIET, on_result, b, &sum, &err);
+	for (size_t i = 0; i < b->npage; i++)
+		zl_object_release(&b->page[i]);
+	b->npage = 0;
+	int64_t now = zl_now_ms();
+	if (now - b->last_progress >= 1000) {
+		progress(b, 0);
+		b->last_progress = now;
+	}
+}
+
 static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
 {
 	backfill *b = ud;
@@ -70,24 +106,18 @@ static int on_object(void *ud, const zl_object *obj, const zl_err *refused)
 		b->older++;
 		return 0;
 	}
-	zl_ingest_result res;
-	zl_err err;
-	int64_t now = zl_now_ms();
-	if (zl_rt_submit(b->rt, ZL_INTAKE_BACKFILL, obj, ZL_SUBMIT_QUIET, &res, &err)) {
+	zl_object *o = &b->page[b->npage];
+	*o = (zl_object){ .bucket = strdup(obj->bucket), .key = strdup(obj->key), .size = obj->size,
+		          .etag = obj->etag ? strdup(obj->etag) : NULL, .modified = obj->modified };
+	if (!o->bucket || !o->key || (obj->etag && !o->etag)) {
+		zl_object_release(o);
 		b->failed++;
-		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key), ZL_S("error", err.msg));
+		ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key),
+		       ZL_S("error", "out of memory"));
 		return 0;
 	}
-	if (res.outcome == ZL_INGEST_QUEUED)
-		b->queued++;
-	else if (res.outcome == ZL_INGEST_DUPLICATE)
-		b->known++;
-	else
-		b->skipped++;
-	if (now - b->last_progress >= 1000) {
-		progress(b, 0);
-		b->last_progress = now;
-	}
+	if (++b->npage == PAGE)
+		submit_page(b);
 	return 0;
 }
 
@@ -117,7 +147,9 @@ int zl_cmd_backfill(zl_cli *cli, int argc, char **argv)
 	}
 	b.rt = rt;
 	b.live = zl_live_wanted();
-	if (store->ops->list(store, bucket, prefix, on_object, &b, &err)) {
+	int lrc = store->ops->list(store, bucket, prefix, on_object, &b, &err);
+	submit_page(&b); /* what was listed is queued, even when the listing stopped early */
+	if (lrc) {
 		progress(&b, 1);
 		zl_cli_fail(&err);
 		goto out;

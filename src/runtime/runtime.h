@@ -68,6 +68,12 @@ typedef void (*zl_record_cb)(void *ud, const zl_event_record *rec, const zl_inge
 int zl_rt_submit_body(zl_rt *rt, const char *intake, const char *body, size_t len, zl_record_cb cb, void *ud,
                       zl_body_summary *sum, zl_err *err);
 
+/* Submits n objects (a listing's page) as zl_rt_submit_body submits a body's records: with group
+ * commit where the state has it; cb gets each object as a record. ZL_ESTATE/ZL_ETRANSIENT when
+ * some object could not be recorded (sum->failed > 0). */
+int zl_rt_submit_objects(zl_rt *rt, const char *intake, const zl_object *objs, size_t n, unsigned flags,
+                         zl_record_cb cb, void *ud, zl_body_summary *sum, zl_err *err);
+
 /* The sweeper: locks and queues every due batch, expired lease and due retry. */
 int zl_rt_sweep(zl_rt *rt, zl_err *err);
 /* Without workers: loads every queued batch in this thread, oldest first. Returns how many did

@@ -65,6 +65,7 @@ typedef struct body_submit {
 	zl_err *err;
 	zl_err no_engine; /* why e is NULL: then every record fails with it */
 	int rc;           /* the first claim that failed */
+	unsigned flags;   /* ZL_SUBMIT_* */
 	int grouped;      /* the state has group commit */
 	int open;         /* a group is open */
 	held *held;
@@ -142,7 +143,7 @@ static int claim_grouped(body_submit *b, const zl_event_record *r, zl_err *ierr)
 	}
 	held *h = &b->held[b->nheld];
 	memset(h, 0, sizeof *h);
-	b->e->quiet_duplicates = 0;
+	b->e->quiet_duplicates = (b->flags & ZL_SUBMIT_QUIET) != 0;
 	int rc = zl_engine_ingest(b->e, &r->obj, zl_now_ms(), !b->rt->o.no_load, &h->res, ierr);
 	if (rc)
 		return rc;
@@ -192,7 +193,7 @@ static int submit_record(void *arg, const zl_event_record *r)
 		if (irc == 0)
 			return 0;
 	} else {
-		irc = submit_with(b->rt, b->e, &r->obj, 0, &res, &ierr);
+		irc = submit_with(b->rt, b->e, &r->obj, b->flags, &res, &ierr);
 	}
 	if (irc == ZL_EINVAL) { /* a refused object: bad input, not worth a retry */
 		sum->malformed++;
@@ -213,19 +214,45 @@ static int submit_record(void *arg, const zl_event_record *r)
 	return 0;
 }
 
+/* Starts a submission of many records with one engine; done by submit_finish. */
+static void submit_start(body_submit *b, zl_rt *rt, unsigned flags, zl_record_cb cb, void *ud, zl_body_summary *sum,
+                         zl_err *err)
+{
+	memset(sum, 0, sizeof *sum);
+	*b = (body_submit){ .rt = rt, .flags = flags, .cb = cb, .ud = ud, .sum = sum, .err = err };
+	b->e = zl_rt_engine_get(rt, &b->no_engine);
+	b->grouped = b->e && b->e->st->ops->group_begin && b->e->st->ops->group_end;
+}
+
+static void submit_finish(body_submit *b, const char *intake)
+{
+	group_flush(b);
+	free(b->held);
+	zl_rt_engine_put(b->rt, b->e);
+	count_body(intake, b->sum);
+}
+
+int zl_rt_submit_objects(zl_rt *rt, const char *intake, const zl_object *objs, size_t n, unsigned flags,
+                         zl_record_cb cb, void *ud, zl_body_summary *sum, zl_err *err)
+{
+	body_submit b;
+	submit_start(&b, rt, flags, cb, ud, sum, err);
+	for (size_t i = 0; i < n; i++) {
+		zl_event_record rec = { .kind = ZL_REC_CREATED, .obj = objs[i] };
+		submit_record(&b, &rec);
+	}
+	submit_finish(&b, intake);
+	return b.rc;
+}
+
 int zl_rt_submit_body(zl_rt *rt, const char *intake, const char *body, size_t len, zl_record_cb cb, void *ud,
                       zl_body_summary *sum, zl_err *err)
 {
-	memset(sum, 0, sizeof *sum);
-	body_submit b = { .rt = rt, .cb = cb, .ud = ud, .sum = sum, .err = err };
-	b.e = zl_rt_engine_get(rt, &b.no_engine); /* one engine for the whole body */
-	b.grouped = b.e && b.e->st->ops->group_begin && b.e->st->ops->group_end;
+	body_submit b;
+	submit_start(&b, rt, 0, cb, ud, sum, err); /* one engine for the whole body */
 	int rc = zl_event_each(body, len, submit_record, &b, err);
-	group_flush(&b);
-	free(b.held);
-	zl_rt_engine_put(rt, b.e);
 	if (rc == ZL_EINVAL && sum->records == 0) /* the body itself was malformed */
 		sum->malformed++;
-	count_body(intake, sum);
+	submit_finish(&b, intake);
 	return rc ? rc : b.rc;
 }

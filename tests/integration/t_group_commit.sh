@@ -60,3 +60,24 @@ assert_eq "queued b/g/new.csv batch=$(sqlite3 "$WS/state.db" "SELECT batch_id FR
 duplicate b/g/new.csv" "$OUT" "a duplicate inside the body"
 assert_contains "$ERR" "object refused" "the refused record is logged"
 assert_eq $((N + 1)) "$(claimed)" "the refused record left nothing, the others stayed"
+
+# backfill submits what it lists a page of 1,000 at a time, one group each: killed, it leaves whole
+# pages; run again, it queues exactly the rest.
+put_config bf <<'EOF2'
+{"s3Prefix": "b/bf", "batchSize": 0, "batchTimeoutSecs": 86400, "format": {"header": true},
+ "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "t"}]}
+EOF2
+mkdir -p "$STORE/b/bf"
+for i in $(seq -w 1 2500); do printf 'id,v\n%d,x\n' "$i" >"$STORE/b/bf/f$i.csv"; done
+bf_claimed() { sqlite3 "$WS/state.db" "SELECT count(*) FROM files WHERE prefix = 'b/bf'"; }
+"$ZLOAD" backfill --no-load b/bf >"$WS/bf.out" 2>"$WS/bf.err" &
+pid=$!
+wait_for 20 eval '[[ $(bf_claimed) -ge 1000 ]] || not_running $pid'
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+n=$(bf_claimed)
+(( n % 1000 == 0 || n == 2500 )) || fail "a killed backfill left $n files: not whole pages"
+echo "REPORT backfill killed with $n of 2500 claimed"
+ok zload backfill --no-load b/bf
+assert_eq "listed 2500, queued $((2500 - n)), already known $n, not routed or filtered 0" "$OUT" "backfill again"
+assert_eq 2500 "$(bf_claimed)" "every listed file claimed once"
