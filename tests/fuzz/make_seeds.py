@@ -66,6 +66,7 @@ events = {
                                      {"eventName": "s3:ObjectRemoved:Delete", "s3": {}}]}),
     "bad_escape": s3(s3rec("a%zz.csv"), s3rec("%00")),
     "deep": sns_envelope(sns_envelope(sns_envelope(sns_envelope(one)))),
+    "sqs_fail": sqs_batch(s3(s3rec("fail/a.csv")), s3(s3rec("ok.csv"))),
     "scheduled": json.dumps({"version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
                              "detail": {}}),
 }

@@ -10,17 +10,23 @@ secs=${1:-20}
 shift || true
 out=${FUZZ_BUILD:-build-fuzz}
 mkdir -p "$out/obj"
+# shellcheck disable=SC2207
 cflags=(-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Isrc
         -fno-sanitize-recover=undefined -fno-omit-frame-pointer $(pkg-config --cflags jansson libxml-2.0 libpq libpcre2-8 libcurl))
 san=address,undefined
 
-# Each target: its sources beside tests/fuzz/fuzz_NAME.c, then its libraries.
-proto=(src/vertica/vproto.c src/vertica/verror.c src/util/buf.c src/util/err.c)
-session=("${proto[@]}" src/vertica/vauth.c src/vertica/vconn.c src/vertica/vio.c src/vertica/vnet.c
+# Each target NAME: the array NAME of its sources beside tests/fuzz/fuzz_NAME.c, and its libraries.
+# shellcheck disable=SC2034 # the arrays are read by name (srcs_of)
+vproto=(src/vertica/vproto.c src/vertica/verror.c src/util/buf.c src/util/err.c)
+# shellcheck disable=SC2034
+vsession=("${vproto[@]}" src/vertica/vauth.c src/vertica/vconn.c src/vertica/vio.c src/vertica/vnet.c
          src/vertica/vquery.c src/vertica/vcopy.c)
+# shellcheck disable=SC2034
 event=(src/core/event.c src/core/model.c src/util/json_walk.c src/util/err.c)
+# shellcheck disable=SC2034
 lambda_event=("${event[@]}" src/runtime/lambda_event.c)
 # the target registry's types bring their field tables, and with them every target's code
+# shellcheck disable=SC2034
 config=(src/core/config.c src/core/fields.c src/core/route.c src/core/notify_config.c src/core/model.c
         src/format/format.c src/format/rows.c src/target/target.c src/target/target_pg.c src/target/target_sqlite.c
         src/target/target_vertica.c src/target/dialect_pg.c src/target/dialect_sqlite.c src/target/dialect_vertica.c
@@ -31,13 +37,16 @@ config=(src/core/config.c src/core/fields.c src/core/route.c src/core/notify_con
         src/util/quote.c src/util/secret_file.c src/util/strvec.c src/util/timeutil.c
         src/vertica/vauth.c src/vertica/vconn.c src/vertica/vcopy.c src/vertica/verror.c src/vertica/vio.c
         src/vertica/vnet.c src/vertica/vproto.c src/vertica/vquery.c)
+# shellcheck disable=SC2034
 rows=(src/format/rows.c src/format/format.c src/util/buf.c src/util/err.c)
+# shellcheck disable=SC2034
 decompress=(src/format/decompress.c src/util/err.c)
+# shellcheck disable=SC2034
 s3_xml=(src/store/store_s3_xml.c src/util/http.c src/util/timeutil.c src/util/buf.c src/util/err.c)
+# shellcheck disable=SC2034
 aws_json=(src/util/aws_json.c src/intake/sqs.c src/secret/secret_kms.c src/secret/secret.c src/secret/secret_local.c
           src/core/fields.c src/util/secret_file.c src/util/fsutil.c src/util/aws.c src/util/http.c src/util/timeutil.c
           src/util/buf.c src/util/err.c)
-# shellcheck disable=SC2207
 declare -A libs=(
   [vproto]="" [vsession]="$(pkg-config --libs libssl libcrypto) -lpthread"
   [event]="$(pkg-config --libs jansson)" [lambda_event]="$(pkg-config --libs jansson)"
@@ -50,11 +59,8 @@ all=(vproto vsession event lambda_event config rows decompress s3_xml aws_json)
 if (($#)); then targets=("$@"); else targets=("${all[@]}"); fi
 
 srcs_of() {
-  case $1 in
-  vproto) echo "${proto[@]}" ;;
-  vsession) echo "${session[@]}" ;;
-  *) local -n l=$1; echo "${l[@]}" ;;
-  esac
+  local -n l=$1
+  echo "${l[@]}"
 }
 
 # Every source once (in parallel), instrumented for the fuzzer, then each target linked.
