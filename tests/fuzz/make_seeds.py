@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the event, lambda_event, aws_json and s3_xml fuzz targets: real-looking
-bodies taken from the unit and integration tests (tests/unit/test_event.c, tests/integration/lib*.sh)."""
+"""Writes the seed corpora of the event, lambda_event, aws_json, s3_xml, rows, decompress and config fuzz
+targets: real-looking inputs taken from the unit and integration tests (tests/unit/test_event.c,
+test_format.c, test_route.c, tests/integration/lib*.sh) and examples/."""
 import json
 import os
 
@@ -182,3 +183,5 @@ cfgs = {
 }
 for k, v in cfgs.items():
     write("config", k, json.dumps(v, indent=1))
+for k in ("demo", "postgres", "s3", "notify"):
+    write("config", k, open(os.path.join(HERE, "../../examples/%s-config.json" % k), "rb").read())
