@@ -20,7 +20,7 @@ check: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZL_WERROR=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 	$(MAKE) unit
-	bash tests/fuzz/run.sh 10
+	bash tests/fuzz/run.sh 5
 	$(MAKE) integration
 
 unit:
@@ -28,10 +28,11 @@ unit:
 	cmake --build $(ASANBUILD) -j $(JOBS)
 	cd $(ASANBUILD) && ctest --output-on-failure -j 2
 
-# The Vertica protocol fuzz targets (clang, libFuzzer, ASan/UBSan), FUZZ_SECONDS each.
+# The fuzz targets (clang, libFuzzer, ASan/UBSan; tests/fuzz/run.sh), SECONDS (or FUZZ_SECONDS) each.
 FUZZ_SECONDS ?= 20
+SECONDS ?= $(FUZZ_SECONDS)
 fuzz:
-	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+	bash tests/fuzz/run.sh $(SECONDS)
 
 integration: all
 	bash tests/integration/run.sh

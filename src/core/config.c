@@ -147,7 +147,9 @@ static int parse_target(const json_t *config, json_t *t, size_t i, zl_target_cfg
 			return zl_err_set(err, ZL_EINVAL, "%s.type: missing, and type \"%s\" is not built in", where,
 			                  target_type(t));
 	} else if (!type) {
-		int rc = zl_fields_check(target_common_fields, json_object(), where, err);
+		json_t *none = json_object();
+		int rc = zl_fields_check(target_common_fields, none, where, err);
+		json_decref(none);
 		return rc ? rc : zl_err_set(err, ZL_EINVAL, "%s.type: missing required field", where);
 	} else if (!json_is_string(type)) {
 		return zl_err_set(err, ZL_EINVAL, "%s.type: expected a string", where);

@@ -1,4 +1,5 @@
 #include "intake/sqs.h"
+#include "intake/sqs_int.h"
 #include "util/aws.h"
 #include "util/aws_json.h"
 
@@ -85,6 +86,16 @@ int zl_sqs_receive(zl_sqs *q, int wait_secs, int max, zl_sqs_msg **msgs, size_t 
 	json_decref(body);
 	if (rc)
 		return rc;
+	rc = zl_sqs_receive_reply(reply, msgs, n, err);
+	json_decref(reply);
+	return rc;
+}
+
+int zl_sqs_receive_reply(const json_t *reply, zl_sqs_msg **msgs, size_t *n, zl_err *err)
+{
+	int rc = 0;
+	*msgs = NULL;
+	*n = 0;
 	json_t *arr = json_object_get(reply, "Messages");
 	size_t count = json_array_size(arr);
 	if (count && !(*msgs = calloc(count, sizeof **msgs)))
@@ -100,7 +111,6 @@ int zl_sqs_receive(zl_sqs *q, int wait_secs, int max, zl_sqs_msg **msgs, size_t 
 		(*msgs)[*n].body_len = json_is_string(b) ? json_string_length(b) : 0;
 		(*n)++;
 	}
-	json_decref(reply);
 	return rc;
 }
 

@@ -2,6 +2,7 @@
 #ifndef ZL_SECRET_INT_H
 #define ZL_SECRET_INT_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,10 @@ void zl_local_release(zl_secrets *s);
 /* kms (secret_kms.c) */
 int zl_kms_seal(zl_secrets *s, const char *plain, char **out, zl_err *err);
 int zl_kms_open(zl_secrets *s, const unsigned char *blob, size_t n, char **out, zl_err *err);
+/* The answers of KMS Encrypt (*out: the blob as the original stores it, "[1,2,...]") and Decrypt
+ * (*out: the plain text); *out is the caller's. Errors as zl_kms_seal and zl_kms_open give them. */
+int zl_kms_encrypt_reply(const json_t *reply, char **out, zl_err *err);
+int zl_kms_decrypt_reply(const json_t *reply, char **out, zl_err *err);
 
 /* base64 (standard alphabet, padded) */
 char *zl_b64_encode(const unsigned char *p, size_t n);

@@ -56,50 +56,28 @@ static char *byte_array_text(const unsigned char *p, size_t n)
 	return out;
 }
 
-int zl_kms_seal(zl_secrets *s, const char *plain, char **out, zl_err *err)
+int zl_kms_encrypt_reply(const json_t *reply, char **out, zl_err *err)
 {
-	json_t *reply = NULL;
 	unsigned char *blob = NULL;
 	size_t n = 0;
-	char *b64 = zl_b64_encode((const unsigned char *)plain, strlen(plain));
-	json_t *body = b64 ? json_pack("{s:s, s:s, s:o}", "KeyId", s->kms_key, "Plaintext", b64, "EncryptionContext",
-	                               context(s))
-	                   : NULL;
-	int rc = body ? kms_call(s, "Encrypt", body, &reply, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if (rc)
-		goto out;
+	int rc = 0;
 	const char *cb = json_string_value(json_object_get(reply, "CiphertextBlob"));
-	if (!cb || !(blob = zl_b64_decode(cb, &n))) {
-		rc = zl_err_set(err, ZL_ETRANSIENT, "kms Encrypt: the reply has no CiphertextBlob");
-		goto out;
-	}
+	if (!cb || !(blob = zl_b64_decode(cb, &n)))
+		return zl_err_set(err, ZL_ETRANSIENT, "kms Encrypt: the reply has no CiphertextBlob");
 	if (!(*out = byte_array_text(blob, n)))
 		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
-out:
-	if (body)
-		zl_secrets_wipe_json(json_object_get(body, "Plaintext"), NULL);
-	json_decref(body);
-	json_decref(reply);
-	free_wiped(b64);
 	free(blob);
 	return rc;
 }
 
-int zl_kms_open(zl_secrets *s, const unsigned char *blob, size_t n, char **out, zl_err *err)
+int zl_kms_decrypt_reply(const json_t *reply, char **out, zl_err *err)
 {
-	json_t *reply = NULL;
 	unsigned char *plain = NULL;
 	size_t len = 0;
-	char *b64 = zl_b64_encode(blob, n);
-	json_t *body = b64 ? json_pack("{s:s, s:o}", "CiphertextBlob", b64, "EncryptionContext", context(s)) : NULL;
-	int rc = body ? kms_call(s, "Decrypt", body, &reply, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if (rc)
-		goto out;
+	int rc = 0;
 	json_t *pt = json_object_get(reply, "Plaintext");
-	if (!json_is_string(pt) || !(plain = zl_b64_decode(json_string_value(pt), &len))) {
-		rc = zl_err_set(err, ZL_ETRANSIENT, "kms Decrypt: the reply has no Plaintext");
-		goto out;
-	}
+	if (!json_is_string(pt) || !(plain = zl_b64_decode(json_string_value(pt), &len)))
+		return zl_err_set(err, ZL_ETRANSIENT, "kms Decrypt: the reply has no Plaintext");
 	if (memchr(plain, '\0', len) || !(*out = malloc(len + 1))) {
 		rc = memchr(plain, '\0', len) ? zl_err_set(err, ZL_EINVAL, "kms Decrypt: the plain text holds a NUL byte")
 		                              : zl_err_set(err, ZL_ENOMEM, "out of memory");
@@ -108,10 +86,42 @@ int zl_kms_open(zl_secrets *s, const unsigned char *blob, size_t n, char **out, 
 	memcpy(*out, plain, len);
 	(*out)[len] = '\0';
 out:
-	zl_secrets_wipe_json(json_object_get(reply, "Plaintext"), NULL);
-	if (plain)
-		explicit_bzero(plain, len);
+	explicit_bzero(plain, len);
 	free(plain);
+	return rc;
+}
+
+int zl_kms_seal(zl_secrets *s, const char *plain, char **out, zl_err *err)
+{
+	json_t *reply = NULL;
+	char *b64 = zl_b64_encode((const unsigned char *)plain, strlen(plain));
+	json_t *body = b64 ? json_pack("{s:s, s:s, s:o}", "KeyId", s->kms_key, "Plaintext", b64, "EncryptionContext",
+	                               context(s))
+	                   : NULL;
+	int rc = body ? kms_call(s, "Encrypt", body, &reply, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	rc = zl_kms_encrypt_reply(reply, out, err);
+out:
+	if (body)
+		zl_secrets_wipe_json(json_object_get(body, "Plaintext"), NULL);
+	json_decref(body);
+	json_decref(reply);
+	free_wiped(b64);
+	return rc;
+}
+
+int zl_kms_open(zl_secrets *s, const unsigned char *blob, size_t n, char **out, zl_err *err)
+{
+	json_t *reply = NULL;
+	char *b64 = zl_b64_encode(blob, n);
+	json_t *body = b64 ? json_pack("{s:s, s:o}", "CiphertextBlob", b64, "EncryptionContext", context(s)) : NULL;
+	int rc = body ? kms_call(s, "Decrypt", body, &reply, err) : zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	rc = zl_kms_decrypt_reply(reply, out, err);
+out:
+	zl_secrets_wipe_json(json_object_get(reply, "Plaintext"), NULL);
 	json_decref(body);
 	json_decref(reply);
 	free(b64);

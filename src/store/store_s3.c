@@ -1,4 +1,5 @@
 #include "store/store_s3.h"
+#include "store/store_s3_int.h"
 #include "util/aws.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -253,34 +254,6 @@ out:
 	return rc;
 }
 
-/* Text content of the first child element of node named name, or NULL. xmlFree the result. */
-static xmlChar *child_text(xmlNode *node, const char *name)
-{
-	for (xmlNode *c = node ? node->children : NULL; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
-			return xmlNodeGetContent(c);
-	return NULL;
-}
-
-/* The Code and Message of an S3 XML error body ("" when absent). */
-static void xml_error(const zl_buf *body, char *code, size_t cn, char *msg, size_t mn)
-{
-	code[0] = msg[0] = '\0';
-	if (body->len == 0 || body->len > (size_t)1 << 30)
-		return;
-	xmlDoc *doc = xmlReadMemory(body->data, (int)body->len, "error.xml", NULL,
-	                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (root && strcmp((const char *)root->name, "Error") == 0) {
-		xmlChar *c = child_text(root, "Code"), *m = child_text(root, "Message");
-		snprintf(code, cn, "%s", c ? (const char *)c : "");
-		snprintf(msg, mn, "%s", m ? (const char *)m : "");
-		xmlFree(c);
-		xmlFree(m);
-	}
-	xmlFreeDoc(doc);
-}
-
 static int transient_code(const char *code)
 {
 	return strcmp(code, "SlowDown") == 0 || strcmp(code, "InternalError") == 0 ||
@@ -292,7 +265,7 @@ static int status_error(const char *bucket, const char *key, const zl_http_resp 
 {
 	char code[128], msg[512], region[64], extra[200] = "", attempts[32] = "";
 	long st = resp->status;
-	xml_error(&resp->body, code, sizeof code, msg, sizeof msg);
+	zl_s3_xml_error(&resp->body, code, sizeof code, msg, sizeof msg);
 	const char *sep = key ? "/" : "", *k = key ? key : "";
 	if (strcmp(code, "NoSuchBucket") == 0 || (st == 404 && !key))
 		return zl_err_set(err, ZL_ENOTFOUND, "%s%s%s: no such bucket", bucket, sep, k);
@@ -307,15 +280,6 @@ static int status_error(const char *bucket, const char *key, const zl_http_resp 
 		snprintf(code, sizeof code, "%s", st == 403 ? "Forbidden" : st == 400 ? "Bad Request" : st == 301 ? "Moved Permanently" : "");
 	return zl_err_set(err, transient ? ZL_ETRANSIENT : ZL_ELOAD, "%s%s%s: S3 HTTP %ld%s%s%s%s%s%s", bucket, sep, k,
 	                  st, code[0] ? " " : "", code, msg[0] ? ": " : "", msg, extra, attempts);
-}
-
-static void strip_quotes(char *s)
-{
-	size_t n = strlen(s);
-	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
-		memmove(s, s + 1, n - 2);
-		s[n - 2] = '\0';
-	}
 }
 
 static int s3_head(zl_store *st, const char *bucket, const char *key, zl_object *out, zl_err *err)
@@ -334,7 +298,7 @@ static int s3_head(zl_store *st, const char *bucket, const char *key, zl_object 
 	}
 	if (!zl_http_resp_header(&resp, "ETag", etag, sizeof etag))
 		etag[0] = '\0';
-	strip_quotes(etag);
+	zl_s3_strip_quotes(etag);
 	out->bucket = strdup(bucket);
 	out->key = strdup(key);
 	out->etag = etag[0] ? strdup(etag) : NULL;
@@ -423,55 +387,6 @@ out:
 	return rc;
 }
 
-/* Calls cb for each Contents of one ListObjectsV2 page; *next is the continuation token (xmlFree)
- * when the listing is truncated. */
-static int list_page(const zl_buf *body, const char *bucket, zl_store_list_cb cb, void *ud, xmlChar **next,
-                     zl_err *err)
-{
-	*next = NULL;
-	int rc = 0;
-	xmlDoc *doc = body->len < (size_t)1 << 30 ? xmlReadMemory(body->data, (int)body->len, "list.xml", NULL,
-	                                                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
-	                                          : NULL;
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!root || strcmp((const char *)root->name, "ListBucketResult") != 0) {
-		rc = zl_err_set(err, ZL_ETRANSIENT, "%s: malformed ListObjectsV2 response", bucket);
-		goto out;
-	}
-	xmlChar *enc = child_text(root, "EncodingType"), *trunc = child_text(root, "IsTruncated");
-	int url_encoded = enc && strcmp((const char *)enc, "url") == 0;
-	int truncated = trunc && strcmp((const char *)trunc, "true") == 0;
-	xmlFree(enc);
-	xmlFree(trunc);
-	for (xmlNode *c = root->children; c && rc == 0; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "Contents") != 0)
-			continue;
-		xmlChar *key = child_text(c, "Key"), *size = child_text(c, "Size"), *etag = child_text(c, "ETag");
-		xmlChar *mod = child_text(c, "LastModified");
-		int64_t modified = 0;
-		if (mod && zl_time_parse((const char *)mod, &modified))
-			modified = 0;
-		if (!key || (url_encoded && zl_http_decode((char *)key, 1))) {
-			rc = zl_err_set(err, ZL_ETRANSIENT, "%s: malformed key in a ListObjectsV2 response", bucket);
-		} else {
-			if (etag)
-				strip_quotes((char *)etag);
-			zl_object obj = { (char *)bucket, (char *)key, size ? strtoll((const char *)size, NULL, 10) : -1,
-				              etag && *etag ? (char *)etag : NULL, modified };
-			rc = cb(ud, &obj, NULL);
-		}
-		xmlFree(key);
-		xmlFree(size);
-		xmlFree(etag);
-		xmlFree(mod);
-	}
-	if (rc == 0 && truncated && !(*next = child_text(root, "NextContinuationToken")))
-		rc = zl_err_set(err, ZL_ETRANSIENT, "%s: truncated ListObjectsV2 response without a continuation token", bucket);
-out:
-	xmlFreeDoc(doc);
-	return rc;
-}
-
 static int s3_list(zl_store *st, const char *bucket, const char *prefix, zl_store_list_cb cb, void *ud,
                    zl_err *err)
 {
@@ -506,7 +421,7 @@ static int s3_list(zl_store *st, const char *bucket, const char *prefix, zl_stor
 			rc = status_error(bucket, NULL, &resp, err);
 			break;
 		}
-		rc = list_page(&resp.body, bucket, cb, ud, &token, err);
+		rc = zl_s3_list_page(&resp.body, bucket, cb, ud, &token, err);
 		pages++;
 	} while (rc == 0 && token);
 	ZL_LOG(ZL_DEBUG, "s3 listing done", ZL_S("bucket", bucket), ZL_S("prefix", prefix ? prefix : ""),
@@ -598,7 +513,7 @@ static int s3_copy_in_place(zl_store *st, const char *bucket, const char *key, z
 		goto out;
 	}
 	/* CopyObject may fail after sending 200: the error is then in the body. */
-	xml_error(&resp.body, code, sizeof code, msg, sizeof msg);
+	zl_s3_xml_error(&resp.body, code, sizeof code, msg, sizeof msg);
 	if (resp.status != 200 || code[0]) {
 		if (resp.status == 200)
 			resp.status = transient_code(code) ? 500 : 400;

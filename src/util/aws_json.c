@@ -5,6 +5,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+int zl_aws_json_reply(const zl_aws_json_req *rq, const char *action, long status, const zl_buf *body,
+                      json_t **reply, zl_err *err)
+{
+	json_error_t je;
+	json_t *j = body->len ? json_loadb(body->data, body->len, 0, &je) : json_object();
+	*reply = NULL;
+	if (status / 100 != 2) {
+		const char *etype = json_string_value(json_object_get(j, "__type"));
+		const char *msg = json_string_value(json_object_get(j, "message"));
+		if (!msg)
+			msg = json_string_value(json_object_get(j, "Message"));
+		int rc = zl_err_set(err, status >= 500 || status == 429 ? ZL_ETRANSIENT : ZL_EINVAL, "%s %s: HTTP %ld %s%s%s",
+		                    rq->service, action, status, etype ? etype : "", etype && msg ? ": " : "",
+		                    msg ? msg : (etype ? "" : zl_buf_str(body)));
+		if (rq->fault)
+			*rq->fault = j;
+		else
+			json_decref(j);
+		return rc;
+	}
+	if (!j)
+		return zl_err_set(err, ZL_ETRANSIENT, "%s %s: the reply is not JSON: %s", rq->service, action, je.text);
+	*reply = j;
+	return 0;
+}
+
 int zl_aws_json_call(const zl_aws_json_req *rq, const char *action, const json_t *body, json_t **reply,
                      zl_err *err)
 {
@@ -30,27 +56,7 @@ int zl_aws_json_call(const zl_aws_json_req *rq, const char *action, const json_t
 	};
 	if ((rc = zl_http_perform(&req, &resp, err)))
 		goto out;
-	json_error_t je;
-	json_t *j = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, &je) : json_object();
-	if (resp.status / 100 != 2) {
-		const char *etype = json_string_value(json_object_get(j, "__type"));
-		const char *msg = json_string_value(json_object_get(j, "message"));
-		if (!msg)
-			msg = json_string_value(json_object_get(j, "Message"));
-		rc = zl_err_set(err, resp.status >= 500 || resp.status == 429 ? ZL_ETRANSIENT : ZL_EINVAL,
-		                "%s %s: HTTP %ld %s%s%s", rq->service, action, resp.status, etype ? etype : "",
-		                etype && msg ? ": " : "", msg ? msg : (etype ? "" : zl_buf_str(&resp.body)));
-		if (rq->fault)
-			*rq->fault = j;
-		else
-			json_decref(j);
-		goto out;
-	}
-	if (!j) {
-		rc = zl_err_set(err, ZL_ETRANSIENT, "%s %s: the reply is not JSON: %s", rq->service, action, je.text);
-		goto out;
-	}
-	*reply = j;
+	rc = zl_aws_json_reply(rq, action, resp.status, &resp.body, reply, err);
 out:
 	if (text)
 		explicit_bzero(text, strlen(text));

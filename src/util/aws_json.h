@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "util/aws.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 typedef struct zl_aws_json_req {
@@ -30,5 +31,11 @@ typedef struct zl_aws_json_req {
  * ZL_ETRANSIENT, other statuses ZL_EINVAL. */
 int zl_aws_json_call(const zl_aws_json_req *req, const char *action, const json_t *body, json_t **reply,
                      zl_err *err);
+
+/* The answer of zl_aws_json_call from an HTTP status and body: *reply (caller decrefs) or the
+ * error, as zl_aws_json_call gives them (rq->fault set likewise); rq's service names the
+ * service in errors. */
+int zl_aws_json_reply(const zl_aws_json_req *rq, const char *action, long status, const zl_buf *body,
+                      json_t **reply, zl_err *err);
 
 #endif
