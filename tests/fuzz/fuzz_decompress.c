@@ -10,41 +10,9 @@
 
 #include "format/format.h"
 #include "util/err.h"
+#include "mem_reader.h"
 
 #define OUT_CAP ((size_t)64 << 20)
-
-typedef struct mem_reader {
-	zl_reader r;
-	const uint8_t *p;
-	size_t left;
-	unsigned chunk; /* 0: as much as asked */
-	unsigned step;
-	int closed;
-} mem_reader;
-
-static ssize_t mem_read(zl_reader *r, void *buf, size_t n, zl_err *err)
-{
-	mem_reader *m = (mem_reader *)r;
-	if (m->closed)
-		abort();
-	size_t k = m->left < n ? m->left : n;
-	if (m->chunk) {
-		size_t c = 1 + (m->step++ * 13 + m->chunk) % (m->chunk * 7);
-		if (k > c)
-			k = c;
-	}
-	memcpy(buf, m->p, k);
-	m->p += k;
-	m->left -= k;
-	return (ssize_t)k;
-}
-
-static void mem_close(zl_reader *r)
-{
-	mem_reader *m = (mem_reader *)r;
-	if (m->closed++)
-		abort();
-}
 
 static const zl_compression comps[] = { ZL_COMP_AUTO, ZL_COMP_GZIP, ZL_COMP_ZSTD, ZL_COMP_BZIP2 };
 static const char *const names[] = { "b/k.csv", "b/k.csv.gz", "b/k.zst", "b/k.bz2" };

@@ -10,34 +10,7 @@
 
 #include "format/format.h"
 #include "util/err.h"
-
-typedef struct mem_reader {
-	zl_reader r;
-	const uint8_t *p;
-	size_t left;
-	unsigned chunk; /* 0: as much as asked */
-	unsigned step;
-} mem_reader;
-
-static ssize_t mem_read(zl_reader *r, void *buf, size_t n, zl_err *err)
-{
-	mem_reader *m = (mem_reader *)r;
-	size_t k = m->left < n ? m->left : n;
-	if (m->chunk) { /* short reads, of sizes that vary, cut rows and escapes anywhere */
-		size_t c = 1 + (m->step++ * 7 + m->chunk) % (m->chunk * 3);
-		if (k > c)
-			k = c;
-	}
-	memcpy(buf, m->p, k);
-	m->p += k;
-	m->left -= k;
-	return (ssize_t)k;
-}
-
-static void mem_close(zl_reader *r)
-{
-	(void)r;
-}
+#include "mem_reader.h"
 
 static const char delims[] = { ',', '\t', '|', ';', ' ', '\x01', 'x', '"' };
 static const char quotes[] = { '"', '\'', '`', '|' };
