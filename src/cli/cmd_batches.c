@@ -1,5 +1,6 @@
 /* zload batches list|show|reprocess|unlock|delete */
 #include "cli/cli.h"
+#include "cli/json_out.h"
 #include "core/route.h"
 #include "obs/batch_text.h"
 #include "util/timeutil.h"
@@ -88,30 +89,6 @@ static int parse_status(zl_cli *cli, const char *s, unsigned allowed, unsigned *
 	return 0;
 }
 
-static json_t *time_json(int64_t ms)
-{
-	char buf[40];
-	return ms ? json_string(zl_time_format(ms, buf, sizeof buf)) : json_null();
-}
-
-static json_t *batch_json(const zl_batch *b)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "id", b->id, "prefix", b->prefix, "status",
-	                      zl_batch_status_name(b->status), "files", (json_int_t)b->file_count,
-	                      "bytes", (json_int_t)b->bytes, "attempts", b->attempts);
-	json_object_set_new(o, "created", time_json(b->created_at));
-	json_object_set_new(o, "firstFileAt", time_json(b->first_at));
-	json_object_set_new(o, "lockedAt", time_json(b->locked_at));
-	json_object_set_new(o, "finishedAt", time_json(b->finished_at));
-	json_object_set_new(o, "updated", time_json(b->updated_at));
-	if (b->status == ZL_BATCH_LOCKED) {
-		json_object_set_new(o, b->owner ? "leaseUntil" : "retryAt", time_json(b->lease_until));
-		json_object_set_new(o, "owner", b->owner ? json_string(b->owner) : json_null());
-	}
-	json_object_set_new(o, "error", b->error ? json_string(b->error) : json_null());
-	return o;
-}
-
 static void print_json(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -149,7 +126,7 @@ static int cmd_list(zl_cli *cli, int argc, char **argv)
 	if (vals[L_JSON]) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, batch_json(&v[i]));
+			json_array_append_new(arr, zl_cli_batch_json(&v[i]));
 		print_json(arr);
 		json_decref(arr);
 	} else {
@@ -199,7 +176,7 @@ static int cmd_show(zl_cli *cli, int argc, char **argv)
 	}
 	result = b.result ? json_loads(b.result, JSON_PRESERVE_ORDER, NULL) : NULL;
 	if (vals[0]) {
-		json_t *o = batch_json(&b);
+		json_t *o = zl_cli_batch_json(&b);
 		json_t *files = json_array();
 		char t[40];
 		for (size_t i = 0; i < b.nfiles; i++)

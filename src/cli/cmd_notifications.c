@@ -1,5 +1,6 @@
 /* zload notifications list|retry: the outbox of batch notifications. */
 #include "cli/cli.h"
+#include "cli/json_out.h"
 #include "notify/notify.h"
 #include "util/quote.h"
 #include "util/timeutil.h"
@@ -29,31 +30,6 @@ static const zl_cmd notify_cmds[] = {
 	{ "retry", cmd_retry, "ID|--failed", "queue a failed (or pending) notification again, due now, attempts from 0", retry_opts },
 	{ 0 }
 };
-
-static json_t *time_json(int64_t ms)
-{
-	char t[40];
-	return ms ? json_string(zl_time_format(ms, t, sizeof t)) : json_null();
-}
-
-static json_t *notice_json(const zl_notice_rec *n)
-{
-	char shown[1024];
-	json_t *msg = json_loads(n->body, JSON_PRESERVE_ORDER, NULL);
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", (json_int_t)n->id, "batchId", n->batch_id,
-	                      "prefix", n->prefix, "event", n->event, "destination",
-	                      zl_notify_display(n->dest, shown, sizeof shown), "status", zl_notice_status_name(n->status),
-	                      "attempts", n->attempts, "maxAttempts", n->max_attempts);
-	json_object_set_new(o, "createdAt", time_json(n->created_at));
-	json_object_set_new(o, "nextAt", n->status == ZL_NOTICE_PENDING ? time_json(n->next_at) : json_null());
-	json_object_set_new(o, "sentAt", time_json(n->sent_at));
-	json_object_set_new(o, "owner", n->owner ? json_string(n->owner) : json_null());
-	json_object_set_new(o, "leaseUntil", n->owner ? time_json(n->lease_until) : json_null());
-	json_object_set_new(o, "lastError", n->last_error ? json_string(n->last_error) : json_null());
-	json_object_set_new(o, "subject", json_string(n->subject));
-	json_object_set_new(o, "message", msg ? msg : json_string(n->body));
-	return o;
-}
 
 static void print_table(const zl_notice_rec *v, size_t n)
 {
@@ -116,7 +92,7 @@ static int cmd_list(zl_cli *cli, int argc, char **argv)
 	if (vals[L_JSON]) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, notice_json(&v[i]));
+			json_array_append_new(arr, zl_cli_notice_json(&v[i]));
 		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
 		free(s);

@@ -22,8 +22,8 @@
  *            "maxAttempts", "createdAt", "nextAt", "lastError"}
  * open and locked are oldest first; recent (the last 5 finished) and errors newest first. */
 #include "cli/cli.h"
+#include "cli/json_out.h"
 #include "core/scrub.h"
-#include "notify/notify.h"
 #include "obs/snapshot.h"
 #include "util/buf.h"
 #include "util/quote.h"
@@ -178,40 +178,27 @@ static void print_text(const zl_snapshot *s, const char *state, const char *stor
 		printf("  %s\n", esc(s->problems.v[i]));
 }
 
-static json_t *time_json(int64_t ms)
-{
-	char t[40];
-	return ms ? json_string(zl_time_format(ms, t, sizeof t)) : json_null();
-}
-
 static json_t *str_json(const char *s) { return s ? json_string(s) : json_null(); }
 
 static json_t *count_json(int64_t n) { return n >= 0 ? json_integer(n) : json_null(); }
 
 static json_t *secs_json(int64_t ms) { return ms % 1000 ? json_real((double)ms / 1000) : json_integer(ms / 1000); }
 
+/* The batch as `batches list --json` shows it (owner, leaseUntil and retryAt always present),
+ * with what the snapshot adds. */
 static json_t *batch_json(const zl_snap_batch *sb)
 {
-	const zl_batch *b = &sb->b;
-	int locked = b->status == ZL_BATCH_LOCKED;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "id", b->id, "prefix", b->prefix, "status",
-	                      zl_batch_status_name(b->status), "files", (json_int_t)b->file_count, "bytes",
-	                      (json_int_t)b->bytes, "attempts", b->attempts);
-	json_object_set_new(o, "created", time_json(b->created_at));
-	json_object_set_new(o, "firstFileAt", time_json(b->first_at));
-	json_object_set_new(o, "lockedAt", time_json(b->locked_at));
-	json_object_set_new(o, "finishedAt", time_json(b->finished_at));
-	json_object_set_new(o, "updated", time_json(b->updated_at));
-	json_object_set_new(o, "owner", str_json(b->owner));
-	json_object_set_new(o, "leaseUntil", locked && b->owner ? time_json(b->lease_until) : json_null());
-	json_object_set_new(o, "retryAt", locked && !b->owner ? time_json(b->lease_until) : json_null());
-	json_object_set_new(o, "dueAt", time_json(sb->due_at));
+	json_t *o = zl_cli_batch_json(&sb->b);
+	const char *always[] = { "owner", "leaseUntil", "retryAt" };
+	for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+		if (!json_object_get(o, always[i]))
+			json_object_set_new(o, always[i], json_null());
+	json_object_set_new(o, "dueAt", zl_cli_time_json(sb->due_at));
 	json_object_set_new(o, "due", str_json(sb->due));
 	json_object_set_new(o, "rows", count_json(sb->rows));
 	json_object_set_new(o, "loadMs", count_json(sb->load_ms));
 	json_object_set_new(o, "stuck", json_boolean(sb->stuck));
 	json_object_set_new(o, "whyStuck", sb->stuck ? json_string(sb->why_stuck) : json_null());
-	json_object_set_new(o, "error", str_json(b->error));
 	return o;
 }
 
@@ -235,7 +222,7 @@ static json_t *prefix_json(const zl_snap_prefix *p)
 	json_object_set_new(o, "batchTimeoutSecs",
 	                    p->configured ? secs_json(p->batch_timeout_ms) : json_null());
 	json_object_set_new(o, "filesWaiting", json_integer(p->files_waiting));
-	json_object_set_new(o, "oldestOpenAt", time_json(p->oldest_open_at));
+	json_object_set_new(o, "oldestOpenAt", zl_cli_time_json(p->oldest_open_at));
 	json_object_set_new(o, "open", batches_json(p->open, p->nopen));
 	json_object_set_new(o, "locked", batches_json(p->locked, p->nlocked));
 	json_object_set_new(o, "recent", batches_json(p->recent, p->nrecent));
@@ -246,24 +233,15 @@ static json_t *prefix_json(const zl_snap_prefix *p)
 static json_t *notices_json(const zl_notice_rec *v, size_t n)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		char shown[1024];
-		json_t *o = json_pack("{s:I, s:s, s:s?, s:s?, s:s, s:i, s:i}", "id", (json_int_t)v[i].id, "batchId",
-		                      v[i].batch_id, "prefix", v[i].prefix, "event", v[i].event, "destination",
-		                      zl_notify_display(v[i].dest, shown, sizeof shown), "attempts", v[i].attempts,
-		                      "maxAttempts", v[i].max_attempts);
-		json_object_set_new(o, "createdAt", time_json(v[i].created_at));
-		json_object_set_new(o, "nextAt", time_json(v[i].next_at));
-		json_object_set_new(o, "lastError", str_json(v[i].last_error));
-		json_array_append_new(a, o);
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, zl_cli_notice_json(&v[i]));
 	return a;
 }
 
 static void print_json(const zl_snapshot *s, const char *state, const char *store)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "takenAt", time_json(s->taken_at));
+	json_object_set_new(o, "takenAt", zl_cli_time_json(s->taken_at));
 	json_object_set_new(o, "state", json_string(state));
 	json_object_set_new(o, "store", str_json(store));
 	json_object_set_new(o, "healthy", json_boolean(zl_snapshot_healthy(s)));
