@@ -18,8 +18,10 @@
  *           "dueAt" (open: when it falls due by age), "due" (open: why it is due now, or null),
  *           "rows", "loadMs" (from the last attempt's result, null when unknown), "stuck": bool,
  *           "whyStuck", "error"}
- *   NOTICE: {"id", "batchId", "prefix", "event", "destination" (as listings show it), "attempts",
- *            "maxAttempts", "createdAt", "nextAt", "lastError"}
+ *   NOTICE: a notification as `notifications list --json` prints it (cli/json_out.h): "id",
+ *           "batchId", "prefix", "event", "destination" (as listings show it), "status", "attempts",
+ *           "maxAttempts", "createdAt", "nextAt", "sentAt", "owner", "leaseUntil", "lastError",
+ *           "subject", "message"
  * open and locked are oldest first; recent (the last 5 finished) and errors newest first. */
 #include "cli/cli.h"
 #include "cli/json_out.h"
