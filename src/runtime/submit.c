@@ -8,17 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Submits one object with engine e (held by the caller). */
-static int submit_with(zl_rt *rt, zl_engine *e, const zl_object *obj, unsigned flags, zl_ingest_result *res,
-                       zl_err *err)
+/* Routes and claims one object with engine e (held by the caller); nothing is answered yet. */
+static int ingest(zl_rt *rt, zl_engine *e, const zl_object *obj, unsigned flags, zl_ingest_result *res, zl_err *err)
 {
 	e->quiet_duplicates = (flags & ZL_SUBMIT_QUIET) != 0;
-	int rc = zl_engine_ingest(e, obj, zl_now_ms(), !rt->o.no_load, res, err);
-	if (rc == 0 && res->outcome == ZL_INGEST_QUEUED)
-		zl_metrics_claimed(res->prefix);
-	if (rc == 0 && res->locked)
-		zl_rt_enqueue(rt, &res->ticket);
-	return rc;
+	return zl_engine_ingest(e, obj, zl_now_ms(), !rt->o.no_load, res, err);
 }
 
 int zl_rt_submit(zl_rt *rt, const char *intake, const zl_object *obj, unsigned flags, zl_ingest_result *res,
@@ -26,8 +20,12 @@ int zl_rt_submit(zl_rt *rt, const char *intake, const zl_object *obj, unsigned f
 {
 	memset(res, 0, sizeof *res);
 	zl_engine *e = zl_rt_engine_get(rt, err);
-	int rc = e ? submit_with(rt, e, obj, flags, res, err) : err->code ? err->code : ZL_ESTATE;
+	int rc = e ? ingest(rt, e, obj, flags, res, err) : err->code ? err->code : ZL_ESTATE;
 	zl_rt_engine_put(rt, e);
+	if (rc == 0 && res->outcome == ZL_INGEST_QUEUED)
+		zl_metrics_claimed(res->prefix);
+	if (rc == 0 && res->locked)
+		zl_rt_enqueue(rt, &res->ticket);
 	zl_metrics_events(intake, rc == 0 ? zl_ingest_outcome_name(res->outcome) : rc == ZL_EINVAL ? "malformed" : "failed",
 	                  1);
 	return rc;
@@ -143,8 +141,7 @@ static int claim_grouped(body_submit *b, const zl_event_record *r, zl_err *ierr)
 	}
 	held *h = &b->held[b->nheld];
 	memset(h, 0, sizeof *h);
-	b->e->quiet_duplicates = (b->flags & ZL_SUBMIT_QUIET) != 0;
-	int rc = zl_engine_ingest(b->e, &r->obj, zl_now_ms(), !b->rt->o.no_load, &h->res, ierr);
+	int rc = ingest(b->rt, b->e, &r->obj, b->flags, &h->res, ierr);
 	if (rc)
 		return rc;
 	h->rec.kind = r->kind;
@@ -193,7 +190,7 @@ static int submit_record(void *arg, const zl_event_record *r)
 		if (irc == 0)
 			return 0;
 	} else {
-		irc = submit_with(b->rt, b->e, &r->obj, b->flags, &res, &ierr);
+		irc = ingest(b->rt, b->e, &r->obj, b->flags, &res, &ierr);
 	}
 	if (irc == ZL_EINVAL) { /* a refused object: bad input, not worth a retry */
 		sum->malformed++;
@@ -207,10 +204,7 @@ static int submit_record(void *arg, const zl_event_record *r)
 		fail_record(b, r, irc, ierr.msg);
 		return 0;
 	}
-	size_t *counts[] = { &sum->queued, &sum->duplicate, &sum->filtered, &sum->unrouted };
-	(*counts[res.outcome])++;
-	if (b->cb)
-		b->cb(b->ud, r, &res, NULL);
+	answer(b, r, &res);
 	return 0;
 }
 
