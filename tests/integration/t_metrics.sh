@@ -2,7 +2,8 @@
 # GET /metrics: scraped before, during and after loads, every value checked against what was
 # loaded (rows in the tables, bytes of the files, batches in the state), the exposition checked by
 # promtool; the webhook's server serves it too; bearer tokens guard both servers; no object key
-# ever becomes a label; a load longer than 5 s logs its progress per target.
+# ever becomes a label; a load longer than 5 s logs its progress per target; a target that is down
+# counts transient errors and a retry.
 # test-timeout: 150
 . "$(dirname "$0")/lib_pg.sh"
 . "$(dirname "$0")/lib_webhook.sh"
@@ -53,6 +54,11 @@ put_config bad <<'EOF2'
 {"s3Prefix": "b/bad", "batchSize": 1, "format": {"header": true},
  "targets": [{"name": "nowhere", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "missing_t"}]}
 EOF2
+DOWNPORT=$(free_port) # nothing listens there: every attempt is a transient error
+pg_config down <<EOF
+{"s3Prefix": "b/down", "batchSize": 1, "maxAttempts": 2, "format": {"header": true},
+ "targets": [$(pg_target down t_down dw loader "$PG_SCRAM_PW" | sed "s/\"port\":$PGPORT/\"port\":$DOWNPORT/")]}
+EOF
 pg_config slow <<EOF
 {"s3Prefix": "b/slow", "batchSize": 1, "format": {"header": true},
  "targets": [$(pg_target pg slow_t dw loader "$PG_SCRAM_PW" '"postLoadStatement": "SELECT pg_sleep(7)"')]}
@@ -115,6 +121,15 @@ age=$(metric 'zload_oldest_open_batch_age_seconds{prefix="b/open"}')
 assert_eq 0 "$(metric 'zload_notifications_pending')" "no notification pending"
 assert_not_contains "$(cat "$WS/metrics.txt")" "f1.csv" "no object key in any label"
 assert_not_contains "$(cat "$WS/metrics.txt")" "elsewhere" "no unrouted key in any label"
+
+# A target that is down: a transient error, a retry, a second transient error, then error.
+csv_rows b/down/d.csv 2
+wait_for 20 eval '[[ $(batch_count --prefix b/down --status error) == 1 ]]'
+scrape
+assert_eq 1 "$(metric 'zload_retries_total')" "one retry scheduled"
+assert_eq 2 "$(metric 'zload_load_errors_total{target="down",class="transient"}')" "two transient errors"
+assert_eq 1 "$(metric 'zload_batches_finished_total{prefix="b/down",status="error"}')" "then the batch in error"
+assert_eq "" "$(metric 'zload_rows_loaded_total{prefix="b/down",target="down"}')" "no rows counted for it"
 
 # The webhook's server serves the same exposition.
 scrape "$HPORT"
