@@ -294,7 +294,7 @@ static void render_gauges(zl_buf *b, const zl_gauges *g)
 	static const struct {
 		const char *name, *help;
 	} gs[] = {
-		{ "zload_open_batches", "Open batches (taking files) per prefix." },
+		{ "zload_open_batches", "Open batches holding files (taking more) per prefix." },
 		{ "zload_locked_batches", "Locked batches (loading, or waiting for a retry) per prefix." },
 		{ "zload_files_waiting", "Files in open batches per prefix." },
 		{ "zload_oldest_open_batch_age_seconds", "Age of the first file of the oldest open batch per prefix." },

@@ -56,9 +56,11 @@ static int read_gauges(zl_state *st, int64_t now, zl_strvec *prefixes, zl_batch 
 			p->locked_batches++;
 			continue;
 		}
+		if (b->file_count == 0) /* as zload status counts them: an empty open batch waits for nothing */
+			continue;
 		p->open_batches++;
 		p->files_waiting += b->file_count;
-		double age = b->file_count && b->first_at ? (double)(now - b->first_at) / 1000.0 : 0;
+		double age = b->first_at ? (double)(now - b->first_at) / 1000.0 : 0;
 		if (age > p->oldest_open_age_secs)
 			p->oldest_open_age_secs = age;
 	}
