@@ -81,6 +81,17 @@ static void test_uuid_order(void **state)
 	assert_int_equal(strlen(a), 36);
 	assert_true(strcmp(a, b) < 0);
 	assert_int_equal(a[14], '7');
+	/* ids of one millisecond sort in the order they were made */
+	char prev[ZL_UUID_LEN], next[ZL_UUID_LEN];
+	zl_uuid_v7(3000, prev);
+	for (int i = 0; i < 2000; i++) {
+		zl_uuid_v7(3000, next);
+		assert_true(strcmp(prev, next) < 0);
+		assert_int_equal(strncmp(prev, next, 13), 0); /* the same time */
+		assert_int_equal(next[14], '7');
+		assert_true(strchr("89ab", next[19]) != NULL);
+		memcpy(prev, next, sizeof prev);
+	}
 }
 
 /* A reader over a counting pattern, at most `step` bytes a call, failing after `fail_at` bytes. */
