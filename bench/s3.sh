@@ -143,7 +143,7 @@ if ((objects % 10)); then
 	"$zload" flush bench/in >>"$ws/backfill.out" 2>>"$ws/backfill.log" || die "zload flush" "$ws/backfill.log"
 fi
 t_zload=$((${EPOCHREALTIME/./} - t0))
-grep -q "listed $objects, queued $objects," "$ws/backfill.log" || die "backfill did not queue $objects objects" "$ws/backfill.log"
+grep -q "listed $objects, queued $objects," "$ws/backfill.out" || die "backfill did not queue $objects objects" "$ws/backfill.log"
 complete=$(grep -c "status=complete" "$ws/backfill.out" || true)
 [ "$complete" = $(((objects + 9) / 10)) ] || die "expected $(((objects + 9) / 10)) complete batches, saw $complete" "$ws/backfill.out"
 check_rows zload
