@@ -1,11 +1,13 @@
 #include "store/store_dir.h"
 #include "util/fsutil.h"
 #include "util/strvec.h"
+#include "util/timeutil.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +15,18 @@
 #include <unistd.h>
 
 #define REFUSED "refused: a symbolic link leads outside the store root"
+#define CHECK_DIR_MS 1000 /* how long check trusts a directory it opened beneath the root */
 
 typedef struct dir_store {
 	zl_store base;
 	char *root;      /* as given */
 	char *root_real; /* canonical */
 	int root_fd;     /* every object is opened beneath this descriptor of the root */
+	/* check's last directory, opened beneath the root: its files are looked at with one fstatat */
+	pthread_mutex_t check_mu;
+	char check_rel[PATH_MAX];
+	int check_fd;
+	int64_t check_until;
 } dir_store;
 
 const zl_store_ops zl_store_dir_ops;
@@ -65,6 +73,9 @@ static void dir_close(zl_store *s)
 		return;
 	if (d->root_fd >= 0)
 		close(d->root_fd);
+	if (d->check_fd >= 0)
+		close(d->check_fd);
+	pthread_mutex_destroy(&d->check_mu);
 	free(d->root_real);
 	free(d->root);
 	free(d);
@@ -81,7 +92,8 @@ static int dir_open(const char *target, zl_store **out, zl_err *err)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	}
 	d->base.ops = &zl_store_dir_ops;
-	d->root_fd = -1;
+	d->root_fd = d->check_fd = -1;
+	pthread_mutex_init(&d->check_mu, NULL);
 	size_t n = strlen(d->root);
 	while (n > 1 && d->root[n - 1] == '/')
 		d->root[--n] = '\0';
@@ -160,12 +172,48 @@ static int dir_head(zl_store *s, const char *bucket, const char *key, zl_object 
 	return 0;
 }
 
+/* Looks at rel's last component in its directory, opened beneath the root (and kept for
+ * CHECK_DIR_MS, so a run of keys in one directory costs one fstatat each): 1 when what is there
+ * cannot lead outside the root (no entry, or anything but a symbolic link), 0 when only the whole
+ * walk can tell. */
+static int check_fast(dir_store *d, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t dn = (size_t)(slash - rel);
+	struct stat st;
+	int fast = 0;
+	pthread_mutex_lock(&d->check_mu);
+	int64_t now = zl_mono_ms();
+	if (d->check_fd < 0 || now >= d->check_until || strncmp(d->check_rel, rel, dn) != 0 || d->check_rel[dn]) {
+		if (d->check_fd >= 0)
+			close(d->check_fd);
+		d->check_fd = -1;
+		memcpy(d->check_rel, rel, dn);
+		d->check_rel[dn] = '\0';
+		if (zl_open_beneath(d->root_fd, d->root_real, d->check_rel, O_PATH | O_DIRECTORY, &d->check_fd) != 0)
+			d->check_fd = -1;
+		d->check_until = now + CHECK_DIR_MS;
+	}
+	if (d->check_fd >= 0) {
+		int rc = fstatat(d->check_fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW);
+		fast = rc == 0 ? !S_ISLNK(st.st_mode) : errno == ENOENT;
+	}
+	pthread_mutex_unlock(&d->check_mu);
+	return fast;
+}
+
 /* A missing object is not refused here: the load says it is missing. */
 static int dir_check(zl_store *s, const char *bucket, const char *key, zl_err *err)
 {
+	dir_store *d = (dir_store *)s;
 	struct stat st;
-	int fd, rc = open_object((dir_store *)s, bucket, key, O_PATH, &fd, &st, err);
-	if (rc == 0)
+	char rel[PATH_MAX];
+	int fd, rc = object_rel(bucket, key, rel, sizeof rel, err);
+	if (rc)
+		return rc;
+	if (check_fast(d, rel))
+		return 0;
+	if ((rc = open_object(d, bucket, key, O_PATH, &fd, &st, err)) == 0)
 		close(fd);
 	return rc == ZL_EINVAL ? rc : 0;
 }
