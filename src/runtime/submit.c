@@ -47,7 +47,7 @@ static void count_body(const char *intake, const zl_body_summary *s)
 
 /* A record claimed in the open group: answered once the group commits. */
 typedef struct held {
-	zl_event_record rec;   /* obj.bucket and obj.key are copies; nothing else is set */
+	zl_event_record rec;   /* kind, and obj (a copy); nothing else is set */
 	zl_ingest_result res;
 } held;
 
@@ -105,8 +105,29 @@ static void group_settle(body_submit *b, int rc, const char *msg)
 			fail_record(b, &h->rec, rc, msg);
 		else
 			answer(b, &h->rec, &h->res);
-		free(h->rec.obj.bucket);
-		free(h->rec.obj.key);
+		zl_object_release(&h->rec.obj);
+	}
+	b->nheld = 0;
+}
+
+/* The group's transaction was lost (its connection broke): its records are claimed again, each in
+ * its own transaction with the state's own retries, until one fails; that one and the rest fail
+ * with its reason. Claims are idempotent, so a group that did commit after all comes back as
+ * duplicates. */
+static void claim_held_alone(body_submit *b)
+{
+	int rc = 0;
+	zl_err e = { 0 };
+	b->open = 0;
+	for (size_t i = 0; i < b->nheld; i++) {
+		held *h = &b->held[i];
+		if (rc == 0)
+			rc = ingest(b->rt, b->e, &h->rec.obj, b->flags, &h->res, &e);
+		if (rc)
+			fail_record(b, &h->rec, rc, e.msg);
+		else
+			answer(b, &h->rec, &h->res);
+		zl_object_release(&h->rec.obj);
 	}
 	b->nheld = 0;
 }
@@ -118,11 +139,28 @@ static void group_flush(body_submit *b)
 		return;
 	zl_err gerr;
 	int rc = b->e->st->ops->group_end(b->e->st, 1, &gerr);
+	if (rc == ZL_ETRANSIENT) {
+		ZL_LOG(ZL_WARN, "group of claims lost; claiming them one by one", ZL_I("records", (long long)b->nheld),
+		       ZL_S("error", gerr.msg));
+		claim_held_alone(b);
+		return;
+	}
 	group_settle(b, rc, gerr.msg);
 }
 
-/* Claims r inside the group (opening one first); 0 when it was held for the commit. */
-static int claim_grouped(body_submit *b, const zl_event_record *r, zl_err *ierr)
+static int copy_object(zl_object *dst, const zl_object *src)
+{
+	*dst = (zl_object){ .bucket = strdup(src->bucket), .key = strdup(src->key), .size = src->size,
+	                    .etag = src->etag ? strdup(src->etag) : NULL, .modified = src->modified };
+	if (dst->bucket && dst->key && (dst->etag || !src->etag))
+		return 0;
+	zl_object_release(dst);
+	return ZL_ENOMEM;
+}
+
+/* Claims r inside the group (opening one first): 0 when it was held for the commit, 1 when it was
+ * claimed on its own into *res (the group's transaction was lost), else an error. */
+static int claim_grouped(body_submit *b, const zl_event_record *r, zl_ingest_result *res, zl_err *ierr)
 {
 	zl_state *st = b->e->st;
 	if (!b->open) {
@@ -142,14 +180,15 @@ static int claim_grouped(body_submit *b, const zl_event_record *r, zl_err *ierr)
 	held *h = &b->held[b->nheld];
 	memset(h, 0, sizeof *h);
 	int rc = ingest(b->rt, b->e, &r->obj, b->flags, &h->res, ierr);
+	if (rc == ZL_ETRANSIENT) { /* the group is lost: what it held, then r, each on its own */
+		group_flush(b);
+		rc = ingest(b->rt, b->e, &r->obj, b->flags, res, ierr);
+		return rc ? rc : 1;
+	}
 	if (rc)
 		return rc;
 	h->rec.kind = r->kind;
-	h->rec.obj.bucket = strdup(r->obj.bucket);
-	h->rec.obj.key = strdup(r->obj.key);
-	if (!h->rec.obj.bucket || !h->rec.obj.key) { /* the claim stays in the group: fail them all */
-		free(h->rec.obj.bucket);
-		free(h->rec.obj.key);
+	if (copy_object(&h->rec.obj, &r->obj)) { /* the claim stays in the group: fail them all */
 		zl_err gerr;
 		st->ops->group_end(st, 0, &gerr);
 		group_settle(b, ZL_ENOMEM, "out of memory");
@@ -186,9 +225,11 @@ static int submit_record(void *arg, const zl_event_record *r)
 		ierr = b->no_engine;
 		irc = ierr.code ? ierr.code : ZL_ESTATE;
 	} else if (b->grouped) {
-		irc = claim_grouped(b, r, &ierr);
+		irc = claim_grouped(b, r, &res, &ierr);
 		if (irc == 0)
 			return 0;
+		if (irc == 1)
+			irc = 0;
 	} else {
 		irc = ingest(b->rt, b->e, &r->obj, b->flags, &res, &ierr);
 	}

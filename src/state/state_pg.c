@@ -514,6 +514,43 @@ static int find_claim(pg_state *h, const char *file_id, const char *lock_owner, 
 	return rc;
 }
 
+/* A claim's transaction: its own, or in a group a savepoint of the group's. */
+static int claim_begin(pg_state *h, zl_err *err)
+{
+	return h->group ? pg_exec(h, "SAVEPOINT zl_claim", err) : begin(h, err);
+}
+
+static int claim_commit(pg_state *h, zl_err *err)
+{
+	return h->group ? pg_exec(h, "RELEASE SAVEPOINT zl_claim", err) : commit(h, err);
+}
+
+/* Undoes what the claim did (in a group: only the claim). */
+static void claim_abort(pg_state *h)
+{
+	PQclear(PQexec(h->conn, h->group ? "ROLLBACK TO SAVEPOINT zl_claim; RELEASE SAVEPOINT zl_claim" : "ROLLBACK"));
+}
+
+/* Takes the prefix's claim lock; a group keeps it until it ends, so takes it once. */
+static int claim_lock(pg_state *h, const char *prefix, zl_err *err)
+{
+	for (size_t i = 0; h->group && i < h->ngroup_locked; i++)
+		if (strcmp(h->group_locked[i], prefix) == 0)
+			return 0;
+	pg_params lk = { 0 };
+	pg_str(&lk, prefix);
+	int rc = run(h, S_CLAIM_LOCK, &lk, NULL, err);
+	if (rc || !h->group)
+		return rc;
+	char **v = realloc(h->group_locked, (h->ngroup_locked + 1) * sizeof *v);
+	if (v)
+		h->group_locked = v;
+	/* not remembered when out of memory: the next claim asks again, which holds already */
+	if (v && (v[h->ngroup_locked] = strdup(prefix)))
+		h->ngroup_locked++;
+	return 0;
+}
+
 static int do_claim_append(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
                            const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
@@ -522,15 +559,13 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	/* most repeated events are answered by a read */
-	if ((rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
+	/* most repeated events are answered by a read (a group reads inside its transaction below) */
+	if (!h->group && (rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
 		return rc > 0 ? 0 : rc;
-	pg_params lk = { 0 };
-	pg_str(&lk, prefix);
-	if ((rc = begin(h, err)) || (rc = run(h, S_CLAIM_LOCK, &lk, NULL, err)))
+	if ((rc = claim_begin(h, err)) || (rc = claim_lock(h, prefix, err)))
 		return rc;
 	if ((rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
-		return rc > 0 ? commit(h, err) : rc;
+		return rc > 0 ? claim_commit(h, err) : rc;
 
 	pg_params ob = { 0 };
 	pg_str(&ob, prefix);
@@ -568,7 +603,7 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 	if ((rc = changes(h, S_FILE_INSERT, &fi, &n, err)))
 		return rc;
 	if (n == 0) { /* claimed meanwhile under another prefix's turn: a duplicate */
-		PQclear(PQexec(h->conn, "ROLLBACK"));
+		claim_abort(h);
 		memset(res, 0, sizeof *res);
 		rc = find_claim(h, file_id, opts->lock_owner, res, err);
 		return rc > 0 ? 0 : rc ? rc : zl_err_set(err, ZL_ETRANSIENT, "file %s was claimed and forgotten meanwhile", file_id);
@@ -595,19 +630,92 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 			return rc;
 		res->locked = n == 1;
 	}
-	return commit(h, err);
+	return claim_commit(h, err);
+}
+
+/* One claim of a group: no retry of its own (a new connection would not hold the group's
+ * transaction); a failed claim leaves nothing and the group goes on, a lost connection loses the
+ * group. */
+static int group_claim(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
+                       const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
+{
+	if (h->group_lost)
+		return zl_err_set(err, ZL_ETRANSIENT, "state database: the group's transaction was lost");
+	int rc = do_claim_append(h, file_id, prefix, obj, now, opts, res, err);
+	if (rc == 0)
+		return 0;
+	memset(res, 0, sizeof *res);
+	if (PQstatus(h->conn) == CONNECTION_OK && PQtransactionStatus(h->conn) != PQTRANS_IDLE)
+		claim_abort(h); /* back to where the claim began */
+	if (PQstatus(h->conn) != CONNECTION_OK || PQtransactionStatus(h->conn) != PQTRANS_INTRANS)
+		h->group_lost = 1;
+	return rc;
 }
 
 static int pgs_claim_append(zl_state *st, const char *file_id, const char *prefix, const zl_object *obj,
                             int64_t now, const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
 	static const zl_claim_opts no_opts;
+	pg_state *h = (pg_state *)st;
 	memset(res, 0, sizeof *res);
 	if (!file_id || !prefix || !obj || !obj->bucket || !obj->key)
 		return zl_err_set(err, ZL_EINVAL, "claim needs a file id, prefix, bucket and key");
 	if (!opts)
 		opts = &no_opts;
-	PG_RETRYING((pg_state *)st, err, do_claim_append((pg_state *)st, file_id, prefix, obj, now, opts, res, err));
+	if (h->group)
+		return group_claim(h, file_id, prefix, obj, now, opts, res, err);
+	PG_RETRYING(h, err, do_claim_append(h, file_id, prefix, obj, now, opts, res, err));
+}
+
+static void group_forget_locks(pg_state *h)
+{
+	for (size_t i = 0; i < h->ngroup_locked; i++)
+		free(h->group_locked[i]);
+	free(h->group_locked);
+	h->group_locked = NULL;
+	h->ngroup_locked = 0;
+}
+
+/* Opens the group's transaction, retrying a lost connection as any operation does. */
+static int pgs_group_begin(zl_state *st, zl_err *err)
+{
+	pg_state *h = (pg_state *)st;
+	if (h->group)
+		return zl_err_set(err, ZL_EINVAL, "state: a group is already open");
+	pg_retry r = { 0 };
+	int rc;
+	h->commit_unknown = 0;
+	for (;;) {
+		if ((rc = pg_connected(h, err)) == 0 && (rc = begin(h, err)) == 0)
+			break;
+		if (!pg_again(h, &r, rc, err))
+			return rc;
+	}
+	h->group = 1;
+	h->group_lost = 0;
+	return 0;
+}
+
+static int pgs_group_end(zl_state *st, int commit_it, zl_err *err)
+{
+	pg_state *h = (pg_state *)st;
+	if (!h->group)
+		return zl_err_set(err, ZL_EINVAL, "state: no group is open");
+	int lost = h->group_lost || PQstatus(h->conn) != CONNECTION_OK;
+	int rc = 0;
+	h->group = h->group_lost = 0;
+	group_forget_locks(h);
+	if (lost) {
+		if (PQstatus(h->conn) == CONNECTION_OK)
+			PQclear(PQexec(h->conn, "ROLLBACK"));
+		rc = commit_it ? zl_err_set(err, ZL_ETRANSIENT, "state database: the group's transaction was lost: "
+		                            "its claims were not recorded") : 0;
+	} else if (commit_it) {
+		rc = commit(h, err);
+	} else {
+		PQclear(PQexec(h->conn, "ROLLBACK"));
+	}
+	return rc;
 }
 
 static int do_file_get(pg_state *h, const char *file_id, zl_file_rec *out, zl_err *err)
@@ -1264,6 +1372,7 @@ static void pgs_close(zl_state *st)
 	pg_state *h = (pg_state *)st;
 	if (!h)
 		return;
+	group_forget_locks(h);
 	pg_disconnect(h);
 	free(h->conninfo);
 	free(h);
@@ -1308,7 +1417,8 @@ static int pgs_open_postgres(const char *target, zl_state **out, zl_err *err)
 	.close = pgs_close, .config_put = pgs_config_put, .config_get = pgs_config_get,             \
 	.config_list = pgs_config_list, .config_replace = pgs_config_replace,                       \
 	.config_delete = pgs_config_delete, .config_version = pgs_config_version,                   \
-	.claim_append = pgs_claim_append, .file_get = pgs_file_get, .file_delete = pgs_file_delete, \
+	.claim_append = pgs_claim_append, .group_begin = pgs_group_begin, .group_end = pgs_group_end, \
+	.file_get = pgs_file_get, .file_delete = pgs_file_delete, \
 	.batch_lock = pgs_batch_lock, .batch_renew = pgs_batch_renew, .batch_finish = pgs_batch_finish, \
 	.batch_resolve = pgs_batch_resolve, .batch_get = pgs_batch_get, .batch_list = pgs_batch_list, \
 	.batch_unlock = pgs_batch_unlock, .batch_delete = pgs_batch_delete,                         \

@@ -19,6 +19,11 @@ typedef struct pg_state {
 	int64_t retry_ms;        /* how long an operation retries a lost connection */
 	uint64_t prepared;       /* statements prepared on this connection */
 	int commit_unknown;      /* the previous attempt may have committed before the connection broke */
+	/* group commit: claims in one transaction, a savepoint each (state_pg.c) */
+	int group;               /* a group's transaction is open */
+	int group_lost;          /* its connection broke or it was aborted: nothing of it will commit */
+	char **group_locked;     /* the prefixes whose claim lock the group holds */
+	size_t ngroup_locked;
 } pg_state;
 
 /* Parameters of one statement, as text. */
