@@ -12,6 +12,9 @@
 #                 stops early and the table shows how many it ran, so a run stays under 3 minutes
 #   --with-loads  batchSize 1000 and real CSV objects in the dir: store, so batches load into a
 #                 SQLite target during the run (default: batches never fall due: intake only)
+#   --no-pg       skip the PostgreSQL state pass (by default the bulk files go through
+#                 `zload event` again with --state postgresql://..., against psql running the same
+#                 one-INSERT transactions, on a throwaway cluster started by scripts/pg.sh)
 #
 # Each run uses a fresh temporary workspace, removed at the end. The script fails (exit 1) if
 # zload's per-record output does not show the expected numbers of queued/duplicate records.
@@ -19,7 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 zload=${ZLOAD:-$here/../build/zload}
 
-bulk=100000 per_file=10000 single=2000 budget=90 with_loads=0
+bulk=100000 per_file=10000 single=2000 budget=90 with_loads=0 with_pg=1
 usage() { sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
 	-s) single=${2:?}; shift 2 ;;
 	-T) budget=${2:?}; shift 2 ;;
 	--with-loads) with_loads=1; shift ;;
+	--no-pg) with_pg=0; shift ;;
 	-h|--help) usage ;;
 	*) echo "events.sh: unknown argument: $1" >&2; usage ;;
 	esac
@@ -41,7 +45,8 @@ command -v python3 >/dev/null || { echo "events.sh: python3 not found (make deps
 
 ws=$(mktemp -d /tmp/zload-bench.XXXXXX)
 store=$ws/store
-trap 'rm -rf "$ws" ${shm:+"$shm"}' EXIT
+pg_dir=
+trap '[ -z "$pg_dir" ] || "$here/../scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1; rm -rf "$ws" ${shm:+"$shm"}' EXIT
 # --with-loads writes one object file per event. On tmpfs (when there is one) creating and, above
 # all, removing 100,000 files takes seconds instead of a minute; the timed reads come from the
 # page cache either way. State and target databases stay on disk in $ws.
@@ -191,6 +196,28 @@ t1=$(now_us)
 expect "baseline rows" "$bulk" "$(sqlite3 "$ws/baseline.db" 'SELECT count(*) FROM files')" "$ws/baseline.log"
 record "sqlite3 CLI baseline (1 INSERT per txn)" "$bulk" $((t1 - t0))
 
+# ---- PostgreSQL state: the bulk files again, against psql's one-INSERT transactions ---------
+if [ "$with_pg" = 1 ]; then
+	pg_dir=$ws/pg
+	pg_port=$("$here/../scripts/pg.sh" free-port)
+	"$here/../scripts/pg.sh" start "$pg_dir" "$pg_port" >"$ws/pg.log" 2>&1 || die "scripts/pg.sh start" "$ws/pg.log"
+	pg_url="postgresql://loader:loader-scram-pw@127.0.0.1:$pg_port/dw?schema=zl_bench"
+	ZLOAD_STATE=$pg_url "$zload" config put "$ws/config.json" >/dev/null 2>"$ws/config.log" || die "config put (PostgreSQL state)" "$ws/config.log"
+	t0=$(now_us)
+	for f in "${bulk_files[@]}"; do
+		ZLOAD_STATE=$pg_url "$zload" event "$f" >>"$ws/pgbulk.out" 2>>"$ws/pgbulk.log" || die "zload event (PostgreSQL state) ${f##*/}" "$ws/pgbulk.log"
+	done
+	t1=$(now_us)
+	expect "bulk, PostgreSQL state: queued lines" "$bulk" "$(grep -c '^queued ' "$ws/pgbulk.out" || true)" "$ws/pgbulk.out"
+	record "bulk, PostgreSQL state (${#bulk_files[@]} processes)" "$bulk" $((t1 - t0))
+	sed -e '/^PRAGMA/d' -e 's/BEGIN IMMEDIATE/BEGIN/' -e 's/TEXT PRIMARY KEY/text PRIMARY KEY/' "$ws/baseline.sql" >"$ws/baseline_pg.sql"
+	t0=$(now_us)
+	PGPASSWORD=loader-scram-pw psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U loader -d dw \
+		-f "$ws/baseline_pg.sql" >/dev/null 2>"$ws/pgbase.log" || die "psql baseline" "$ws/pgbase.log"
+	t1=$(now_us)
+	record "psql baseline (1 INSERT per txn)" "$bulk" $((t1 - t0))
+fi
+
 # ---- report --------------------------------------------------------------------------------
 echo "zload event benchmark: $mode"
 echo "state    sqlite:$ws/state.db"
@@ -216,3 +243,10 @@ awk -v b="$(rate "$bn" "$bus")" -v s="$(rate "$sn" "$sus")" -v q="$(rate "$qn" "
 	printf "ratio bulk / one-at-a-time:     %6.1fx  (one-record process costs %.2f ms more per event; zload --version alone takes %.2f ms)\n", b / s, 1000 / s - 1000 / b, st / 1000
 	printf "ratio zload bulk / sqlite3 raw: %6.2fx  (zload per-event transaction %.1f us vs %.1f us per sqlite3 INSERT transaction)\n", b / q, 1e6 / b, 1e6 / q
 }'
+if [ "$with_pg" = 1 ]; then
+	IFS='|' read -r _ pn pus <<<"${rows[4]}"
+	IFS='|' read -r _ ln lus <<<"${rows[5]}"
+	awk -v b="$(rate "$pn" "$pus")" -v q="$(rate "$ln" "$lus")" 'BEGIN {
+		printf "ratio PostgreSQL state bulk / psql: %6.2fx  (PostgreSQL 15 with fsync=off, synchronous_commit=off, on this machine)\n", b / q
+	}'
+fi

@@ -37,6 +37,7 @@ enum {
 	S_BATCH_INSERT,
 	S_FILE_INSERT,
 	S_BATCH_APPEND,
+	S_BATCH_APPEND_N,
 	S_FILE_GET,
 	S_FILE_UNCOUNT,
 	S_FILE_DELETE,
@@ -96,6 +97,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	                  " ON CONFLICT (file_id) DO NOTHING",
 	[S_BATCH_APPEND] = "UPDATE batches SET file_count = file_count + 1, bytes = bytes + $2::bigint,"
 	                   " updated_at = $3::bigint WHERE id = $1::text AND status = 'open' AND locked_at IS NULL",
+	[S_BATCH_APPEND_N] = "UPDATE batches SET file_count = file_count + $2::bigint, bytes = bytes + $3::bigint,"
+	                     " updated_at = $4::bigint WHERE id = $1::text AND status = 'open' AND locked_at IS NULL",
 	[S_FILE_GET] = "SELECT " FILE_COLS ", b.status FROM files f LEFT JOIN batches b ON b.id = f.batch_id"
 	               " WHERE f.file_id = $1::text",
 	/* a forgotten file leaves an open batch (it would come back twice); a finished batch keeps
@@ -514,43 +517,6 @@ static int find_claim(pg_state *h, const char *file_id, const char *lock_owner, 
 	return rc;
 }
 
-/* A claim's transaction: its own, or in a group a savepoint of the group's. */
-static int claim_begin(pg_state *h, zl_err *err)
-{
-	return h->group ? pg_exec(h, "SAVEPOINT zl_claim", err) : begin(h, err);
-}
-
-static int claim_commit(pg_state *h, zl_err *err)
-{
-	return h->group ? pg_exec(h, "RELEASE SAVEPOINT zl_claim", err) : commit(h, err);
-}
-
-/* Undoes what the claim did (in a group: only the claim). */
-static void claim_abort(pg_state *h)
-{
-	PQclear(PQexec(h->conn, h->group ? "ROLLBACK TO SAVEPOINT zl_claim; RELEASE SAVEPOINT zl_claim" : "ROLLBACK"));
-}
-
-/* Takes the prefix's claim lock; a group keeps it until it ends, so takes it once. */
-static int claim_lock(pg_state *h, const char *prefix, zl_err *err)
-{
-	for (size_t i = 0; h->group && i < h->ngroup_locked; i++)
-		if (strcmp(h->group_locked[i], prefix) == 0)
-			return 0;
-	pg_params lk = { 0 };
-	pg_str(&lk, prefix);
-	int rc = run(h, S_CLAIM_LOCK, &lk, NULL, err);
-	if (rc || !h->group)
-		return rc;
-	char **v = realloc(h->group_locked, (h->ngroup_locked + 1) * sizeof *v);
-	if (v)
-		h->group_locked = v;
-	/* not remembered when out of memory: the next claim asks again, which holds already */
-	if (v && (v[h->ngroup_locked] = strdup(prefix)))
-		h->ngroup_locked++;
-	return 0;
-}
-
 static int do_claim_append(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
                            const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
@@ -559,13 +525,15 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	/* most repeated events are answered by a read (a group reads inside its transaction below) */
-	if (!h->group && (rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
+	/* most repeated events are answered by a read */
+	if ((rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
 		return rc > 0 ? 0 : rc;
-	if ((rc = claim_begin(h, err)) || (rc = claim_lock(h, prefix, err)))
+	pg_params lk = { 0 };
+	pg_str(&lk, prefix);
+	if ((rc = begin(h, err)) || (rc = run(h, S_CLAIM_LOCK, &lk, NULL, err)))
 		return rc;
 	if ((rc = find_claim(h, file_id, opts->lock_owner, res, err)) != 0)
-		return rc > 0 ? claim_commit(h, err) : rc;
+		return rc > 0 ? commit(h, err) : rc;
 
 	pg_params ob = { 0 };
 	pg_str(&ob, prefix);
@@ -603,7 +571,7 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 	if ((rc = changes(h, S_FILE_INSERT, &fi, &n, err)))
 		return rc;
 	if (n == 0) { /* claimed meanwhile under another prefix's turn: a duplicate */
-		claim_abort(h);
+		PQclear(PQexec(h->conn, "ROLLBACK"));
 		memset(res, 0, sizeof *res);
 		rc = find_claim(h, file_id, opts->lock_owner, res, err);
 		return rc > 0 ? 0 : rc ? rc : zl_err_set(err, ZL_ETRANSIENT, "file %s was claimed and forgotten meanwhile", file_id);
@@ -630,25 +598,168 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 			return rc;
 		res->locked = n == 1;
 	}
-	return claim_commit(h, err);
+	return commit(h, err);
+}
+
+/* ---- group commit: the claims of a group in one transaction ----
+ * The group takes each prefix's claim lock once and row-locks the open batch it appends to, so
+ * nobody else changes either until it ends: it keeps the batch's totals itself and writes the
+ * appends to the batch row once (before the batch is locked, read again, or the group commits).
+ * A new claim is then one INSERT. A statement that fails aborts the whole transaction: the group
+ * is lost, and the caller claims its records again one by one (claims are idempotent). */
+
+static pg_group_prefix *group_prefix(pg_state *h, const char *prefix, zl_err *err)
+{
+	for (size_t i = 0; i < h->ngp; i++)
+		if (strcmp(h->gp[i].prefix, prefix) == 0)
+			return &h->gp[i];
+	pg_params lk = { 0 };
+	pg_str(&lk, prefix);
+	if (run(h, S_CLAIM_LOCK, &lk, NULL, err))
+		return NULL;
+	pg_group_prefix *v = realloc(h->gp, (h->ngp + 1) * sizeof *v);
+	if (!v) {
+		zl_err_set(err, ZL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	h->gp = v;
+	v = &h->gp[h->ngp];
+	memset(v, 0, sizeof *v);
+	if (!(v->prefix = strdup(prefix))) {
+		zl_err_set(err, ZL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	h->ngp++;
+	return v;
+}
+
+/* Writes the pending appends to the batch row. */
+static int group_write_appends(pg_state *h, pg_group_prefix *g, zl_err *err)
+{
+	if (!g->add_files)
+		return 0;
+	pg_params ba = { 0 };
+	int64_t n;
+	pg_str(&ba, g->batch_id);
+	pg_int(&ba, g->add_files);
+	pg_int(&ba, g->add_bytes);
+	pg_int(&ba, g->add_at);
+	int rc = changes(h, S_BATCH_APPEND_N, &ba, &n, err);
+	if (rc == 0 && n != 1) /* cannot happen while the group holds the row lock */
+		rc = zl_err_set(err, ZL_ETRANSIENT, "batch %s closed during a group's appends", g->batch_id);
+	g->add_files = g->add_bytes = 0;
+	return rc;
+}
+
+/* The open batch g appends to next: the newest open one not full by opts, else a new one. */
+static int group_pick_batch(pg_state *h, pg_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
+{
+	PGresult *r = NULL;
+	pg_params ob = { 0 };
+	int rc = group_write_appends(h, g, err);
+	if (rc)
+		return rc;
+	pg_str(&ob, g->prefix);
+	pg_int(&ob, opts->max_files);
+	pg_int(&ob, opts->max_bytes);
+	if ((rc = run(h, S_OPEN_BATCH, &ob, &r, err)))
+		return rc;
+	if (PQntuples(r) == 1) {
+		copy_id(g->batch_id, val(r, 0, 0));
+		g->file_count = num(r, 0, 1);
+		g->bytes = num(r, 0, 2);
+		g->first_at = num(r, 0, 3);
+	} else {
+		zl_uuid_v7(now, g->batch_id);
+		g->file_count = g->bytes = 0;
+		g->first_at = now;
+		pg_params bi = { 0 };
+		pg_str(&bi, g->batch_id);
+		pg_str(&bi, g->prefix);
+		pg_int(&bi, now);
+		rc = run(h, S_BATCH_INSERT, &bi, NULL, err);
+	}
+	PQclear(r);
+	g->has_batch = rc == 0;
+	return rc;
+}
+
+static int full(const zl_claim_opts *opts, int64_t files, int64_t bytes)
+{
+	return (opts->max_files > 0 && files >= opts->max_files) || (opts->max_bytes > 0 && bytes >= opts->max_bytes);
+}
+
+static int do_group_claim(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
+                          const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
+{
+	int64_t size = obj->size > 0 ? obj->size : 0, n;
+	pg_group_prefix *g = group_prefix(h, prefix, err);
+	int rc;
+	if (!g)
+		return err->code;
+	if (!g->has_batch || full(opts, g->file_count, g->bytes)) {
+		/* a duplicate must not leave a new, empty batch behind */
+		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, NULL, res, err)) < 0)
+			return rc;
+		if (rc == 1)
+			return 0;
+		if ((rc = group_pick_batch(h, g, opts, now, err)))
+			return rc;
+	}
+	pg_params fi = { 0 };
+	pg_str(&fi, file_id);
+	pg_str(&fi, obj->bucket);
+	pg_str(&fi, obj->key);
+	pg_str(&fi, obj->etag);
+	pg_str(&fi, prefix);
+	pg_int(&fi, size);
+	pg_int(&fi, now);
+	pg_str(&fi, g->batch_id);
+	if ((rc = changes(h, S_FILE_INSERT, &fi, &n, err)))
+		return rc;
+	if (n == 0) { /* claimed before: its batch's totals as they stand */
+		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, NULL, res, err)) < 0)
+			return rc;
+		return rc == 1 ? 0 : zl_err_set(err, ZL_ETRANSIENT, "file %s was claimed and forgotten meanwhile", file_id);
+	}
+	g->file_count++;
+	g->bytes += size;
+	g->add_files++;
+	g->add_bytes += size;
+	g->add_at = now;
+	copy_id(res->batch_id, g->batch_id);
+	res->file_count = g->file_count;
+	res->bytes = g->bytes;
+	res->first_at = g->first_at;
+	if (opts->lock_owner && full(opts, g->file_count, g->bytes)) {
+		pg_params bl = { 0 };
+		if ((rc = group_write_appends(h, g, err)))
+			return rc;
+		pg_str(&bl, g->batch_id);
+		pg_str(&bl, opts->lock_owner);
+		pg_int(&bl, now);
+		pg_int(&bl, opts->lease_until);
+		pg_int(&bl, ZL_LOCK_OPEN);
+		if ((rc = changes(h, S_BATCH_LOCK, &bl, &n, err)))
+			return rc;
+		res->locked = n == 1;
+		g->has_batch = 0; /* locked: the next claim picks another */
+	}
+	return 0;
 }
 
 /* One claim of a group: no retry of its own (a new connection would not hold the group's
- * transaction); a failed claim leaves nothing and the group goes on, a lost connection loses the
- * group. */
+ * transaction). */
 static int group_claim(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
                        const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
 	if (h->group_lost)
 		return zl_err_set(err, ZL_ETRANSIENT, "state database: the group's transaction was lost");
-	int rc = do_claim_append(h, file_id, prefix, obj, now, opts, res, err);
-	if (rc == 0)
-		return 0;
-	memset(res, 0, sizeof *res);
-	if (PQstatus(h->conn) == CONNECTION_OK && PQtransactionStatus(h->conn) != PQTRANS_IDLE)
-		claim_abort(h); /* back to where the claim began */
-	if (PQstatus(h->conn) != CONNECTION_OK || PQtransactionStatus(h->conn) != PQTRANS_INTRANS)
+	int rc = do_group_claim(h, file_id, prefix, obj, now, opts, res, err);
+	if (rc) {
+		memset(res, 0, sizeof *res);
 		h->group_lost = 1;
+	}
 	return rc;
 }
 
@@ -667,13 +778,13 @@ static int pgs_claim_append(zl_state *st, const char *file_id, const char *prefi
 	PG_RETRYING(h, err, do_claim_append(h, file_id, prefix, obj, now, opts, res, err));
 }
 
-static void group_forget_locks(pg_state *h)
+static void group_forget(pg_state *h)
 {
-	for (size_t i = 0; i < h->ngroup_locked; i++)
-		free(h->group_locked[i]);
-	free(h->group_locked);
-	h->group_locked = NULL;
-	h->ngroup_locked = 0;
+	for (size_t i = 0; i < h->ngp; i++)
+		free(h->gp[i].prefix);
+	free(h->gp);
+	h->gp = NULL;
+	h->ngp = 0;
 }
 
 /* Opens the group's transaction, retrying a lost connection as any operation does. */
@@ -701,10 +812,13 @@ static int pgs_group_end(zl_state *st, int commit_it, zl_err *err)
 	pg_state *h = (pg_state *)st;
 	if (!h->group)
 		return zl_err_set(err, ZL_EINVAL, "state: no group is open");
-	int lost = h->group_lost || PQstatus(h->conn) != CONNECTION_OK;
 	int rc = 0;
+	for (size_t i = 0; commit_it && !h->group_lost && i < h->ngp; i++)
+		if (group_write_appends(h, &h->gp[i], err))
+			h->group_lost = 1;
+	int lost = h->group_lost || PQstatus(h->conn) != CONNECTION_OK;
 	h->group = h->group_lost = 0;
-	group_forget_locks(h);
+	group_forget(h);
 	if (lost) {
 		if (PQstatus(h->conn) == CONNECTION_OK)
 			PQclear(PQexec(h->conn, "ROLLBACK"));
@@ -1372,7 +1486,7 @@ static void pgs_close(zl_state *st)
 	pg_state *h = (pg_state *)st;
 	if (!h)
 		return;
-	group_forget_locks(h);
+	group_forget(h);
 	pg_disconnect(h);
 	free(h->conninfo);
 	free(h);

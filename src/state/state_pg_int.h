@@ -19,12 +19,22 @@ typedef struct pg_state {
 	int64_t retry_ms;        /* how long an operation retries a lost connection */
 	uint64_t prepared;       /* statements prepared on this connection */
 	int commit_unknown;      /* the previous attempt may have committed before the connection broke */
-	/* group commit: claims in one transaction, a savepoint each (state_pg.c) */
+	/* group commit: claims in one transaction (state_pg.c) */
 	int group;               /* a group's transaction is open */
-	int group_lost;          /* its connection broke or it was aborted: nothing of it will commit */
-	char **group_locked;     /* the prefixes whose claim lock the group holds */
-	size_t ngroup_locked;
+	int group_lost;          /* its connection broke or a statement failed: nothing of it will commit */
+	struct pg_group_prefix *gp; /* the prefixes the group claimed into */
+	size_t ngp;
 } pg_state;
+
+/* A prefix a group holds the claim lock of, with the open batch it appends to (row-locked by the
+ * group's transaction, so nobody else changes it) and the appends not yet written to its row. */
+typedef struct pg_group_prefix {
+	char *prefix;
+	int has_batch;
+	char batch_id[ZL_UUID_LEN];
+	int64_t file_count, bytes, first_at; /* the batch's totals, with the pending appends */
+	int64_t add_files, add_bytes, add_at; /* pending appends */
+} pg_group_prefix;
 
 /* Parameters of one statement, as text. */
 typedef struct pg_params {

@@ -1413,6 +1413,16 @@ static void test_group_commit(void **state)
 	/* and the handle works as before after a group */
 	assert_int_equal(claim(st, "b/in", "d.csv", 1, T0 + 3, &r3), 0);
 	assert_int_equal(r3.file_count, 3);
+	/* a duplicate in a group leaves no new batch behind, even when no batch is open */
+	int nb = (int)count_batches(st, NULL);
+	assert_int_equal(st->ops->batch_lock(st, r1.batch_id, ZL_LOCK_OPEN, "owner-2", T0 + 4, T0 + 60000, &err), 0);
+	assert_int_equal(st->ops->group_begin(st, &err), 0);
+	assert_int_equal(claim(st, "b/in", "a.csv", 10, T0 + 5, &r2), 0);
+	assert_int_equal(r2.duplicate, 1);
+	assert_string_equal(r2.batch_id, r1.batch_id);
+	assert_int_equal(r2.file_count, 3);
+	assert_int_equal(st->ops->group_end(st, 1, &err), 0);
+	assert_int_equal((int)count_batches(st, NULL), nb);
 }
 
 static void test_claim_invalid(void **state)

@@ -60,10 +60,10 @@ assert_eq 0 "$(pq dw "SELECT count(*) FROM (SELECT file_id FROM zl_state.files G
 	"no file twice"
 pq dw "DROP TRIGGER kill ON zl_state.files" >/dev/null
 
-# Killed at random moments of a 5,000-record body: what was printed is in the state, in whole
+# Killed at random moments of a 30,000-record body: what was printed is in the state, in whole
 # groups; the body again queues exactly the rest.
-body 2000 6999 >"$WS/c.json"
-for delay in 0.2 0.6; do
+body 2000 31999 >"$WS/c.json"
+for delay in 0.3 0.8; do
 	"$ZLOAD" event --no-load "$WS/c.json" >"$WS/out.txt" 2>"$WS/err.txt" &
 	pid=$!
 	sleep "$delay"
@@ -80,7 +80,8 @@ for delay in 0.2 0.6; do
 done
 before=$(($(claimed) - 1029))
 ok zload event --no-load "$WS/c.json"
-assert_eq $((5000 - before)) "$(grep -c '^queued ' <<<"$OUT")" "queued by the body sent again"
+assert_eq $((30000 - before)) "$(grep -c '^queued ' <<<"$OUT")" "queued by the body sent again"
 assert_eq "$before" "$(grep -c '^duplicate ' <<<"$OUT")" "duplicates by the body sent again"
-assert_eq 6029 "$(claimed)" "every record claimed once"
-assert_eq 6029 "$(pq dw "SELECT sum(file_count) FROM zl_state.batches")" "batch totals"
+assert_eq 31029 "$(claimed)" "every record claimed once"
+assert_eq 31029 "$(pq dw "SELECT sum(file_count) FROM zl_state.batches")" "batch totals"
+assert_eq 0 "$(pq dw "SELECT count(*) FROM zl_state.batches WHERE file_count = 0")" "no empty batch left by duplicates"
