@@ -32,6 +32,8 @@ char *zl_time_format(int64_t ms, char *out, size_t n)
 	return out;
 }
 
+#define MAX_UNIX_SECONDS 253402300799.0 /* 9999-12-31T23:59:59Z */
+
 static int digits(const char **p, int n, int *out)
 {
 	int v = 0;
@@ -55,7 +57,7 @@ int zl_time_parse(const char *s, int64_t *ms)
 		char *end;
 		errno = 0;
 		double v = strtod(s, &end);
-		if (errno || *end || v < 0)
+		if (errno || *end || v < 0 || v > MAX_UNIX_SECONDS)
 			return ZL_EINVAL;
 		*ms = (int64_t)(v * 1000.0);
 		return 0;

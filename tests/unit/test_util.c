@@ -30,6 +30,10 @@ static void test_time_parse(void **state)
 	assert_int_equal(zl_time_parse("2026-11-25T22:43:38.250+01:00", &ms), 0);
 	assert_int_equal(ms, 1795643018250);
 	assert_int_equal(zl_time_parse("2026-13-01", &ms), ZL_EINVAL);
+	/* found by fuzz_s3_xml: seconds beyond any date overflowed int64 milliseconds */
+	assert_int_equal(zl_time_parse("444444444444444444", &ms), ZL_EINVAL);
+	assert_int_equal(zl_time_parse("253402300799", &ms), 0);
+	assert_int_equal(ms, 253402300799000LL);
 	assert_int_equal(zl_time_parse("yesterday", &ms), ZL_EINVAL);
 	assert_int_equal(zl_time_parse("", &ms), ZL_EINVAL);
 	char buf[40];
