@@ -608,33 +608,23 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
  * A new claim is then one INSERT. A statement that fails aborts the whole transaction: the group
  * is lost, and the caller claims its records again one by one (claims are idempotent). */
 
-static pg_group_prefix *group_prefix(pg_state *h, const char *prefix, zl_err *err)
+/* The prefix's entry in the group, taking its claim lock when it is new. */
+static zl_group_prefix *group_prefix(pg_state *h, const char *prefix, zl_err *err)
 {
-	for (size_t i = 0; i < h->ngp; i++)
-		if (strcmp(h->gp[i].prefix, prefix) == 0)
-			return &h->gp[i];
+	zl_group_prefix *g = zl_group_find(&h->gp, prefix);
+	if (g)
+		return g;
 	pg_params lk = { 0 };
 	pg_str(&lk, prefix);
 	if (run(h, S_CLAIM_LOCK, &lk, NULL, err))
 		return NULL;
-	pg_group_prefix *v = realloc(h->gp, (h->ngp + 1) * sizeof *v);
-	if (!v) {
+	if (!(g = zl_group_add(&h->gp, prefix)))
 		zl_err_set(err, ZL_ENOMEM, "out of memory");
-		return NULL;
-	}
-	h->gp = v;
-	v = &h->gp[h->ngp];
-	memset(v, 0, sizeof *v);
-	if (!(v->prefix = strdup(prefix))) {
-		zl_err_set(err, ZL_ENOMEM, "out of memory");
-		return NULL;
-	}
-	h->ngp++;
-	return v;
+	return g;
 }
 
 /* Writes the pending appends to the batch row. */
-static int group_write_appends(pg_state *h, pg_group_prefix *g, zl_err *err)
+static int group_write_appends(pg_state *h, zl_group_prefix *g, zl_err *err)
 {
 	if (!g->add_files)
 		return 0;
@@ -652,7 +642,7 @@ static int group_write_appends(pg_state *h, pg_group_prefix *g, zl_err *err)
 }
 
 /* The open batch g appends to next: the newest open one not full by opts, else a new one. */
-static int group_pick_batch(pg_state *h, pg_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
+static int group_pick_batch(pg_state *h, zl_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
 {
 	PGresult *r = NULL;
 	pg_params ob = { 0 };
@@ -684,20 +674,15 @@ static int group_pick_batch(pg_state *h, pg_group_prefix *g, const zl_claim_opts
 	return rc;
 }
 
-static int full(const zl_claim_opts *opts, int64_t files, int64_t bytes)
-{
-	return (opts->max_files > 0 && files >= opts->max_files) || (opts->max_bytes > 0 && bytes >= opts->max_bytes);
-}
-
 static int do_group_claim(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
                           const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
 	int64_t size = obj->size > 0 ? obj->size : 0, n;
-	pg_group_prefix *g = group_prefix(h, prefix, err);
+	zl_group_prefix *g = group_prefix(h, prefix, err);
 	int rc;
 	if (!g)
 		return err->code;
-	if (!g->has_batch || full(opts, g->file_count, g->bytes)) {
+	if (!g->has_batch || zl_group_full(opts, g->file_count, g->bytes)) {
 		/* a duplicate must not leave a new, empty batch behind */
 		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, NULL, res, err)) < 0)
 			return rc;
@@ -722,16 +707,8 @@ static int do_group_claim(pg_state *h, const char *file_id, const char *prefix, 
 			return rc;
 		return rc == 1 ? 0 : zl_err_set(err, ZL_ETRANSIENT, "file %s was claimed and forgotten meanwhile", file_id);
 	}
-	g->file_count++;
-	g->bytes += size;
-	g->add_files++;
-	g->add_bytes += size;
-	g->add_at = now;
-	copy_id(res->batch_id, g->batch_id);
-	res->file_count = g->file_count;
-	res->bytes = g->bytes;
-	res->first_at = g->first_at;
-	if (opts->lock_owner && full(opts, g->file_count, g->bytes)) {
+	zl_group_append(g, size, now, res);
+	if (opts->lock_owner && zl_group_full(opts, g->file_count, g->bytes)) {
 		pg_params bl = { 0 };
 		if ((rc = group_write_appends(h, g, err)))
 			return rc;
@@ -778,15 +755,6 @@ static int pgs_claim_append(zl_state *st, const char *file_id, const char *prefi
 	PG_RETRYING(h, err, do_claim_append(h, file_id, prefix, obj, now, opts, res, err));
 }
 
-static void group_forget(pg_state *h)
-{
-	for (size_t i = 0; i < h->ngp; i++)
-		free(h->gp[i].prefix);
-	free(h->gp);
-	h->gp = NULL;
-	h->ngp = 0;
-}
-
 /* Opens the group's transaction, retrying a lost connection as any operation does. */
 static int pgs_group_begin(zl_state *st, zl_err *err)
 {
@@ -813,12 +781,12 @@ static int pgs_group_end(zl_state *st, int commit_it, zl_err *err)
 	if (!h->group)
 		return zl_err_set(err, ZL_EINVAL, "state: no group is open");
 	int rc = 0;
-	for (size_t i = 0; commit_it && !h->group_lost && i < h->ngp; i++)
-		if (group_write_appends(h, &h->gp[i], err))
+	for (size_t i = 0; commit_it && !h->group_lost && i < h->gp.n; i++)
+		if (group_write_appends(h, &h->gp.v[i], err))
 			h->group_lost = 1;
 	int lost = h->group_lost || PQstatus(h->conn) != CONNECTION_OK;
 	h->group = h->group_lost = 0;
-	group_forget(h);
+	zl_group_clear(&h->gp);
 	if (lost) {
 		if (PQstatus(h->conn) == CONNECTION_OK)
 			PQclear(PQexec(h->conn, "ROLLBACK"));
@@ -1486,7 +1454,7 @@ static void pgs_close(zl_state *st)
 	pg_state *h = (pg_state *)st;
 	if (!h)
 		return;
-	group_forget(h);
+	zl_group_clear(&h->gp);
 	pg_disconnect(h);
 	free(h->conninfo);
 	free(h);

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "state/group.h"
 #include "state/state.h"
 
 #define PG_SCHEMA_VERSION 2
@@ -22,19 +23,9 @@ typedef struct pg_state {
 	/* group commit: claims in one transaction (state_pg.c) */
 	int group;               /* a group's transaction is open */
 	int group_lost;          /* its connection broke or a statement failed: nothing of it will commit */
-	struct pg_group_prefix *gp; /* the prefixes the group claimed into */
-	size_t ngp;
+	zl_group gp;             /* the prefixes the group claimed into */
 } pg_state;
 
-/* A prefix a group holds the claim lock of, with the open batch it appends to (row-locked by the
- * group's transaction, so nobody else changes it) and the appends not yet written to its row. */
-typedef struct pg_group_prefix {
-	char *prefix;
-	int has_batch;
-	char batch_id[ZL_UUID_LEN];
-	int64_t file_count, bytes, first_at; /* the batch's totals, with the pending appends */
-	int64_t add_files, add_bytes, add_at; /* pending appends */
-} pg_group_prefix;
 
 /* Parameters of one statement, as text. */
 typedef struct pg_params {

@@ -1,5 +1,6 @@
 /* The SQLite state backend: one database file in WAL mode. Every change of more than one row,
  * and every read-then-write, is one BEGIN IMMEDIATE transaction, so processes can share the file. */
+#include "state/group.h"
 #include "state/state.h"
 #include "state/state_sql.h"
 #include "util/buf.h"
@@ -85,6 +86,8 @@ enum {
 	S_OPEN_BATCH,
 	S_BATCH_INSERT,
 	S_BATCH_APPEND,
+	S_BATCH_APPEND_N,
+	S_FILE_INSERT_NEW,
 	S_BATCH_TOTALS,
 	S_BATCH_STATE,
 	S_BATCH_RESOLVE,
@@ -155,6 +158,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	                   " VALUES (?1, ?2, 'open', ?3, ?3, ?3)",
 	[S_BATCH_APPEND] = "UPDATE batches SET file_count = file_count + 1, bytes = bytes + ?2,"
 	                   " updated_at = ?3 WHERE id = ?1",
+	[S_BATCH_APPEND_N] = "UPDATE batches SET file_count = file_count + ?2, bytes = bytes + ?3,"
+	                     " updated_at = ?4 WHERE id = ?1 AND status = 'open' AND locked_at IS NULL",
+	[S_FILE_INSERT_NEW] = "INSERT INTO files (file_id, bucket, key, etag, prefix, size, received_at, batch_id)"
+	                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (file_id) DO NOTHING",
 	[S_BATCH_TOTALS] = "SELECT file_count, bytes, first_at FROM batches WHERE id = ?1",
 	[S_BATCH_STATE] = "SELECT status, owner, lease_until FROM batches WHERE id = ?1",
 	[S_BATCH_RESOLVE] = "SELECT id FROM batches WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 4",
@@ -229,6 +236,8 @@ typedef struct sq_state {
 	int64_t busy_since_ms; /* when the current wait for a lock began */
 	int group;             /* in a group (group_begin): operations are savepoints inside it */
 	int savepoint;         /* an operation's savepoint is open in the group */
+	int group_lost;        /* a claim of the group failed in the database: nothing of it commits */
+	zl_group gp;           /* the prefixes the group claimed into */
 } sq_state;
 
 extern const zl_state_ops zl_state_sqlite_ops;
@@ -336,19 +345,28 @@ static int sq_group_begin(zl_state *st, zl_err *err)
 		return zl_err_set(err, ZL_EINVAL, "state: a group is already open");
 	int rc = run(h, use(h, S_BEGIN_IMMEDIATE), err);
 	h->group = rc == 0;
+	h->group_lost = 0;
 	op_end(h); /* with the group set: resets the statement, keeps the transaction */
 	return rc;
 }
+
+static int group_write_appends(sq_state *h, zl_group_prefix *g, zl_err *err);
 
 static int sq_group_end(zl_state *st, int commit_it, zl_err *err)
 {
 	sq_state *h = (sq_state *)st;
 	if (!h->group)
 		return zl_err_set(err, ZL_EINVAL, "state: no group is open");
-	h->group = h->savepoint = 0;
 	int rc = 0;
-	if (sqlite3_get_autocommit(h->db)) /* SQLite rolled it back after an error */
-		rc = commit_it ? zl_err_set(err, ZL_ESTATE, "state database: the group's transaction was rolled back") : 0;
+	for (size_t i = 0; commit_it && !h->group_lost && i < h->gp.n; i++)
+		if (group_write_appends(h, &h->gp.v[i], err))
+			h->group_lost = 1;
+	int lost = h->group_lost;
+	h->group = h->savepoint = h->group_lost = 0;
+	zl_group_clear(&h->gp);
+	if (lost || sqlite3_get_autocommit(h->db)) /* a claim failed, or SQLite rolled it back after an error */
+		rc = commit_it ? zl_err_set(err, ZL_ETRANSIENT, "state database: the group's transaction was lost: "
+		                            "its claims were not recorded") : 0;
 	else if (commit_it)
 		rc = run(h, use(h, S_COMMIT), err);
 	op_end(h); /* rolls back what is left open */
@@ -575,6 +593,7 @@ static void sq_close(zl_state *st)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(h->stmt[i]);
 	sqlite3_close(h->db);
+	zl_group_clear(&h->gp);
 	free(h);
 }
 
@@ -757,6 +776,115 @@ static int find_claim(sq_state *h, const char *file_id, zl_append_result *res, z
 	return 1;
 }
 
+/* ---- a claim in a group: the group holds the write lock, so it keeps each prefix's open batch
+ * and that batch's totals itself and writes the appends to the batch row once (before the batch is
+ * locked, read again, or the group commits). A new claim is then one INSERT. A claim that fails in
+ * the database loses the group (nothing of it commits: the caller claims its records again one by
+ * one), as on PostgreSQL. */
+
+static int group_write_appends(sq_state *h, zl_group_prefix *g, zl_err *err)
+{
+	if (!g->add_files)
+		return 0;
+	sqlite3_stmt *s = use(h, S_BATCH_APPEND_N);
+	int rc;
+	if ((rc = bound(h, bind_str(s, 1, g->batch_id) || sqlite3_bind_int64(s, 2, g->add_files) ||
+	                    sqlite3_bind_int64(s, 3, g->add_bytes) || sqlite3_bind_int64(s, 4, g->add_at), err)) ||
+	    (rc = run(h, s, err)))
+		return rc;
+	if (sqlite3_changes(h->db) != 1) /* cannot happen while the group holds the write lock */
+		return zl_err_set(err, ZL_ETRANSIENT, "batch %s closed during a group's appends", g->batch_id);
+	g->add_files = g->add_bytes = 0;
+	return 0;
+}
+
+/* The open batch g appends to next: the newest open one not full by opts, else a new one. */
+static int group_pick_batch(sq_state *h, zl_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_OPEN_BATCH);
+	int rc, row;
+	if ((rc = bound(h, bind_str(s, 1, g->prefix) || sqlite3_bind_int64(s, 2, opts->max_files) ||
+	                    sqlite3_bind_int64(s, 3, opts->max_bytes), err)))
+		return rc;
+	if ((row = step_row(h, s, err)) < 0)
+		return row;
+	if (row) {
+		copy_id(g->batch_id, sqlite3_column_text(s, 0));
+		g->file_count = sqlite3_column_int64(s, 1);
+		g->bytes = sqlite3_column_int64(s, 2);
+		g->first_at = sqlite3_column_int64(s, 3);
+	} else {
+		zl_uuid_v7(now, g->batch_id);
+		g->file_count = g->bytes = 0;
+		g->first_at = now;
+		s = use(h, S_BATCH_INSERT);
+		if ((rc = bound(h, bind_str(s, 1, g->batch_id) || bind_str(s, 2, g->prefix) || sqlite3_bind_int64(s, 3, now),
+		                err)) ||
+		    (rc = run(h, s, err)))
+			return rc;
+	}
+	g->has_batch = 1;
+	return 0;
+}
+
+static int do_group_claim(sq_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
+                          const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
+{
+	int64_t size = obj->size > 0 ? obj->size : 0;
+	zl_group_prefix *g = zl_group_find(&h->gp, prefix);
+	int rc;
+	if (!g && !(g = zl_group_add(&h->gp, prefix)))
+		return zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (!g->has_batch || zl_group_full(opts, g->file_count, g->bytes)) {
+		/* a duplicate must not leave a new, empty batch behind */
+		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, res, err)) < 0)
+			return rc;
+		if (rc == 1)
+			return 0;
+		if ((rc = group_pick_batch(h, g, opts, now, err)))
+			return rc;
+	}
+	sqlite3_stmt *s = use(h, S_FILE_INSERT_NEW);
+	if ((rc = bound(h, bind_str(s, 1, file_id) || bind_str(s, 2, obj->bucket) || bind_str(s, 3, obj->key) ||
+	                    bind_str(s, 4, obj->etag) || bind_str(s, 5, prefix) || sqlite3_bind_int64(s, 6, size) ||
+	                    sqlite3_bind_int64(s, 7, now) || bind_str(s, 8, g->batch_id), err)) ||
+	    (rc = run(h, s, err)))
+		return rc;
+	if (sqlite3_changes(h->db) == 0) { /* claimed before: its batch's totals as they stand */
+		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, res, err)) < 0)
+			return rc;
+		return rc == 1 ? 0 : zl_err_set(err, ZL_ESTATE, "file %s: claimed, but its record is gone", file_id);
+	}
+	zl_group_append(g, size, now, res);
+	if (opts->lock_owner && zl_group_full(opts, g->file_count, g->bytes)) {
+		if ((rc = group_write_appends(h, g, err)))
+			return rc;
+		s = use(h, S_BATCH_LOCK);
+		if ((rc = bound(h, bind_str(s, 1, g->batch_id) || bind_str(s, 2, opts->lock_owner) ||
+		                    sqlite3_bind_int64(s, 3, now) || sqlite3_bind_int64(s, 4, opts->lease_until) ||
+		                    sqlite3_bind_int64(s, 5, ZL_LOCK_OPEN), err)) ||
+		    (rc = run(h, s, err)))
+			return rc;
+		res->locked = sqlite3_changes(h->db) == 1;
+		g->has_batch = 0; /* locked: the next claim picks another */
+	}
+	return 0;
+}
+
+static int group_claim(sq_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
+                       const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
+{
+	if (h->group_lost || sqlite3_get_autocommit(h->db))
+		return zl_err_set(err, ZL_ETRANSIENT, "state database: the group's transaction was lost");
+	int rc = do_group_claim(h, file_id, prefix, obj, now, opts, res, err);
+	op_end(h);
+	if (rc) {
+		memset(res, 0, sizeof *res);
+		h->group_lost = 1;
+	}
+	return rc;
+}
+
 static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix, const zl_object *obj,
                            int64_t now, const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
@@ -771,9 +899,10 @@ static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix
 		opts = &no_opts;
 	if (!file_id || !prefix || !obj || !obj->bucket || !obj->key)
 		return zl_err_set(err, ZL_EINVAL, "claim needs a file id, prefix, bucket and key");
-	/* Most repeated events are answered by a read, without waiting for the write lock (a group
-	 * holds it already). */
-	if (!h->group && (ret = find_claim(h, file_id, res, err)) != 0) {
+	if (h->group)
+		return group_claim(h, file_id, prefix, obj, now, opts, res, err);
+	/* Most repeated events are answered by a read, without waiting for the write lock. */
+	if ((ret = find_claim(h, file_id, res, err)) != 0) {
 		ret = ret > 0 ? 0 : ret;
 		goto out;
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Group commit (SQLite state): the claims of one event body go into one transaction per 1,000
 # records. A record is answered "queued" only once its group is durable: `zload event` SIGKILLed
-# at random moments of a 5,000-record body has printed only records the state holds; whole groups
+# at random moments of a 20,000-record body has printed only records the state holds; whole groups
 # are in the state or none of their records; sending the body again claims exactly the rest; a
 # duplicate inside one body is still a duplicate; a refused record does not fail the others.
 . "$(dirname "$0")/lib.sh"
@@ -11,7 +11,7 @@ put_config g <<'EOF2'
 {"s3Prefix": "b/g", "batchSize": 0, "batchTimeoutSecs": 86400, "format": {"header": true},
  "targets": [{"name": "wh", "type": "sqlite", "path": "@WS@/warehouse.db", "targetTable": "t"}]}
 EOF2
-N=5000
+N=20000
 "$PYTHON" - "$N" >"$WS/body.json" <<'EOF'
 import json, sys
 n = int(sys.argv[1])
