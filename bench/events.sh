@@ -47,10 +47,11 @@ ws=$(mktemp -d /tmp/zload-bench.XXXXXX)
 store=$ws/store
 pg_dir=
 trap '[ -z "$pg_dir" ] || "$here/../scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1; rm -rf "$ws" ${shm:+"$shm"}' EXIT
-# --with-loads writes one object file per event. On tmpfs (when there is one) creating and, above
-# all, removing 100,000 files takes seconds instead of a minute; the timed reads come from the
-# page cache either way. State and target databases stay on disk in $ws.
-if [ "$with_loads" = 1 ] && [ -d /dev/shm ] && [ -w /dev/shm ] && shm=$(mktemp -d /dev/shm/zload-bench.XXXXXX 2>/dev/null); then
+# One object file per event, as every real event names an object that exists (the dir: store
+# looks at each one when it is claimed). On tmpfs (when there is one) creating and, above all,
+# removing 100,000 files takes seconds instead of a minute; the timed reads come from the page
+# cache either way. State and target databases stay on disk in $ws.
+if [ -d /dev/shm ] && [ -w /dev/shm ] && shm=$(mktemp -d /dev/shm/zload-bench.XXXXXX 2>/dev/null); then
 	store=$shm/store
 fi
 export ZLOAD_STATE="sqlite:$ws/state.db" ZLOAD_STORE="dir:$store"
@@ -85,9 +86,9 @@ EOF
 # ---- inputs, generated before any timing ---------------------------------------------------
 # Keys f000001..f{bulk} go in bulk files; the next $single keys get one file each; baseline.sql
 # inserts the bulk keys into a primary-key table, one transaction per row.
-python3 - "$ws" "$store" "$bulk" "$per_file" "$single" "$with_loads" <<'PY'
+python3 - "$ws" "$store" "$bulk" "$per_file" "$single" <<'PY'
 import json, os, sys
-ws, store, (bulk, per_file, single, with_loads) = sys.argv[1], sys.argv[2], map(int, sys.argv[3:])
+ws, store, (bulk, per_file, single) = sys.argv[1], sys.argv[2], map(int, sys.argv[3:])
 obj_dir = os.path.join(store, "bench", "in")
 
 def body(i):
@@ -95,7 +96,7 @@ def body(i):
 
 def record(i):
     key = "in/f%06d.csv" % i
-    size = len(body(i)) if with_loads else 123
+    size = len(body(i))
     return {"eventName": "ObjectCreated:Put",
             "s3": {"bucket": {"name": "bench"}, "object": {"key": key, "size": size}}}
 
@@ -107,10 +108,9 @@ for n, start in enumerate(range(1, bulk + 1, per_file), 1):
     write_event(os.path.join(ws, "bulk", "%04d.json" % n), range(start, min(start + per_file, bulk + 1)))
 for i in range(bulk + 1, bulk + single + 1):
     write_event(os.path.join(ws, "single", "%06d.json" % i), [i])
-if with_loads:
-    for i in range(1, bulk + single + 1):
-        with open(os.path.join(obj_dir, "f%06d.csv" % i), "w") as f:
-            f.write(body(i))
+for i in range(1, bulk + single + 1):
+    with open(os.path.join(obj_dir, "f%06d.csv" % i), "w") as f:
+        f.write(body(i))
 with open(os.path.join(ws, "baseline.sql"), "w") as f:
     f.write("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n"
             "CREATE TABLE files (file_id TEXT PRIMARY KEY);\n")
