@@ -5,6 +5,8 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +71,23 @@ void zl_engine_close(zl_engine *e)
 	e->st = NULL;
 }
 
-void zl_engine_new_owner(const zl_engine *e, char owner[ZL_OWNER_LEN])
+/* Owner ids of one process: a random start, then counting up, so each is new without a system
+ * call (host and pid tell processes apart; the random start, a process reusing a pid). */
+static _Atomic uint32_t next_owner;
+static pthread_once_t next_owner_once = PTHREAD_ONCE_INIT;
+
+static void seed_owner(void)
 {
 	uint32_t r = 0;
 	if (getrandom(&r, sizeof r, 0) != sizeof r)
-		r = (uint32_t)zl_mono_ms() ^ (uint32_t)(uintptr_t)owner;
-	snprintf(owner, ZL_OWNER_LEN, "%s:%08x", e->host_pid, r);
+		r = (uint32_t)zl_mono_ms() ^ (uint32_t)getpid();
+	atomic_store(&next_owner, r);
+}
+
+void zl_engine_new_owner(const zl_engine *e, char owner[ZL_OWNER_LEN])
+{
+	pthread_once(&next_owner_once, seed_owner);
+	snprintf(owner, ZL_OWNER_LEN, "%s:%08x", e->host_pid, (unsigned)atomic_fetch_add(&next_owner, 1));
 }
 
 /* A configuration stored by a zload that kept secrets in plain text: seal them and store it again,

@@ -133,12 +133,91 @@ typedef struct walker {
 	int stopped; /* cb returned non-zero: its value travels up unchanged */
 } walker;
 
+#define KEPT_MAX_BYTES (4 << 20) /* what the validating pass keeps of the records it parsed */
+
+/* An element of the Records array as the validating pass saw it: where it starts, and when it
+ * was a plain S3 record, what it said (so it is decoded once). */
+typedef struct kept {
+	size_t at;
+	int parsed;
+	char *event_name;
+	zl_object obj;
+} kept;
+
 /* What the validating pass keeps of a top-level object: the small fields the forms are told
- * apart by, and where its Records array starts (the array itself is walked, not kept). */
+ * apart by, where its Records array starts, and its first elements (up to KEPT_MAX_BYTES; the
+ * delivering pass decodes the rest again from resume_at). */
 typedef struct top {
 	json_t *fields;
 	size_t records_at;
+	kept *v;
+	size_t n, alloc, bytes;
+	int all_kept;
+	size_t resume_at;
 } top;
+
+static void kept_release(top *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].event_name);
+		zl_object_release(&t->v[i].obj);
+	}
+	free(t->v);
+	t->v = NULL;
+	t->n = t->alloc = t->bytes = 0;
+}
+
+static size_t str_bytes(const char *s) { return s ? strlen(s) + 1 + 16 : 0; } /* with malloc's overhead */
+
+/* Room for one more in t->v; -1 when out of memory. */
+static int grow_kept(top *t)
+{
+	size_t n = t->alloc ? 2 * t->alloc : 64;
+	kept *v = realloc(t->v, n * sizeof *v);
+	if (!v)
+		return -1;
+	t->v = v;
+	t->alloc = n;
+	return 0;
+}
+
+/* One element of the Records array in the validating pass: decoded, and kept while there is room. */
+static int scan_record(zl_json_walk *j, size_t i, void *ud)
+{
+	top *t = ud;
+	size_t at = j->pos;
+	json_t *r = NULL;
+	int rc = zl_json_walk_decode(j, &r);
+	if (rc || !t->all_kept)
+		goto out;
+	if (t->bytes >= KEPT_MAX_BYTES || (t->n == t->alloc && grow_kept(t))) {
+		t->all_kept = 0;
+		t->resume_at = at;
+		goto out;
+	}
+	kept *k = &t->v[t->n++];
+	memset(k, 0, sizeof *k);
+	k->at = at;
+	t->bytes += sizeof *k;
+	/* envelopes (Sns, SQS body) and records that are not plain creations are decoded again */
+	if (!json_is_object(r) || json_object_get(r, "Sns") || json_object_get(r, "body"))
+		goto out;
+	zl_event_record rec = { 0 };
+	parse_s3_record(r, i, &rec);
+	if (rec.kind == ZL_REC_CREATED) {
+		k->parsed = 1;
+		k->event_name = rec.event_name;
+		k->obj = rec.obj;
+		t->bytes += str_bytes(rec.event_name) + str_bytes(rec.obj.bucket) + str_bytes(rec.obj.key) +
+		            str_bytes(rec.obj.etag);
+	} else {
+		free(rec.event_name);
+		zl_object_release(&rec.obj);
+	}
+out:
+	json_decref(r);
+	return rc;
+}
 
 static const char *const top_fields[] = { "Type", "Message", "Event", "source", "detail-type", "detail", NULL };
 
@@ -166,8 +245,12 @@ static int scan_member(zl_json_walk *j, const char *key, void *ud)
 {
 	top *t = ud;
 	if (strcmp(key, "Records") == 0) { /* a repeated key: the last one counts, as in jansson's tree */
+		kept_release(t);
 		t->records_at = zl_json_walk_peek(j) == '[' ? j->pos : NO_RECORDS;
-		return zl_json_walk_skip(j, 1);
+		if (t->records_at == NO_RECORDS)
+			return zl_json_walk_skip(j, 1);
+		t->all_kept = 1;
+		return zl_json_walk_array(j, scan_record, t);
 	}
 	for (const char *const *f = top_fields; *f; f++) {
 		if (strcmp(key, *f) != 0)
@@ -242,16 +325,40 @@ static int deliver_element(zl_json_walk *j, size_t i, void *ud)
 	return rc;
 }
 
+/* Delivers the elements the validating pass kept: what it parsed as is, the others decoded again
+ * from where they start. */
+static int deliver_kept(zl_json_walk *j, top *t, records *rs)
+{
+	int rc = 0;
+	size_t i = 0;
+	for (; rc == 0 && i < t->n; i++) {
+		kept *k = &t->v[i];
+		if (!k->parsed) {
+			j->pos = k->at;
+			rc = deliver_element(j, i, rs);
+			continue;
+		}
+		zl_event_record rec = { .kind = ZL_REC_CREATED, .event_name = k->event_name, .obj = k->obj };
+		k->event_name = NULL; /* deliver frees them */
+		memset(&k->obj, 0, sizeof k->obj);
+		rc = deliver(rs->wk, &rec);
+	}
+	return rc;
+}
+
 /* The delivering pass, once the text is known to be good: tells the forms apart. */
-static int deliver_top(walker *wk, zl_json_walk *j, const top *t, int depth, zl_err *err)
+static int deliver_top(walker *wk, zl_json_walk *j, top *t, int depth, zl_err *err)
 {
 	json_t *root = t->fields;
 	const char *type = json_string_value(json_object_get(root, "Type"));
 	json_t *message = json_object_get(root, "Message");
 	if (t->records_at != NO_RECORDS) { /* S3, MinIO, or Lambda's SNS/SQS batches */
 		records rs = { wk, depth, err, 0 };
-		j->pos = t->records_at;
-		int rc = zl_json_walk_array(j, deliver_element, &rs);
+		int rc = deliver_kept(j, t, &rs);
+		if (rc == 0 && !t->all_kept) {
+			j->pos = t->resume_at;
+			rc = zl_json_walk_array_from(j, t->n, deliver_element, &rs);
+		}
 		if (rc && !wk->stopped && !rs.explained)
 			rc = rc == ZL_ENOMEM ? zl_err_set(err, rc, "out of memory")
 			                     : zl_err_set(err, rc, "event: %s", j->error);
@@ -299,6 +406,7 @@ static int walk_text(walker *wk, const char *text, size_t len, const char *what,
 	} else {
 		rc = deliver_top(wk, &j, &t, depth, err);
 	}
+	kept_release(&t);
 	json_decref(t.fields);
 	return rc;
 }

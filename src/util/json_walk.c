@@ -70,7 +70,12 @@ int zl_json_walk_array(zl_json_walk *w, zl_json_elem_fn fn, void *ud)
 		w->pos++;
 		return 0;
 	}
-	for (size_t i = 0;; i++) {
+	return zl_json_walk_array_from(w, 0, fn, ud);
+}
+
+int zl_json_walk_array_from(zl_json_walk *w, size_t index, zl_json_elem_fn fn, void *ud)
+{
+	for (size_t i = index;; i++) {
 		int rc = fn(w, i, ud);
 		if (rc)
 			return rc;

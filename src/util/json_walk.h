@@ -30,6 +30,8 @@ int zl_json_walk_decode(zl_json_walk *w, json_t **out);
  * ZL_EINVAL for a syntax error (w->error set; also when the next value is not an array/object),
  * or fn's non-zero value. */
 int zl_json_walk_array(zl_json_walk *w, zl_json_elem_fn fn, void *ud);
+/* Goes on with an array walk at the start of its element number index (w->pos there). */
+int zl_json_walk_array_from(zl_json_walk *w, size_t index, zl_json_elem_fn fn, void *ud);
 int zl_json_walk_object(zl_json_walk *w, zl_json_member_fn fn, void *ud);
 /* Checks and steps over the next value, walking `levels` levels of arrays and objects here so that
  * what lies below them is decoded (and freed) one value at a time. */
