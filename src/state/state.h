@@ -96,10 +96,12 @@ struct zl_state_ops {
 	int (*claim_append)(zl_state *st, const char *file_id, const char *prefix, const zl_object *obj,
 	                    int64_t now, const zl_claim_opts *opts, zl_append_result *res, zl_err *err);
 	/* Optional group commit (NULL when the backend has none): between group_begin and group_end,
-	 * the claim_appends of this handle run in one transaction, each still all or nothing (a
-	 * failed one leaves nothing) and each seeing the ones before it, but none is durable until
-	 * group_end(commit = 1) returns 0. group_end(0), or a failed group_end(1), loses every claim
-	 * of the group. Other writers wait meanwhile: keep a group short. */
+	 * the claim_appends of this handle run in one transaction, each seeing the ones before it,
+	 * but none is durable until group_end(commit = 1) returns 0. A claim refused before it reaches
+	 * the database (bad arguments) leaves the group as it was; a claim that fails in the database
+	 * loses the group: later claims and group_end(1) fail with ZL_ETRANSIENT, and the caller
+	 * claims the group's records again one by one. group_end(0), or a failed group_end(1), loses
+	 * every claim of the group. Other writers wait meanwhile: keep a group short. */
 	int (*group_begin)(zl_state *st, zl_err *err);
 	int (*group_end)(zl_state *st, int commit, zl_err *err);
 	int (*file_get)(zl_state *st, const char *file_id, zl_file_rec *out, zl_err *err); /* ZL_ENOTFOUND */
