@@ -19,23 +19,39 @@ typedef struct sqs_intake {
 	int started;
 } sqs_intake;
 
-static void handle(sqs_intake *si, const zl_sqs_msg *m)
+/* One message's outcome, once the receive's records are claimed. */
+static void settle(sqs_intake *si, const zl_sqs_msg *m, int rc, zl_err *err, const zl_body_summary *sum)
 {
-	zl_err err;
-	zl_body_summary sum;
-	int rc = zl_rt_submit_body(si->rt, ZL_INTAKE_SQS, m->body, m->body_len, NULL, NULL, &sum, &err);
 	if (rc == ZL_EINVAL)
 		ZL_LOG(ZL_ERROR, "sqs: message cannot be parsed, left for the redrive policy", ZL_S("message", m->id),
-		       ZL_S("error", err.msg));
+		       ZL_S("error", err->msg));
 	else if (rc)
 		ZL_LOG(ZL_WARN, "sqs: message not claimed, will be received again", ZL_S("message", m->id),
-		       ZL_S("error", err.msg));
-	else if (zl_sqs_delete(si->q, m->receipt, &err))
+		       ZL_S("error", err->msg));
+	else if (zl_sqs_delete(si->q, m->receipt, err))
 		ZL_LOG(ZL_WARN, "sqs: delete failed (the message will come again; its files are claimed)",
-		       ZL_S("message", m->id), ZL_S("error", err.msg));
+		       ZL_S("message", m->id), ZL_S("error", err->msg));
 	else
-		ZL_LOG(ZL_DEBUG, "sqs: message handled", ZL_S("message", m->id), ZL_I("queued", (long long)sum.queued),
-		       ZL_I("duplicate", (long long)sum.duplicate));
+		ZL_LOG(ZL_DEBUG, "sqs: message handled", ZL_S("message", m->id), ZL_I("queued", (long long)sum->queued),
+		       ZL_I("duplicate", (long long)sum->duplicate));
+}
+
+/* The records of one receive are claimed together (one state transaction where the state has
+ * group commit); each message is deleted only once all of its records are. */
+static void handle(sqs_intake *si, const zl_sqs_msg *msgs, size_t n)
+{
+	zl_text bodies[16];
+	int rcs[16];
+	zl_err errs[16];
+	zl_body_summary sums[16];
+	for (size_t at = 0; at < n; at += 16) {
+		size_t k = n - at < 16 ? n - at : 16;
+		for (size_t i = 0; i < k; i++)
+			bodies[i] = (zl_text){ msgs[at + i].body, msgs[at + i].body_len };
+		zl_rt_submit_bodies(si->rt, ZL_INTAKE_SQS, bodies, k, rcs, errs, sums);
+		for (size_t i = 0; i < k; i++)
+			settle(si, &msgs[at + i], rcs[i], &errs[i], &sums[i]);
+	}
 }
 
 static void *sqs_loop(void *arg)
@@ -56,8 +72,7 @@ static void *sqs_loop(void *arg)
 			continue;
 		}
 		backoff = 0;
-		for (size_t i = 0; i < n; i++)
-			handle(si, &msgs[i]);
+		handle(si, msgs, n);
 		zl_sqs_msgs_free(msgs, n);
 	}
 	return NULL;

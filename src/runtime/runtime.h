@@ -68,6 +68,19 @@ typedef void (*zl_record_cb)(void *ud, const zl_event_record *rec, const zl_inge
 int zl_rt_submit_body(zl_rt *rt, const char *intake, const char *body, size_t len, zl_record_cb cb, void *ud,
                       zl_body_summary *sum, zl_err *err);
 
+/* A text and its length. */
+typedef struct zl_text {
+	const char *p;
+	size_t len;
+} zl_text;
+
+/* Submits n bodies (an SQS receive's messages) as one: their records share the groups of
+ * zl_rt_submit_body. rcs[i], errs[i] and sums[i] tell body i's outcome as zl_rt_submit_body would
+ * (0: every record recorded; ZL_EINVAL: malformed; else some record failed); returns the first
+ * non-zero. */
+int zl_rt_submit_bodies(zl_rt *rt, const char *intake, const zl_text *bodies, size_t n, int *rcs, zl_err *errs,
+                        zl_body_summary *sums);
+
 /* Submits n objects (a listing's page) as zl_rt_submit_body submits a body's records: with group
  * commit where the state has it; cb gets each object as a record. ZL_ESTATE/ZL_ETRANSIENT when
  * some object could not be recorded (sum->failed > 0). */

@@ -49,6 +49,7 @@ static void count_body(const char *intake, const zl_body_summary *s)
 typedef struct held {
 	zl_event_record rec;   /* kind, and obj (a copy); nothing else is set */
 	zl_ingest_result res;
+	size_t body;           /* of the bodies submitted together */
 } held;
 
 /* One body being submitted, record by record as zl_event_each delivers them. With a state that
@@ -68,13 +69,26 @@ typedef struct body_submit {
 	int open;         /* a group is open */
 	held *held;
 	size_t nheld, alloc;
+	size_t body;      /* the body being walked, of several submitted together */
+	int *body_rc;     /* per body: its first failed claim (NULL: one body) */
+	zl_err *body_err;
+	zl_body_summary *sums; /* per body (NULL: one body, counted in sum) */
 } body_submit;
 
-static void fail_record(body_submit *b, const zl_event_record *r, int irc, const char *msg)
+/* Where body `body`'s records are counted. */
+static zl_body_summary *sum_of(body_submit *b, size_t body)
 {
-	b->sum->failed++;
+	return b->sums ? &b->sums[body] : b->sum;
+}
+
+/* A record of body `body` could not be recorded. */
+static void fail_record(body_submit *b, size_t body, const zl_event_record *r, int irc, const char *msg)
+{
+	sum_of(b, body)->failed++;
 	ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
 	       ZL_S("error", msg));
+	if (b->body_rc && b->body_rc[body] == 0)
+		b->body_rc[body] = zl_err_set(&b->body_err[body], irc, "%s/%s: %s", r->obj.bucket, r->obj.key, msg);
 	if (b->rc == 0)
 		b->rc = zl_err_set(b->err, irc, "%s/%s: %s", r->obj.bucket, r->obj.key, msg);
 	if (b->cb)
@@ -82,9 +96,10 @@ static void fail_record(body_submit *b, const zl_event_record *r, int irc, const
 }
 
 /* An outcome recorded (durable): counted, called back, and a batch it filled queued. */
-static void answer(body_submit *b, const zl_event_record *r, const zl_ingest_result *res)
+static void answer(body_submit *b, size_t body, const zl_event_record *r, const zl_ingest_result *res)
 {
-	size_t *counts[] = { &b->sum->queued, &b->sum->duplicate, &b->sum->filtered, &b->sum->unrouted };
+	zl_body_summary *sum = sum_of(b, body);
+	size_t *counts[] = { &sum->queued, &sum->duplicate, &sum->filtered, &sum->unrouted };
 	(*counts[res->outcome])++;
 	if (res->outcome == ZL_INGEST_QUEUED)
 		zl_metrics_claimed(res->prefix);
@@ -102,9 +117,9 @@ static void group_settle(body_submit *b, int rc, const char *msg)
 	for (size_t i = 0; i < b->nheld; i++) {
 		held *h = &b->held[i];
 		if (rc)
-			fail_record(b, &h->rec, rc, msg);
+			fail_record(b, h->body, &h->rec, rc, msg);
 		else
-			answer(b, &h->rec, &h->res);
+			answer(b, h->body, &h->rec, &h->res);
 		zl_object_release(&h->rec.obj);
 	}
 	b->nheld = 0;
@@ -124,9 +139,9 @@ static void claim_held_alone(body_submit *b)
 		if (rc == 0)
 			rc = ingest(b->rt, b->e, &h->rec.obj, b->flags, &h->res, &e);
 		if (rc)
-			fail_record(b, &h->rec, rc, e.msg);
+			fail_record(b, h->body, &h->rec, rc, e.msg);
 		else
-			answer(b, &h->rec, &h->res);
+			answer(b, h->body, &h->rec, &h->res);
 		zl_object_release(&h->rec.obj);
 	}
 	b->nheld = 0;
@@ -188,6 +203,7 @@ static int claim_grouped(body_submit *b, const zl_event_record *r, zl_ingest_res
 	if (rc)
 		return rc;
 	h->rec.kind = r->kind;
+	h->body = b->body;
 	if (copy_object(&h->rec.obj, &r->obj)) { /* the claim stays in the group: fail them all */
 		zl_err gerr;
 		st->ops->group_end(st, 0, &gerr);
@@ -203,7 +219,7 @@ static int claim_grouped(body_submit *b, const zl_event_record *r, zl_ingest_res
 static int submit_record(void *arg, const zl_event_record *r)
 {
 	body_submit *b = arg;
-	zl_body_summary *sum = b->sum;
+	zl_body_summary *sum = sum_of(b, b->body);
 	sum->records++;
 	if (r->kind == ZL_REC_IGNORED) {
 		sum->ignored++;
@@ -242,10 +258,10 @@ static int submit_record(void *arg, const zl_event_record *r)
 		return 0;
 	}
 	if (irc) {
-		fail_record(b, r, irc, ierr.msg);
+		fail_record(b, b->body, r, irc, ierr.msg);
 		return 0;
 	}
-	answer(b, r, &res);
+	answer(b, b->body, r, &res);
 	return 0;
 }
 
@@ -290,4 +306,43 @@ int zl_rt_submit_body(zl_rt *rt, const char *intake, const char *body, size_t le
 		sum->malformed++;
 	submit_finish(&b, intake);
 	return rc ? rc : b.rc;
+}
+
+int zl_rt_submit_bodies(zl_rt *rt, const char *intake, const zl_text *bodies, size_t n, int *rcs, zl_err *errs,
+                        zl_body_summary *sums)
+{
+	body_submit b;
+	zl_err first;
+	zl_body_summary all;
+	submit_start(&b, rt, 0, NULL, NULL, &all, &first);
+	b.body_rc = rcs;
+	b.body_err = errs;
+	b.sums = sums;
+	for (size_t i = 0; i < n; i++) {
+		rcs[i] = 0;
+		zl_err_clear(&errs[i]);
+		memset(&sums[i], 0, sizeof sums[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		zl_err perr;
+		b.body = i;
+		int rc = zl_event_each(bodies[i].p, bodies[i].len, submit_record, &b, &perr);
+		if (rc == ZL_EINVAL && sums[i].records == 0) /* the body itself was malformed */
+			sums[i].malformed++;
+		if (rc && rcs[i] == 0) {
+			rcs[i] = rc;
+			errs[i] = perr;
+		}
+	}
+	group_flush(&b); /* before the sums are added up */
+	for (size_t i = 0; i < n; i++) {
+		size_t *to = &all.records, *from = &sums[i].records; /* every field is a count */
+		for (size_t f = 0; f < sizeof all / sizeof all.records; f++)
+			to[f] += from[f];
+	}
+	submit_finish(&b, intake);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = rcs[i];
+	return rc;
 }

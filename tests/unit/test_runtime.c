@@ -180,6 +180,43 @@ static void test_queued_batches_released_at_shutdown(void **state)
 	assert_int_equal(zl_world_sql_int(w, "SELECT count(*) FROM t1"), 4);
 }
 
+/* Bodies submitted together (an SQS receive): each body's outcome on its own, a duplicate across
+ * bodies still a duplicate. */
+static void test_submit_bodies(void **state)
+{
+	zl_world *w = *state;
+	zl_err err = { 0 }, errs[4];
+	zl_rt *rt = NULL;
+	int rcs[4];
+	zl_body_summary sums[4];
+	zl_world_config_t1(w, "{\"batchSize\": 0, \"batchTimeoutSecs\": 86400}");
+	zl_rt_opts o = { .state_url = w->state_url, .store = w->store, .workers = 0, .no_load = 1 };
+	assert_int_equal(zl_rt_new(&o, &rt, &err), 0);
+#define REC(k) "{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"" k "\",\"size\":1}}}"
+	const char *texts[4] = { "{\"Records\":[" REC("in/a.csv") "," REC("in/b.csv") "]}", "{\"Records\": [",
+	                         "{\"Records\":[" REC("in/b.csv") "," REC("in/c.csv") "]}",
+	                         "{\"Records\":[" REC("in/d.csv") "]}" };
+#undef REC
+	zl_text bodies[4];
+	for (int i = 0; i < 4; i++)
+		bodies[i] = (zl_text){ texts[i], strlen(texts[i]) };
+	assert_int_equal(zl_rt_submit_bodies(rt, "test", bodies, 4, rcs, errs, sums), ZL_EINVAL);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(rcs[1], ZL_EINVAL);
+	assert_non_null(strstr(errs[1].msg, "invalid JSON"));
+	assert_int_equal(rcs[2], 0);
+	assert_int_equal(rcs[3], 0);
+	assert_int_equal(sums[0].queued, 2);
+	assert_int_equal(sums[1].malformed, 1);
+	assert_int_equal(sums[1].records, 0);
+	assert_int_equal(sums[2].queued, 1);
+	assert_int_equal(sums[2].duplicate, 1); /* in/b.csv, claimed by the first body */
+	assert_int_equal(sums[3].queued, 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sums[i].failed, 0);
+	zl_rt_free(rt);
+}
+
 #define WORLD_TEST(f) cmocka_unit_test_setup_teardown(f, zl_world_setup, zl_world_teardown)
 
 int main(void)
@@ -187,6 +224,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		WORLD_TEST(test_threads_share_one_state),
 		WORLD_TEST(test_queued_batches_released_at_shutdown),
+		WORLD_TEST(test_submit_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
