@@ -38,7 +38,7 @@ mkdir -p "$stage/lib" "$stage/certs"
 
 # The libraries zload dlopens on first use (zl_lazy_sonames in src/lazy/lazy.c; ldd cannot see
 # them): found where the dynamic loader would find them, then ldd of each adds its dependencies.
-lazy_sonames=(libpq.so.5 libcurl.so.4 libmicrohttpd.so.12 libxml2.so.2)
+lazy_sonames=(libpq.so.5 libcurl.so.4 libmicrohttpd.so.12 libxml2.so.2 libssl.so.3 libcrypto.so.3)
 lazy_paths=()
 for so in "${lazy_sonames[@]}"; do
 	path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|aarch64|AArch64/ { print $NF; exit }')

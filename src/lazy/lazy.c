@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-const char *const zl_lazy_sonames[] = { "libpq.so.5", "libcurl.so.4", "libmicrohttpd.so.12", "libxml2.so.2", NULL };
+const char *const zl_lazy_sonames[] = { "libpq.so.5", "libcurl.so.4", "libmicrohttpd.so.12", "libxml2.so.2", "libssl.so.3",
+                                        "libcrypto.so.3", NULL };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 

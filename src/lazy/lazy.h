@@ -1,5 +1,5 @@
 /* Libraries loaded on first use (dlopen of their soname) rather than at process start, so that a
- * command that never talks to PostgreSQL, HTTP or XML does not map them. lazy_*.c define the
+ * command that never talks to PostgreSQL or HTTP, parses XML or uses OpenSSL does not map them. lazy_*.c define the
  * functions zload calls, with the library header's names and prototypes, forwarding to what
  * dlsym found. The handles and symbols live until the process exits. */
 #ifndef ZL_LAZY_H

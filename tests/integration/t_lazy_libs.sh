@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libpq, libcurl, libmicrohttpd and libxml2 are loaded on first use (src/lazy/): build/zload does
+# libpq, libcurl, libmicrohttpd, libxml2, libssl and libcrypto are loaded on first use (src/lazy/): build/zload does
 # not name them as NEEDED, and `zload --version`, `zload help` and a one-record `zload event`
 # (SQLite state, dir: store) never open them (LD_DEBUG=files lists every library the dynamic
 # loader opens). The Lambda package script bundles the same list. Where libpq is not installed
@@ -8,7 +8,7 @@
 # still works there.
 . "$(dirname "$0")/lib.sh"
 
-lazy=(libpq.so.5 libcurl.so.4 libmicrohttpd.so.12 libxml2.so.2)
+lazy=(libpq.so.5 libcurl.so.4 libmicrohttpd.so.12 libxml2.so.2 libssl.so.3 libcrypto.so.3)
 needed=$(readelf -d "$ZLOAD" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 assert_contains "$needed" "libsqlite3.so.0" "readelf shows zload's NEEDED list"
 for so in "${lazy[@]}"; do
@@ -16,7 +16,7 @@ for so in "${lazy[@]}"; do
 done
 
 # The soname lists of the loader and of the Lambda package agree with this test's.
-assert_eq "${lazy[*]}" "$(sed -n 's/.*zl_lazy_sonames\[\] = { \(.*\), NULL };/\1/p' "$REPO/src/lazy/lazy.c" | tr -d '",')" \
+assert_eq "${lazy[*]}" "$(sed -n '/zl_lazy_sonames\[\] =/,/NULL };/p' "$REPO/src/lazy/lazy.c" | grep -o '"lib[^"]*"' | tr -d '"' | tr '\n' ' ' | sed 's/ $//')" \
 	"zl_lazy_sonames in src/lazy/lazy.c"
 assert_eq "${lazy[*]}" "$(sed -n 's/^lazy_sonames=(\(.*\))$/\1/p' "$REPO/scripts/lambda-package.sh")" \
 	"lazy_sonames in scripts/lambda-package.sh"
