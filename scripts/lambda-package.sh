@@ -7,7 +7,9 @@
 #   bootstrap                  the binary (stripped); run as "bootstrap" with no command it is
 #                              `zload lambda` (src/main.c)
 #   lib/                       every shared library ldd lists for it, glibc and the dynamic
-#                              loader included, so it needs nothing from the Lambda image
+#                              loader included, so it needs nothing from the Lambda image; and
+#                              the libraries zload loads on first use (src/lazy/lazy.c), with
+#                              theirs
 #   certs/ca-certificates.crt  Debian's CA bundle; bootstrap sets SSL_CERT_FILE to it when neither
 #                              SSL_CERT_FILE nor CURL_CA_BUNDLE is set
 #
@@ -26,13 +28,25 @@ task_root=${TASK_ROOT:-/var/task}
 ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 [[ -x $bin ]] || { echo "lambda-package: no executable $bin (run make)" >&2; exit 1; }
 [[ -r $ca_bundle ]] || { echo "lambda-package: no CA bundle at $ca_bundle (apt-get install ca-certificates)" >&2; exit 1; }
-for tool in patchelf zip ldd strip; do
+for tool in patchelf zip ldd strip ldconfig; do
 	command -v "$tool" >/dev/null || { echo "lambda-package: $tool not found (run make deps)" >&2; exit 1; }
 done
 
 stage=$(mktemp -d /tmp/zload-lambda.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/lib" "$stage/certs"
+
+# The libraries zload dlopens on first use (zl_lazy_sonames in src/lazy/lazy.c; ldd cannot see
+# them): found where the dynamic loader would find them, then ldd of each adds its dependencies.
+lazy_sonames=(libpq.so.5 libcurl.so.4 libmicrohttpd.so.12 libxml2.so.2 libssl.so.3 libcrypto.so.3)
+lazy_paths=()
+for so in "${lazy_sonames[@]}"; do
+	path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|aarch64|AArch64/ { print $NF; exit }')
+	[[ -z $path ]] && path=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+	[[ -n $path ]] || { echo "lambda-package: $bin loads $so, which is not installed" >&2; exit 1; }
+	cp -L "$path" "$stage/lib/$so"
+	lazy_paths+=("$path")
+done
 
 # Every library ldd resolves ("name => /path (addr)") and the loader ("/path/ld-linux... (addr)").
 interp=
@@ -53,7 +67,7 @@ while read -r line; do
 		cp -L "$path" "$stage/lib/$interp"
 		;;
 	esac
-done < <(ldd "$bin")
+done < <(ldd "$bin"; for p in "${lazy_paths[@]}"; do ldd "$p"; done)
 [[ -n $interp ]] || { echo "lambda-package: ldd shows no dynamic loader for $bin" >&2; exit 1; }
 
 cp "$bin" "$stage/bootstrap"

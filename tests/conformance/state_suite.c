@@ -82,7 +82,9 @@ static void pg_drop(const char *dir)
 	char schema[64], sql[192];
 	pg_schema(dir, schema, sizeof schema);
 	snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s CASCADE", schema);
-	PGconn *c = PQconnectdb(getenv("ZLOAD_TEST_PG"));
+	/* the conninfo as dbname, expanded: zload's libpq stubs (src/lazy) have no PQconnectdb */
+	const char *keys[] = { "dbname", NULL }, *vals[] = { getenv("ZLOAD_TEST_PG"), NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) == CONNECTION_OK)
 		PQclear(PQexec(c, sql));
 	PQfinish(c);

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "lazy/lazy.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/lines.h"
@@ -306,6 +307,35 @@ static void test_count_newlines(void **state)
 	assert_int_equal(zl_count_newlines(b, 0), 0);
 }
 
+/* The loader of src/lazy: a library that is not installed, and one without a symbol asked of it,
+ * fail with the message zload prints, naming the soname and its Debian package; once. */
+static void test_lazy_open(void **state)
+{
+	zl_err err = { 0 };
+	zl_lazy_lib missing = ZL_LAZY_LIB("libzload-missing.so.7", "libzload-missing7", (zl_lazy_sym[]){ { 0 } });
+	missing.nsyms = 0;
+	assert_int_equal(zl_lazy_open(&missing, &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "this command needs libzload-missing.so.7 (Debian package libzload-missing7): "
+	                             "libzload-missing.so.7: cannot open shared object file: No such file or directory");
+	zl_err_clear(&err);
+	assert_int_equal(zl_lazy_open(&missing, &err), ZL_EINVAL); /* the first answer, not a second dlopen */
+	assert_string_equal(err.msg, "this command needs libzload-missing.so.7 (Debian package libzload-missing7): "
+	                             "libzload-missing.so.7: cannot open shared object file: No such file or directory");
+
+	struct { void *crc32, *nope; } z = { 0 };
+	const zl_lazy_sym zsyms[] = { ZL_LAZY_SYM(z, crc32), ZL_LAZY_SYM(z, nope) };
+	zl_lazy_lib partial = ZL_LAZY_LIB("libz.so.1", "zlib1g", zsyms);
+	assert_int_equal(zl_lazy_open(&partial, &err), ZL_EINVAL);
+	assert_non_null(z.crc32);
+	assert_non_null(strstr(err.msg, "this command needs libz.so.1 (Debian package zlib1g): "));
+	assert_non_null(strstr(err.msg, "undefined symbol: nope"));
+
+	const zl_lazy_sym zsyms1[] = { ZL_LAZY_SYM(z, crc32) };
+	zl_lazy_lib whole = ZL_LAZY_LIB("libz.so.1", "zlib1g", zsyms1);
+	assert_int_equal(zl_lazy_open(&whole, &err), 0);
+	assert_non_null(z.crc32);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_prefetch),
 		cmocka_unit_test(test_count_newlines),
 		cmocka_unit_test(test_log_cli),
+		cmocka_unit_test(test_lazy_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
