@@ -43,9 +43,9 @@ typedef struct pg_target {
 	zl_target base;
 	PGconn *conn;
 	zl_pg_session s;   /* its transaction and session state */
-	const char *table;
-	const char *ledger;
-	const char *options;
+	char *table;       /* copies: the configuration's JSON is freed after each batch */
+	char *ledger;
+	char *options;
 	zl_strvec columns;
 	zl_strvec table_cols; /* the table's column names, read at the start of each batch for CSV headers */
 	int cols_read;
@@ -90,6 +90,9 @@ static void pg_close(zl_target *base)
 	zl_strvec_release(&t->columns);
 	zl_strvec_release(&t->table_cols);
 	zl_buf_release(&t->sql);
+	free(t->table);
+	free(t->ledger);
+	free(t->options);
 	free(t->buf);
 	free(t);
 }
@@ -109,9 +112,13 @@ static int pg_connect(const json_t *cfg, zl_target **out, zl_err *err)
 	zl_strvec_init(&t->columns);
 	zl_strvec_init(&t->table_cols);
 	zl_buf_init(&t->sql, 0);
-	t->table = str_field(cfg, "targetTable");
-	t->ledger = str_field(cfg, "ledgerTable") ? str_field(cfg, "ledgerTable") : "zload_ledger";
-	t->options = str_field(cfg, "copyOptions");
+	t->table = strdup(str_field(cfg, "targetTable") ? str_field(cfg, "targetTable") : "");
+	t->ledger = strdup(str_field(cfg, "ledgerTable") ? str_field(cfg, "ledgerTable") : "zload_ledger");
+	t->options = str_field(cfg, "copyOptions") ? strdup(str_field(cfg, "copyOptions")) : NULL;
+	if (!t->table || !t->ledger || (str_field(cfg, "copyOptions") && !t->options)) {
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(cfg, "columns"), i, c) {
@@ -179,10 +186,9 @@ static int pg_ledger_has(zl_target *base, const zl_ledger_key *k, int *has, zl_e
 static int pg_insert_commit(zl_target *base, const zl_ledger_key *k, const char *post, int *step, zl_err *err)
 {
 	pg_target *t = (pg_target *)base;
-	int rc = zl_pg_session_insert_commit(&t->s, t->ledger, k, post && *post ? post : NULL, step, err);
 	if (post && *post)
 		zl_pg_session_ran(&t->s);
-	return rc;
+	return zl_pg_session_insert_commit(&t->s, t->ledger, k, post && *post ? post : NULL, step, err);
 }
 
 static int pg_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err)
