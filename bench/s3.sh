@@ -175,7 +175,7 @@ echo "(aws CLI start-up alone: $(secs "$t_cli") s, paid once per object by the b
 
 # ---- latency: PUT -> webhook -> rows committed ------------------------------------------------
 wport=$("$here/scripts/pg.sh" free-port)
-"$zload" --store "$store" serve --no-watch --webhook "127.0.0.1:$wport" >"$ws/serve.log" 2>&1 &
+"$zload" --store "$store" serve --no-watch --webhook "127.0.0.1:$wport" --metrics "127.0.0.1:$wport" >"$ws/serve.log" 2>&1 &
 serve_pid=$!
 wait_port "$wport" 20 "$ws/serve.log"
 cat >"$ws/latency.py" <<'PY'
@@ -239,6 +239,12 @@ PY
 echo
 $BOTOPY "$ws/latency.py" "$endpoint" "$wport" "$lat_objects" \
 	psql -X -q -At -h 127.0.0.1 -p "$pport" -U loader -d dw 2>"$ws/latency.log" || die "latency pass" "$ws/latency.log"
+# Target connections the latency pass opened and reused (zload_target_connections_total).
+conns=$(curl -sS --max-time 10 "http://127.0.0.1:$wport/metrics" | awk '
+	/^zload_target_connections_total\{target="pg",how="opened"\}/ { o = $2 }
+	/^zload_target_connections_total\{target="pg",how="reused"\}/ { r = $2 }
+	END { printf "%d %d", o, r }') || die "GET /metrics" "$ws/serve.log"
+echo "  target connections: ${conns% *} opened, ${conns#* } reused for $((lat_objects + 1)) batches ($(awk -v o="${conns% *}" -v n=$((lat_objects + 1)) 'BEGIN { printf "%.2f", o / n }') opened per batch)"
 kill -TERM "$serve_pid"
 rc=0
 wait "$serve_pid" || rc=$?
