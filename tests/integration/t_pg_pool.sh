@@ -5,7 +5,8 @@
 # (pg_terminate_backend, a restart) is noticed before use, so the next batch completes at its
 # first attempt; two batches loading at once use two connections; another user (a changed
 # configuration) gets a connection of its own; what a postLoadStatement left in the session
-# (search_path) does not reach the next batch; --target-idle-secs closes idle ones.
+# (search_path) does not reach the next batch; one dead at BEGIN is reconnected once;
+# --target-idle-secs closes idle ones.
 # test-timeout: 180
 . "$(dirname "$0")/lib_pg.sh"
 
@@ -107,6 +108,24 @@ load p2.csv 4 5 b/sp t_sp
 assert_eq 1 "$(metric 'zload_target_connections_total{target="sp",how="reused"}')" "the second batch reused the connection"
 assert_eq "8 0" "$(pq dw "SELECT (SELECT count(*) FROM public.t_sp) || ' ' || (SELECT count(*) FROM other.t_sp)")" "both batches in public.t_sp"
 assert_eq 2 "$(pq dw "SELECT count(*) FROM public.zload_ledger WHERE prefix = 'b/sp'")" "both batches in the ledger"
+
+# A connection that looks healthy while idle but is dead when the batch speaks (a proxy that drops
+# it silently): reconnected once at BEGIN, the batch completes at its first attempt.
+CUTPORT=$(free_port)
+start_bg cut "$PYTHON" "$IT_DIR/pg_mute_cut.py" "$CUTPORT" "$PGPORT" "$WS/cut.now"
+wait_for 10 log_has "$WS/cut.log" listening
+pg_config cut <<EOF
+{"s3Prefix": "b/cut", "batchSize": 1, "format": {"header": true},
+ "targets": [$(pg_target cut t_pool | sed "s/\"port\":$PGPORT/\"port\":$CUTPORT/")]}
+EOF
+load c1.csv 5 41 b/cut
+touch "$WS/cut.now"
+load c2.csv 5 46 b/cut
+assert_eq 1 "$(batch_field "$BATCH" attempts)" "dead at BEGIN: first attempt"
+log_has "$WS/cut.log" cut || fail "the proxy did not cut the connection"
+log_has "$WS/s.log" 'msg="postgres: reconnecting"' || fail "no reconnection logged"
+assert_eq 2 "$(metric 'zload_target_connections_total{target="cut",how="opened"}')" "the reconnection counts as opened"
+assert_eq 0 "$(metric 'zload_load_errors_total{target="cut",class="transient"}')" "no transient error recorded"
 
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID" 30
