@@ -3,11 +3,12 @@
 # into psql's \copy, in the same run; then the latency of one small object from its PUT to its
 # rows committed, through `zload serve --webhook`.
 #
-#   bench/s3.sh [-n OBJECTS] [-m MB_PER_OBJECT] [-l LATENCY_OBJECTS]
+#   bench/s3.sh [-n OBJECTS] [-m MB_PER_OBJECT] [-l LATENCY_OBJECTS] [-i TARGET_IDLE_SECS]
 #
 #   -n N   objects for the throughput pass (default 200), all a copy of one generated CSV
 #   -m M   MiB per object (default 5)
 #   -l L   objects for the latency pass (default 100), 100 rows each
+#   -i S   serve --target-idle-secs S in the latency pass (default 60; 0: a new connection per batch)
 #
 # Throughput: `zload backfill bench/in` (batchSize 10) queues every object and loads every full
 # batch before it returns (a last partial batch, when N is not a multiple of 10, by `zload flush`); the baseline runs `aws s3 cp s3://bench/in/KEY - | psql -c "\copy ..."` for
@@ -18,11 +19,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 zload=${ZLOAD:-$here/build/zload}
-objects=200 mb_per=5 lat_objects=100
+objects=200 mb_per=5 lat_objects=100 idle_secs=60
 usage() { sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
-while getopts n:m:l:h o; do
-	case $o in n) objects=$OPTARG ;; m) mb_per=$OPTARG ;; l) lat_objects=$OPTARG ;; *) usage ;; esac
+while getopts n:m:l:i:h o; do
+	case $o in n) objects=$OPTARG ;; m) mb_per=$OPTARG ;; l) lat_objects=$OPTARG ;; i) idle_secs=$OPTARG ;; *) usage ;; esac
 done
+[[ $idle_secs =~ ^[0-9]+$ ]] || { echo "s3.sh: -i takes a number of seconds" >&2; exit 2; }
 for v in "$objects" "$mb_per" "$lat_objects"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "s3.sh: counts must be positive integers" >&2; exit 2; }
 done
@@ -175,7 +177,8 @@ echo "(aws CLI start-up alone: $(secs "$t_cli") s, paid once per object by the b
 
 # ---- latency: PUT -> webhook -> rows committed ------------------------------------------------
 wport=$("$here/scripts/pg.sh" free-port)
-"$zload" --store "$store" serve --no-watch --webhook "127.0.0.1:$wport" >"$ws/serve.log" 2>&1 &
+"$zload" --store "$store" serve --no-watch --webhook "127.0.0.1:$wport" --metrics "127.0.0.1:$wport" \
+	--target-idle-secs "$idle_secs" >"$ws/serve.log" 2>&1 &
 serve_pid=$!
 wait_port "$wport" 20 "$ws/serve.log"
 cat >"$ws/latency.py" <<'PY'
@@ -239,6 +242,12 @@ PY
 echo
 $BOTOPY "$ws/latency.py" "$endpoint" "$wport" "$lat_objects" \
 	psql -X -q -At -h 127.0.0.1 -p "$pport" -U loader -d dw 2>"$ws/latency.log" || die "latency pass" "$ws/latency.log"
+# Target connections the latency pass opened and reused (zload_target_connections_total).
+conns=$(curl -sS --max-time 10 "http://127.0.0.1:$wport/metrics" | awk '
+	/^zload_target_connections_total\{target="pg",how="opened"\}/ { o = $2 }
+	/^zload_target_connections_total\{target="pg",how="reused"\}/ { r = $2 }
+	END { printf "%d %d", o, r }') || die "GET /metrics" "$ws/serve.log"
+echo "  target connections: ${conns% *} opened, ${conns#* } reused for $((lat_objects + 1)) batches ($(awk -v o="${conns% *}" -v n=$((lat_objects + 1)) 'BEGIN { printf "%.2f", o / n }') opened per batch)"
 kill -TERM "$serve_pid"
 rc=0
 wait "$serve_pid" || rc=$?

@@ -4,6 +4,7 @@
 #include "intake/webhook.h"
 #include "runtime/intake.h"
 #include "store/store_dir.h"
+#include "target/pool.h"
 #include "util/log.h"
 #include "util/secret_file.h"
 
@@ -11,7 +12,8 @@
 #include <string.h>
 
 enum { S_WORKERS, S_IDLE, S_NO_WATCH, S_SETTLE, S_RESCAN, S_WEBHOOK, S_TOKEN, S_TOKEN_FILE, S_MAX_BODY,
-       S_MAX_CONNS, S_MAX_PER_IP, S_HOOK_IDLE, S_SQS, S_SQS_WAIT, S_METRICS, S_METRICS_TOKEN_FILE, S_COUNT };
+       S_MAX_CONNS, S_MAX_PER_IP, S_HOOK_IDLE, S_SQS, S_SQS_WAIT, S_METRICS, S_METRICS_TOKEN_FILE, S_TARGET_IDLE,
+       S_COUNT };
 const zl_opt zl_serve_opts[] = {
 	{ "workers", 0, "N", "batches loaded at once (default 4)" },
 	{ "exit-when-idle", 0, "SECONDS", "exit 0 once nothing can progress without a new event for SECONDS" },
@@ -29,6 +31,7 @@ const zl_opt zl_serve_opts[] = {
 	{ "sqs-wait", 0, "SECONDS", "long-poll wait of each SQS receive, 0-20 (default 20)" },
 	{ "metrics", 0, "[ADDR:]PORT", "serve GET /metrics (Prometheus), / (status page) and /batches/ID (PORT alone: on 127.0.0.1); the webhook's server serves them too" },
 	{ "metrics-token-file", 0, "PATH", "require \"Authorization: Bearer TOKEN\" on --metrics, TOKEN the file's first line (env ZLOAD_METRICS_TOKEN_FILE)" },
+	{ "target-idle-secs", 0, "SECONDS", "keep a target connection open this long between batches (default 60; 0: close it after each batch)" },
 	{ 0 }
 };
 
@@ -38,7 +41,7 @@ static const zl_cmd serve_cmd = { "serve", zl_cmd_serve, NULL,
 	"workers. SIGTERM or SIGINT: stop taking events, finish in-flight batches, exit 0.", zl_serve_opts };
 
 typedef struct serve_args {
-	long workers, idle_secs, settle_ms, rescan_secs, max_body, max_conns, max_per_ip, hook_idle, sqs_wait;
+	long workers, idle_secs, settle_ms, rescan_secs, max_body, max_conns, max_per_ip, hook_idle, sqs_wait, target_idle;
 	char *token;      /* owned; NULL: none */
 	char *metrics_token; /* owned; NULL: none */
 } serve_args;
@@ -74,7 +77,8 @@ static int parse_args(zl_cli *cli, const char **vals, serve_args *a)
 {
 	*a = (serve_args){ .workers = 4, .idle_secs = -1, .settle_ms = 1000, .rescan_secs = 60,
 	                   .max_body = ZL_WEBHOOK_MAX_BODY, .max_conns = ZL_WEBHOOK_MAX_CONNS,
-	                   .max_per_ip = ZL_WEBHOOK_MAX_PER_IP, .hook_idle = ZL_WEBHOOK_IDLE_SECS, .sqs_wait = 20 };
+	                   .max_per_ip = ZL_WEBHOOK_MAX_PER_IP, .hook_idle = ZL_WEBHOOK_IDLE_SECS, .sqs_wait = 20,
+	                   .target_idle = ZL_POOL_IDLE_SECS };
 	if ((vals[S_WORKERS] && zl_cli_int(cli, "workers", vals[S_WORKERS], 1, 1024, &a->workers)) ||
 	    (vals[S_IDLE] && zl_cli_int(cli, "exit-when-idle", vals[S_IDLE], 0, 1L << 30, &a->idle_secs)) ||
 	    (vals[S_SETTLE] && zl_cli_int(cli, "settle-ms", vals[S_SETTLE], 0, 3600000, &a->settle_ms)) ||
@@ -84,7 +88,8 @@ static int parse_args(zl_cli *cli, const char **vals, serve_args *a)
 	    (vals[S_MAX_CONNS] && zl_cli_int(cli, "webhook-max-conns", vals[S_MAX_CONNS], 1, 1000000, &a->max_conns)) ||
 	    (vals[S_MAX_PER_IP] && zl_cli_int(cli, "webhook-max-per-ip", vals[S_MAX_PER_IP], 1, 1000000, &a->max_per_ip)) ||
 	    (vals[S_HOOK_IDLE] && zl_cli_int(cli, "webhook-idle-timeout", vals[S_HOOK_IDLE], 1, 86400, &a->hook_idle)) ||
-	    (vals[S_SQS_WAIT] && zl_cli_int(cli, "sqs-wait", vals[S_SQS_WAIT], 0, 20, &a->sqs_wait)))
+	    (vals[S_SQS_WAIT] && zl_cli_int(cli, "sqs-wait", vals[S_SQS_WAIT], 0, 20, &a->sqs_wait)) ||
+	    (vals[S_TARGET_IDLE] && zl_cli_int(cli, "target-idle-secs", vals[S_TARGET_IDLE], 0, 86400, &a->target_idle)))
 		return ZL_EXIT_USAGE;
 	/* The environment's token is ambient configuration: it only matters with --webhook. */
 	if (vals[S_TOKEN] && !vals[S_WEBHOOK])
@@ -158,6 +163,7 @@ int zl_cmd_serve(zl_cli *cli, int argc, char **argv)
 		zl_cli_fail(&err);
 		goto out;
 	}
+	zl_pool_configure(a.target_idle, (int)a.workers); /* as many idle per target as batches load at once */
 	zl_rt_opts o = { .state_url = cli->state_url, .store = store, .secrets = secrets, .workers = (int)a.workers,
 	                 .signals = 1, .notify_thread = 1 };
 	if (zl_rt_new(&o, &rt, &err)) {

@@ -5,6 +5,7 @@
 #include "core/policy.h"
 #include "core/scrub.h"
 #include "obs/metrics.h"
+#include "target/pool.h"
 #include "target/target.h"
 #include "util/lines.h"
 #include "util/log.h"
@@ -156,6 +157,39 @@ static int run_sql(target_run *r, zl_target *t, const char *what, const char *sq
 	return rc ? zl_err_prefix(&r->err, "%s", what) : 0;
 }
 
+/* The ledger row, postLoadStatement and the commit, in one call when the target pipelines them;
+ * 0 with r->skipped when a loader that lost its lease committed the batch first. */
+static int insert_and_commit(target_run *r, zl_target *t, const zl_ledger_key *key)
+{
+	const zl_target_ops *ops = r->tc->ops;
+	int rc, step = 0;
+	if (ops->insert_commit) { /* the lease is checked before anything is sent */
+		if (atomic_load(r->lease_lost))
+			return zl_err_set(&r->err, ZL_ELOST, "lease lost before commit: rolled back");
+		rc = ops->insert_commit(t, key, r->tc->post_sql, &step, &r->err);
+		if (r->tc->post_sql && (rc == 0 || step > 0))
+			json_array_append_new(r->statements, json_string(r->tc->post_sql));
+		if (rc && step == 1)
+			zl_err_prefix(&r->err, "postLoadStatement");
+	} else {
+		if ((rc = ops->ledger_insert(t, key, &r->err)) == ZL_EEXIST) { /* a loader that lost its lease committed it first */
+			r->skipped = 1;
+			return 0;
+		}
+		if (rc == 0)
+			rc = run_sql(r, t, "postLoadStatement", r->tc->post_sql);
+		if (rc == 0 && atomic_load(r->lease_lost)) /* another attempt owns the batch now: it decides what commits */
+			rc = zl_err_set(&r->err, ZL_ELOST, "lease lost before commit: rolled back");
+		if (rc == 0)
+			rc = ops->commit(t, &r->err);
+	}
+	if (rc == ZL_EEXIST && step == 0) { /* as above */
+		r->skipped = 1;
+		rc = 0;
+	}
+	return rc;
+}
+
 static void *run_target(void *arg)
 {
 	target_run *r = arg;
@@ -170,7 +204,7 @@ static void *run_target(void *arg)
 	int rc = zl_config_target_reveal(r->cfg, r->index, r->secrets, &conn, &r->err);
 	if (rc == 0 && zl_config_target_plain(r->cfg, r->index, conn, &plain))
 		rc = zl_err_set(&r->err, ZL_ENOMEM, "out of memory");
-	if (rc || (rc = ops->connect(conn, &t, &r->err)))
+	if (rc || (rc = zl_pool_get(ops, conn, r->name, &t, &r->err)))
 		goto out;
 	if ((rc = ops->begin(t, &r->err)))
 		goto out;
@@ -187,29 +221,14 @@ static void *run_target(void *arg)
 		goto out;
 	if ((rc = load_objects(r, t)))
 		goto out;
-	rc = ops->ledger_insert(t, &key, &r->err);
-	if (rc == ZL_EEXIST) { /* a loader that lost its lease committed it first */
-		r->skipped = 1;
-		rc = 0;
-		goto out;
-	}
-	if (rc)
-		goto out;
-	if ((rc = run_sql(r, t, "postLoadStatement", r->tc->post_sql)))
-		goto out;
-	if (atomic_load(r->lease_lost)) { /* another attempt owns the batch now: it decides what commits */
-		rc = zl_err_set(&r->err, ZL_ELOST, "lease lost before commit: rolled back");
-		goto out;
-	}
-	if ((rc = ops->commit(t, &r->err)))
+	if ((rc = insert_and_commit(r, t, &key)) || r->skipped)
 		goto out;
 	in_txn = 0;
 	zl_metrics_loaded(r->b->prefix, r->name, r->rows, r->b->bytes);
 out:
 	if (in_txn)
 		ops->rollback(t);
-	if (t)
-		ops->close(t);
+	zl_pool_put(t, r->name, rc);
 	zl_scrub_buf(r->err.msg, sizeof r->err.msg, &plain);
 	zl_json_scrub(r->statements, &plain);
 	zl_scrub_release(&plain);

@@ -43,7 +43,7 @@ static const double commit_bounds[] = { 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
 
 enum { F_EVENTS, F_CLAIMED, F_FINISHED, F_ROWS, F_BYTES, F_ERRORS, F_RETRIES, F_NOTIFY, F_LOAD_SECS, F_COMMIT_SECS,
-       F_COUNT };
+       F_CONNS, F_COUNT };
 
 static family families[F_COUNT] = {
 	[F_EVENTS] = { "zload_events_total", "Object event records received, by intake and outcome.", "Count", COUNTER,
@@ -66,6 +66,8 @@ static family families[F_COUNT] = {
 	                  { "target" }, 1, load_bounds, NB(load_bounds), NULL, 0, 0 },
 	[F_COMMIT_SECS] = { "zload_event_to_commit_seconds", "From a file's claim to the commit of its rows.",
 	                    "Seconds", HISTOGRAM, { 0 }, 0, commit_bounds, NB(commit_bounds), NULL, 0, 0 },
+	[F_CONNS] = { "zload_target_connections_total", "Target connections a load used, by how: opened or reused (idle in the pool).",
+	              "Count", COUNTER, { "target", "how" }, 2, NULL, 0, NULL, 0, 0 },
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -198,6 +200,8 @@ void zl_metrics_notification(const char *destination_type, const char *outcome)
 void zl_metrics_batch_seconds(const char *target, double secs) { observe(F_LOAD_SECS, target, secs); }
 
 void zl_metrics_event_to_commit(double secs) { observe(F_COMMIT_SECS, NULL, secs); }
+
+void zl_metrics_target_connection(const char *target, const char *how) { count(F_CONNS, target, how, 1); }
 
 void zl_metrics_series(int64_t now_ms, zl_series *out)
 {

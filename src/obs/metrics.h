@@ -40,6 +40,8 @@ void zl_metrics_retry(void);
 void zl_metrics_notification(const char *destination_type, const char *outcome);
 /* zload_batch_load_seconds{target} */
 void zl_metrics_batch_seconds(const char *target, double secs);
+/* zload_target_connections_total{target,how}: how "opened" or "reused" */
+void zl_metrics_target_connection(const char *target, const char *how);
 /* zload_event_to_commit_seconds */
 void zl_metrics_event_to_commit(double secs);
 

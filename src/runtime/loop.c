@@ -1,6 +1,7 @@
 /* The daemon's loop: polls the intakes' descriptors and the signals, runs their timed work and
- * the sweeper (every second), and decides when the loader is idle. */
+ * the sweeper (every second, with the expiry of idle target connections), and decides when the loader is idle. */
 #include "runtime/runtime_int.h"
+#include "target/pool.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -61,6 +62,7 @@ int zl_rt_run(zl_rt *rt, const zl_rt_run_opts *o, zl_err *err)
 			zl_err serr;
 			if (zl_rt_sweep(rt, &serr))
 				ZL_LOG(ZL_WARN, "sweep failed", ZL_S("error", serr.msg));
+			zl_pool_expire(mono); /* idle target connections */
 			next_sweep = mono + SWEEP_MS;
 			if (o->idle_secs >= 0 && idle_long_enough(rt, o, mono, &idle_since))
 				break;

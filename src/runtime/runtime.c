@@ -1,6 +1,7 @@
 /* The runtime's core: engines shared by the threads that submit, the queue of locked batches and
  * the workers that load them. */
 #include "runtime/runtime_int.h"
+#include "target/pool.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -231,6 +232,7 @@ void zl_rt_free(zl_rt *rt)
 		pthread_join(rt->workers[i], NULL);
 	zl_rt_notifier_stop(rt);
 	release_queued(rt, "batch released at shutdown");
+	zl_pool_close_all(); /* no batch of this runtime loads any more */
 	for (size_t i = 0; i < rt->nfree; i++) {
 		zl_engine_close(rt->free_engines[i]);
 		free(rt->free_engines[i]);

@@ -122,22 +122,6 @@ static int exec_key(PGconn *conn, int (*text)(zl_buf *, const char *), const cha
 	return rc;
 }
 
-int zl_pg_ledger_has(PGconn *conn, const char *ledger, const zl_ledger_key *k, int *has, zl_err *err)
-{
-	PGresult *res = NULL;
-	*has = 0;
-	int rc = exec_key(conn, zl_dialect_pg_ledger_select, ledger, k, 2, &res, err);
-	if (rc)
-		goto out;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = zl_pg_fail(conn, res, "ledger", err);
-	else
-		*has = PQntuples(res) > 0;
-out:
-	PQclear(res);
-	return rc;
-}
-
 int zl_pg_ledger_insert(PGconn *conn, const char *ledger, const zl_ledger_key *k, zl_err *err)
 {
 	PGresult *res = NULL;

@@ -12,8 +12,6 @@
  * of the older layout in one transaction, its rows kept with target '*'. A loader that may not
  * alter the table gets ZL_ELOAD with the statements its owner should run. */
 int zl_pg_ledger_ensure(PGconn *conn, const char *ledger, zl_err *err);
-/* Sets *has when the ledger holds (batch, target) or (batch, '*'). */
-int zl_pg_ledger_has(PGconn *conn, const char *ledger, const zl_ledger_key *k, int *has, zl_err *err);
 /* ZL_EEXIST when the ledger already holds (batch, target). */
 int zl_pg_ledger_insert(PGconn *conn, const char *ledger, const zl_ledger_key *k, zl_err *err);
 

@@ -17,6 +17,9 @@ typedef struct zl_target_ops zl_target_ops;
 typedef struct zl_target {
 	const zl_target_ops *ops;
 	int server_copy;   /* set by connect: the database reads the batch's objects itself (copy_batch) */
+	int reopened;      /* set by the target each time it reconnected by itself (counted by the pool) */
+	int pooled;        /* set by the pool (target/pool.h), with the key of the idle list it goes back to */
+	unsigned char pool_key[32];
 } zl_target;
 
 /* One row of a target's ledger: batch batch_id was committed for target `target`. Two targets
@@ -43,6 +46,7 @@ struct zl_target_ops {
 	 * (a row migrated from the older layout keyed by batch alone). The ledger table itself is
 	 * created or migrated by connect, outside any load transaction. */
 	int (*ledger_has)(zl_target *t, const zl_ledger_key *k, int *has, zl_err *err);
+	/* May defer its statement to the next call that talks to the database (ledger_has). */
 	int (*begin)(zl_target *t, zl_err *err);
 	int (*exec)(zl_target *t, const char *sql, zl_err *err);
 	/* Loads one object's (decompressed) bytes into the target table; adds rows loaded to *rows. */
@@ -61,6 +65,13 @@ struct zl_target_ops {
 	/* Optional: rows the last copy or copy_batch rejected without failing (within the target's
 	 * allowance); 0 when NULL. */
 	int64_t (*last_rejected)(zl_target *t);
+	/* Optional: nonzero when the connection, idle outside any transaction, is still usable, told
+	 * without a round trip where possible. Targets that have it are pooled (target/pool.h). */
+	int (*check)(zl_target *t);
+	/* Optional: ledger_insert, then post_sql (NULL: none), then commit, in as few round trips as
+	 * the protocol allows, with the errors those calls would give; *step says which failed (0
+	 * the ledger insert, 1 post_sql, 2 the commit). */
+	int (*insert_commit)(zl_target *t, const zl_ledger_key *k, const char *post_sql, int *step, zl_err *err);
 };
 
 /* The statement(s) the last copy ran, or NULL when the target does not say. */

@@ -4,6 +4,7 @@
 #include "target/dialect.h"
 #include "target/pg_db.h"
 #include "target/pg_ledger.h"
+#include "target/pg_session.h"
 #include "target/target.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -41,11 +42,13 @@ static const zl_field pg_fields[] = {
 typedef struct pg_target {
 	zl_target base;
 	PGconn *conn;
-	const char *table;
-	const char *ledger;
-	const char *options;
+	zl_pg_session s;   /* its transaction and session state */
+	char *table;       /* copies: the configuration's JSON is freed after each batch */
+	char *ledger;
+	char *options;
 	zl_strvec columns;
-	zl_strvec table_cols; /* the table's column names, read once for CSV headers */
+	zl_strvec table_cols; /* the table's column names, read at the start of each batch for CSV headers */
+	int cols_read;
 	int stage_ready;
 	zl_buf sql;        /* the last COPY statement(s) */
 	char *buf;         /* COPY_CHUNK bytes */
@@ -78,17 +81,6 @@ static int connect_error(PGconn *conn, zl_err *err)
 	return zl_err_set(err, code, "cannot connect: %s", msg);
 }
 
-/* Server notices (e.g. "relation ... already exists, skipping") go to the debug log, not raw
- * to stderr. */
-static void pg_notice(void *arg, const char *message)
-{
-	(void)arg;
-	char msg[512];
-	snprintf(msg, sizeof msg, "%s", message);
-	zl_pg_oneline(msg);
-	ZL_LOG(ZL_DEBUG, "postgres notice", ZL_S("notice", msg));
-}
-
 static void pg_close(zl_target *base)
 {
 	pg_target *t = (pg_target *)base;
@@ -98,6 +90,9 @@ static void pg_close(zl_target *base)
 	zl_strvec_release(&t->columns);
 	zl_strvec_release(&t->table_cols);
 	zl_buf_release(&t->sql);
+	free(t->table);
+	free(t->ledger);
+	free(t->options);
 	free(t->buf);
 	free(t);
 }
@@ -117,9 +112,13 @@ static int pg_connect(const json_t *cfg, zl_target **out, zl_err *err)
 	zl_strvec_init(&t->columns);
 	zl_strvec_init(&t->table_cols);
 	zl_buf_init(&t->sql, 0);
-	t->table = str_field(cfg, "targetTable");
-	t->ledger = str_field(cfg, "ledgerTable") ? str_field(cfg, "ledgerTable") : "zload_ledger";
-	t->options = str_field(cfg, "copyOptions");
+	t->table = strdup(str_field(cfg, "targetTable") ? str_field(cfg, "targetTable") : "");
+	t->ledger = strdup(str_field(cfg, "ledgerTable") ? str_field(cfg, "ledgerTable") : "zload_ledger");
+	t->options = str_field(cfg, "copyOptions") ? strdup(str_field(cfg, "copyOptions")) : NULL;
+	if (!t->table || !t->ledger || (str_field(cfg, "copyOptions") && !t->options)) {
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(cfg, "columns"), i, c) {
@@ -154,7 +153,8 @@ static int pg_connect(const json_t *cfg, zl_target **out, zl_err *err)
 		rc = connect_error(t->conn, err);
 		goto out;
 	}
-	PQsetNoticeProcessor(t->conn, pg_notice, NULL);
+	t->s.conn = t->conn;
+	zl_pg_session_watch(&t->s); /* notices go to the debug log, not raw to stderr */
 	rc = zl_pg_ledger_ensure(t->conn, t->ledger, err);
 out:
 	if (rc) {
@@ -165,10 +165,30 @@ out:
 	return 0;
 }
 
+/* BEGIN was deferred to here: one round trip sends it with the ledger check and, when the
+ * columns are not configured, the query of the table's columns for CSV headers. */
 static int pg_ledger_has(zl_target *base, const zl_ledger_key *k, int *has, zl_err *err)
 {
 	pg_target *t = (pg_target *)base;
-	return zl_pg_ledger_has(t->conn, t->ledger, k, has, err);
+	int reconnected = 0;
+	zl_strvec_release(&t->table_cols);
+	zl_strvec_init(&t->table_cols);
+	int rc = zl_pg_session_begin_check(&t->s, t->ledger, k, t->columns.n ? NULL : t->table, &t->table_cols, has,
+	                                   &reconnected, err);
+	t->cols_read = rc == 0 && t->columns.n == 0;
+	if (reconnected) { /* a new session: its temporary staging table is gone */
+		t->stage_ready = 0;
+		t->base.reopened++;
+	}
+	return rc;
+}
+
+static int pg_insert_commit(zl_target *base, const zl_ledger_key *k, const char *post, int *step, zl_err *err)
+{
+	pg_target *t = (pg_target *)base;
+	if (post && *post)
+		zl_pg_session_ran(&t->s);
+	return zl_pg_session_insert_commit(&t->s, t->ledger, k, post && *post ? post : NULL, step, err);
 }
 
 static int pg_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err)
@@ -177,11 +197,26 @@ static int pg_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err
 	return zl_pg_ledger_insert(t->conn, t->ledger, k, err);
 }
 
-static int pg_begin(zl_target *base, zl_err *err) { return run((pg_target *)base, "BEGIN", NULL, err); }
+/* Sent with the ledger check (pg_ledger_has), which always follows. */
+static int pg_begin(zl_target *base, zl_err *err)
+{
+	(void)err;
+	((pg_target *)base)->s.begin_pending = 1;
+	return 0;
+}
 
+/* A statement of the configuration (preLoadStatement): it may change the session, or the
+ * search_path the table's columns were read under. */
 static int pg_exec(zl_target *base, const char *sql, zl_err *err)
 {
-	return sql && *sql ? run((pg_target *)base, sql, NULL, err) : 0;
+	pg_target *t = (pg_target *)base;
+	if (!sql || !*sql)
+		return 0;
+	zl_pg_session_ran(&t->s);
+	t->cols_read = 0;
+	zl_strvec_release(&t->table_cols);
+	zl_strvec_init(&t->table_cols);
+	return run(t, sql, NULL, err);
 }
 
 static int pg_commit(zl_target *base, zl_err *err)
@@ -198,12 +233,9 @@ static int pg_commit(zl_target *base, zl_err *err)
 	return rc;
 }
 
-static void pg_rollback(zl_target *base)
-{
-	pg_target *t = (pg_target *)base;
-	if (PQstatus(t->conn) == CONNECTION_OK)
-		PQclear(PQexec(t->conn, "ROLLBACK"));
-}
+static void pg_rollback(zl_target *base) { zl_pg_session_rollback(&((pg_target *)base)->s); }
+
+static int pg_check(zl_target *base) { return zl_pg_session_check(&((pg_target *)base)->s); }
 
 /* Starts the COPY ... FROM STDIN that sql says. */
 static int copy_start(pg_target *t, const char *name, const char *sql, zl_err *err)
@@ -307,7 +339,7 @@ out:
  * COPY then says so). */
 static int table_columns(pg_target *t, const char *name, zl_err *err)
 {
-	if (t->table_cols.n)
+	if (t->cols_read || t->table_cols.n)
 		return 0;
 	zl_buf q;
 	zl_buf_init(&q, 0);
@@ -487,4 +519,6 @@ const zl_target_ops zl_target_pg_ops = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.last_sql = pg_last_sql,
+	.check = pg_check,
+	.insert_commit = pg_insert_commit,
 };
