@@ -6,7 +6,8 @@
 #define PQ_SYMS(X) X(PQclear) X(PQcmdStatus) X(PQcmdTuples) X(PQconnectdbParams) X(PQerrorMessage) X(PQexec) \
 	X(PQexecParams) X(PQexecPrepared) X(PQfinish) X(PQgetResult) X(PQgetisnull) X(PQgetvalue) X(PQntuples) \
 	X(PQprepare) X(PQputCopyData) X(PQputCopyEnd) X(PQresultErrorField) X(PQresultStatus) \
-	X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)
+	X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus) X(PQresultErrorMessage) X(PQescapeLiteral) \
+	X(PQfreemem) X(PQsendQuery) X(PQreset) X(PQsocket) X(PQconsumeInput) X(PQisBusy) X(PQsetNoticeReceiver)
 
 #define FIELD(name) __typeof__(name) *name;
 static struct { PQ_SYMS(FIELD) } pq;
@@ -54,3 +55,15 @@ PQnoticeProcessor PQsetNoticeProcessor(PGconn *conn, PQnoticeProcessor proc, voi
 }
 ConnStatusType PQstatus(const PGconn *conn) { return P.PQstatus(conn); }
 PGTransactionStatusType PQtransactionStatus(const PGconn *conn) { return P.PQtransactionStatus(conn); }
+char *PQresultErrorMessage(const PGresult *res) { return P.PQresultErrorMessage(res); }
+char *PQescapeLiteral(PGconn *conn, const char *str, size_t len) { return P.PQescapeLiteral(conn, str, len); }
+void PQfreemem(void *ptr) { P.PQfreemem(ptr); }
+int PQsendQuery(PGconn *conn, const char *query) { return P.PQsendQuery(conn, query); }
+void PQreset(PGconn *conn) { P.PQreset(conn); }
+int PQsocket(const PGconn *conn) { return P.PQsocket(conn); }
+int PQconsumeInput(PGconn *conn) { return P.PQconsumeInput(conn); }
+int PQisBusy(PGconn *conn) { return P.PQisBusy(conn); }
+PQnoticeReceiver PQsetNoticeReceiver(PGconn *conn, PQnoticeReceiver proc, void *arg)
+{
+	return P.PQsetNoticeReceiver(conn, proc, arg);
+}
