@@ -517,6 +517,38 @@ static int find_claim(pg_state *h, const char *file_id, const char *lock_owner, 
 	return rc;
 }
 
+/* Inserts the file record into batch_id; *n is 0 when the file was claimed before. */
+static int insert_file(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t size,
+                       int64_t now, const char *batch_id, int64_t *n, zl_err *err)
+{
+	pg_params fi = { 0 };
+	pg_str(&fi, file_id);
+	pg_str(&fi, obj->bucket);
+	pg_str(&fi, obj->key);
+	pg_str(&fi, obj->etag);
+	pg_str(&fi, prefix);
+	pg_int(&fi, size);
+	pg_int(&fi, now);
+	pg_str(&fi, batch_id);
+	return changes(h, S_FILE_INSERT, &fi, n, err);
+}
+
+/* Locks the batch a claim filled for opts->lock_owner; *locked when it was still open. */
+static int lock_full(pg_state *h, const char *batch_id, const zl_claim_opts *opts, int64_t now, int *locked,
+                     zl_err *err)
+{
+	pg_params bl = { 0 };
+	int64_t n;
+	pg_str(&bl, batch_id);
+	pg_str(&bl, opts->lock_owner);
+	pg_int(&bl, now);
+	pg_int(&bl, opts->lease_until);
+	pg_int(&bl, ZL_LOCK_OPEN);
+	int rc = changes(h, S_BATCH_LOCK, &bl, &n, err);
+	*locked = rc == 0 && n == 1;
+	return rc;
+}
+
 static int do_claim_append(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
                            const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
@@ -559,16 +591,7 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 	if (rc)
 		return rc;
 
-	pg_params fi = { 0 };
-	pg_str(&fi, file_id);
-	pg_str(&fi, obj->bucket);
-	pg_str(&fi, obj->key);
-	pg_str(&fi, obj->etag);
-	pg_str(&fi, prefix);
-	pg_int(&fi, size);
-	pg_int(&fi, now);
-	pg_str(&fi, res->batch_id);
-	if ((rc = changes(h, S_FILE_INSERT, &fi, &n, err)))
+	if ((rc = insert_file(h, file_id, prefix, obj, size, now, res->batch_id, &n, err)))
 		return rc;
 	if (n == 0) { /* claimed meanwhile under another prefix's turn: a duplicate */
 		PQclear(PQexec(h->conn, "ROLLBACK"));
@@ -588,15 +611,8 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
 	res->bytes += size;
 	if (opts->lock_owner && ((opts->max_files > 0 && res->file_count >= opts->max_files) ||
 	                         (opts->max_bytes > 0 && res->bytes >= opts->max_bytes))) {
-		pg_params bl = { 0 };
-		pg_str(&bl, res->batch_id);
-		pg_str(&bl, opts->lock_owner);
-		pg_int(&bl, now);
-		pg_int(&bl, opts->lease_until);
-		pg_int(&bl, ZL_LOCK_OPEN);
-		if ((rc = changes(h, S_BATCH_LOCK, &bl, &n, err)))
+		if ((rc = lock_full(h, res->batch_id, opts, now, &res->locked, err)))
 			return rc;
-		res->locked = n == 1;
 	}
 	return commit(h, err);
 }
@@ -691,16 +707,7 @@ static int do_group_claim(pg_state *h, const char *file_id, const char *prefix, 
 		if ((rc = group_pick_batch(h, g, opts, now, err)))
 			return rc;
 	}
-	pg_params fi = { 0 };
-	pg_str(&fi, file_id);
-	pg_str(&fi, obj->bucket);
-	pg_str(&fi, obj->key);
-	pg_str(&fi, obj->etag);
-	pg_str(&fi, prefix);
-	pg_int(&fi, size);
-	pg_int(&fi, now);
-	pg_str(&fi, g->batch_id);
-	if ((rc = changes(h, S_FILE_INSERT, &fi, &n, err)))
+	if ((rc = insert_file(h, file_id, prefix, obj, size, now, g->batch_id, &n, err)))
 		return rc;
 	if (n == 0) { /* claimed before: its batch's totals as they stand */
 		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, NULL, res, err)) < 0)
@@ -709,17 +716,8 @@ static int do_group_claim(pg_state *h, const char *file_id, const char *prefix, 
 	}
 	zl_group_append(g, size, now, res);
 	if (opts->lock_owner && zl_group_full(opts, g->file_count, g->bytes)) {
-		pg_params bl = { 0 };
-		if ((rc = group_write_appends(h, g, err)))
+		if ((rc = group_write_appends(h, g, err)) || (rc = lock_full(h, g->batch_id, opts, now, &res->locked, err)))
 			return rc;
-		pg_str(&bl, g->batch_id);
-		pg_str(&bl, opts->lock_owner);
-		pg_int(&bl, now);
-		pg_int(&bl, opts->lease_until);
-		pg_int(&bl, ZL_LOCK_OPEN);
-		if ((rc = changes(h, S_BATCH_LOCK, &bl, &n, err)))
-			return rc;
-		res->locked = n == 1;
 		g->has_batch = 0; /* locked: the next claim picks another */
 	}
 	return 0;

@@ -785,6 +785,31 @@ static int find_claim(sq_state *h, const char *file_id, zl_append_result *res, z
 	return 1;
 }
 
+/* Inserts the file record (statement i: S_FILE_INSERT, or S_FILE_INSERT_NEW that skips a file
+ * claimed before; sqlite3_changes tells). */
+static int insert_file(sq_state *h, int i, const char *file_id, const char *prefix, const zl_object *obj,
+                       int64_t size, int64_t now, const char *batch_id, zl_err *err)
+{
+	sqlite3_stmt *s = use(h, i);
+	int rc = bound(h, bind_str(s, 1, file_id) || bind_str(s, 2, obj->bucket) || bind_str(s, 3, obj->key) ||
+	                      bind_str(s, 4, obj->etag) || bind_str(s, 5, prefix) || sqlite3_bind_int64(s, 6, size) ||
+	                      sqlite3_bind_int64(s, 7, now) || bind_str(s, 8, batch_id), err);
+	return rc ? rc : run(h, s, err);
+}
+
+/* Locks the batch a claim filled for opts->lock_owner; *locked when it was still open. */
+static int lock_full(sq_state *h, const char *batch_id, const zl_claim_opts *opts, int64_t now, int *locked,
+                     zl_err *err)
+{
+	sqlite3_stmt *s = use(h, S_BATCH_LOCK);
+	int rc = bound(h, bind_str(s, 1, batch_id) || bind_str(s, 2, opts->lock_owner) || sqlite3_bind_int64(s, 3, now) ||
+	                      sqlite3_bind_int64(s, 4, opts->lease_until) || sqlite3_bind_int64(s, 5, ZL_LOCK_OPEN), err);
+	if (rc == 0)
+		rc = run(h, s, err);
+	*locked = rc == 0 && sqlite3_changes(h->db) == 1;
+	return rc;
+}
+
 /* ---- a claim in a group: the group holds the write lock, so it keeps each prefix's open batch
  * and that batch's totals itself and writes the appends to the batch row once (before the batch is
  * locked, read again, or the group commits). A new claim is then one INSERT. A claim that fails in
@@ -853,11 +878,7 @@ static int do_group_claim(sq_state *h, const char *file_id, const char *prefix, 
 		if ((rc = group_pick_batch(h, g, opts, now, err)))
 			return rc;
 	}
-	sqlite3_stmt *s = use(h, S_FILE_INSERT_NEW);
-	if ((rc = bound(h, bind_str(s, 1, file_id) || bind_str(s, 2, obj->bucket) || bind_str(s, 3, obj->key) ||
-	                    bind_str(s, 4, obj->etag) || bind_str(s, 5, prefix) || sqlite3_bind_int64(s, 6, size) ||
-	                    sqlite3_bind_int64(s, 7, now) || bind_str(s, 8, g->batch_id), err)) ||
-	    (rc = run(h, s, err)))
+	if ((rc = insert_file(h, S_FILE_INSERT_NEW, file_id, prefix, obj, size, now, g->batch_id, err)))
 		return rc;
 	if (sqlite3_changes(h->db) == 0) { /* claimed before: its batch's totals as they stand */
 		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, res, err)) < 0)
@@ -866,15 +887,8 @@ static int do_group_claim(sq_state *h, const char *file_id, const char *prefix, 
 	}
 	zl_group_append(g, size, now, res);
 	if (opts->lock_owner && zl_group_full(opts, g->file_count, g->bytes)) {
-		if ((rc = group_write_appends(h, g, err)))
+		if ((rc = group_write_appends(h, g, err)) || (rc = lock_full(h, g->batch_id, opts, now, &res->locked, err)))
 			return rc;
-		s = use(h, S_BATCH_LOCK);
-		if ((rc = bound(h, bind_str(s, 1, g->batch_id) || bind_str(s, 2, opts->lock_owner) ||
-		                    sqlite3_bind_int64(s, 3, now) || sqlite3_bind_int64(s, 4, opts->lease_until) ||
-		                    sqlite3_bind_int64(s, 5, ZL_LOCK_OPEN), err)) ||
-		    (rc = run(h, s, err)))
-			return rc;
-		res->locked = sqlite3_changes(h->db) == 1;
 		g->has_batch = 0; /* locked: the next claim picks another */
 	}
 	return 0;
@@ -945,12 +959,7 @@ static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix
 			goto out;
 	}
 
-	s = use(h, S_FILE_INSERT);
-	if ((ret = bound(h, bind_str(s, 1, file_id) || bind_str(s, 2, obj->bucket) ||
-	                    bind_str(s, 3, obj->key) || bind_str(s, 4, obj->etag) ||
-	                    bind_str(s, 5, prefix) || sqlite3_bind_int64(s, 6, size) ||
-	                    sqlite3_bind_int64(s, 7, now) || bind_str(s, 8, res->batch_id), err)) ||
-	    (ret = run(h, s, err)))
+	if ((ret = insert_file(h, S_FILE_INSERT, file_id, prefix, obj, size, now, res->batch_id, err)))
 		goto out;
 
 	s = use(h, S_BATCH_APPEND);
@@ -962,13 +971,8 @@ static int sq_claim_append(zl_state *st, const char *file_id, const char *prefix
 	res->bytes += size;
 	if (opts->lock_owner && ((opts->max_files > 0 && res->file_count >= opts->max_files) ||
 	                         (opts->max_bytes > 0 && res->bytes >= opts->max_bytes))) {
-		s = use(h, S_BATCH_LOCK);
-		if ((ret = bound(h, bind_str(s, 1, res->batch_id) || bind_str(s, 2, opts->lock_owner) ||
-		                    sqlite3_bind_int64(s, 3, now) || sqlite3_bind_int64(s, 4, opts->lease_until) ||
-		                    sqlite3_bind_int64(s, 5, ZL_LOCK_OPEN), err)) ||
-		    (ret = run(h, s, err)))
+		if ((ret = lock_full(h, res->batch_id, opts, now, &res->locked, err)))
 			goto out;
-		res->locked = sqlite3_changes(h->db) == 1;
 	}
 	ret = commit(h, err);
 out:
