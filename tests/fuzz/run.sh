@@ -30,7 +30,7 @@ lambda_event=("${event[@]}" src/runtime/lambda_event.c)
 config=(src/core/config.c src/core/fields.c src/core/route.c src/core/notify_config.c src/core/model.c
         src/format/format.c src/format/rows.c src/target/target.c src/target/target_pg.c src/target/target_sqlite.c
         src/target/target_vertica.c src/target/dialect_pg.c src/target/dialect_sqlite.c src/target/dialect_vertica.c
-        src/target/pg_db.c src/target/pg_ledger.c src/target/sql.c src/target/sqlite_db.c src/target/sqlite_ledger.c
+        src/target/pg_db.c src/target/pg_ledger.c src/target/pg_session.c src/target/sql.c src/target/sqlite_db.c src/target/sqlite_ledger.c
         src/notify/notify.c src/notify/sns.c src/notify/exec.c src/notify/webhook.c src/notify/smtp.c src/notify/mail.c
         src/secret/secret.c src/secret/secret_kms.c src/secret/secret_local.c
         src/util/aws.c src/util/aws_json.c src/util/buf.c src/util/err.c src/util/fsutil.c src/util/hmac.c src/util/http.c
