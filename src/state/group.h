@@ -23,14 +23,33 @@ typedef struct zl_group {
 	size_t n;
 } zl_group;
 
+/* What a backend does for a group's claim; h is its handle. Each returns 0 or an error. */
+typedef struct zl_group_backend {
+	/* Optional: takes the prefix's claim lock the first time the group claims into it. */
+	int (*hold_prefix)(void *h, const char *prefix, zl_err *err);
+	/* 1 with res filled (duplicate) when file_id was claimed before, 0 when not, or an error. */
+	int (*find_claim)(void *h, const char *file_id, zl_append_result *res, zl_err *err);
+	/* Sets p's batch: the newest open one of p->prefix not full by opts, or a new one. */
+	int (*pick_batch)(void *h, zl_group_prefix *p, const zl_claim_opts *opts, int64_t now, zl_err *err);
+	/* Inserts the file record into batch_id; *inserted is 0 when the file was claimed before. */
+	int (*insert_file)(void *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t size,
+	                   int64_t now, const char *batch_id, int *inserted, zl_err *err);
+	/* Writes p's pending appends to its batch row (p->add_files > 0). */
+	int (*write_appends)(void *h, zl_group_prefix *p, zl_err *err);
+	/* Locks the batch for opts->lock_owner; *locked when it was still open. */
+	int (*lock_full)(void *h, const char *batch_id, const zl_claim_opts *opts, int64_t now, int *locked, zl_err *err);
+} zl_group_backend;
+
+/* One claim of a group (claim_append's contract), with be's statements. */
+int zl_group_claim(zl_group *g, const zl_group_backend *be, void *h, const char *file_id, const char *prefix,
+                   const zl_object *obj, int64_t now, const zl_claim_opts *opts, zl_append_result *res, zl_err *err);
+/* Writes every prefix's pending appends, before the group commits. */
+int zl_group_write_all(zl_group *g, const zl_group_backend *be, void *h, zl_err *err);
+
 /* The prefix's entry, or NULL. */
 zl_group_prefix *zl_group_find(zl_group *g, const char *prefix);
 /* A new entry for prefix (not yet in g), or NULL when out of memory. */
 zl_group_prefix *zl_group_add(zl_group *g, const char *prefix);
 void zl_group_clear(zl_group *g);
-/* files and bytes fill a batch by opts. */
-int zl_group_full(const zl_claim_opts *opts, int64_t files, int64_t bytes);
-/* Records a new file of size appended to p's batch at now, and fills res with the batch. */
-void zl_group_append(zl_group_prefix *p, int64_t size, int64_t now, zl_append_result *res);
 
 #endif

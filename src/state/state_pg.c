@@ -624,51 +624,42 @@ static int do_claim_append(pg_state *h, const char *file_id, const char *prefix,
  * A new claim is then one INSERT. A statement that fails aborts the whole transaction: the group
  * is lost, and the caller claims its records again one by one (claims are idempotent). */
 
-/* The prefix's entry in the group, taking its claim lock when it is new. */
-static zl_group_prefix *group_prefix(pg_state *h, const char *prefix, zl_err *err)
+static int pg_hold_prefix(void *hp, const char *prefix, zl_err *err)
 {
-	zl_group_prefix *g = zl_group_find(&h->gp, prefix);
-	if (g)
-		return g;
 	pg_params lk = { 0 };
 	pg_str(&lk, prefix);
-	if (run(h, S_CLAIM_LOCK, &lk, NULL, err))
-		return NULL;
-	if (!(g = zl_group_add(&h->gp, prefix)))
-		zl_err_set(err, ZL_ENOMEM, "out of memory");
-	return g;
+	return run(hp, S_CLAIM_LOCK, &lk, NULL, err);
 }
 
-/* Writes the pending appends to the batch row. */
-static int group_write_appends(pg_state *h, zl_group_prefix *g, zl_err *err)
+static int pg_find_claim(void *hp, const char *file_id, zl_append_result *res, zl_err *err)
 {
-	if (!g->add_files)
-		return 0;
+	return find_claim(hp, file_id, NULL, res, err);
+}
+
+static int pg_write_appends(void *hp, zl_group_prefix *g, zl_err *err)
+{
 	pg_params ba = { 0 };
 	int64_t n;
 	pg_str(&ba, g->batch_id);
 	pg_int(&ba, g->add_files);
 	pg_int(&ba, g->add_bytes);
 	pg_int(&ba, g->add_at);
-	int rc = changes(h, S_BATCH_APPEND_N, &ba, &n, err);
+	int rc = changes(hp, S_BATCH_APPEND_N, &ba, &n, err);
 	if (rc == 0 && n != 1) /* cannot happen while the group holds the row lock */
 		rc = zl_err_set(err, ZL_ETRANSIENT, "batch %s closed during a group's appends", g->batch_id);
-	g->add_files = g->add_bytes = 0;
 	return rc;
 }
 
-/* The open batch g appends to next: the newest open one not full by opts, else a new one. */
-static int group_pick_batch(pg_state *h, zl_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
+static int pg_pick_batch(void *hp, zl_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
 {
+	pg_state *h = hp;
 	PGresult *r = NULL;
 	pg_params ob = { 0 };
-	int rc = group_write_appends(h, g, err);
-	if (rc)
-		return rc;
 	pg_str(&ob, g->prefix);
 	pg_int(&ob, opts->max_files);
 	pg_int(&ob, opts->max_bytes);
-	if ((rc = run(h, S_OPEN_BATCH, &ob, &r, err)))
+	int rc = run(h, S_OPEN_BATCH, &ob, &r, err);
+	if (rc)
 		return rc;
 	if (PQntuples(r) == 1) {
 		copy_id(g->batch_id, val(r, 0, 0));
@@ -686,42 +677,27 @@ static int group_pick_batch(pg_state *h, zl_group_prefix *g, const zl_claim_opts
 		rc = run(h, S_BATCH_INSERT, &bi, NULL, err);
 	}
 	PQclear(r);
-	g->has_batch = rc == 0;
 	return rc;
 }
 
-static int do_group_claim(pg_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
-                          const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
+static int pg_insert_file(void *hp, const char *file_id, const char *prefix, const zl_object *obj, int64_t size,
+                          int64_t now, const char *batch_id, int *inserted, zl_err *err)
 {
-	int64_t size = obj->size > 0 ? obj->size : 0, n;
-	zl_group_prefix *g = group_prefix(h, prefix, err);
-	int rc;
-	if (!g)
-		return err->code;
-	if (!g->has_batch || zl_group_full(opts, g->file_count, g->bytes)) {
-		/* a duplicate must not leave a new, empty batch behind */
-		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, NULL, res, err)) < 0)
-			return rc;
-		if (rc == 1)
-			return 0;
-		if ((rc = group_pick_batch(h, g, opts, now, err)))
-			return rc;
-	}
-	if ((rc = insert_file(h, file_id, prefix, obj, size, now, g->batch_id, &n, err)))
-		return rc;
-	if (n == 0) { /* claimed before: its batch's totals as they stand */
-		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, NULL, res, err)) < 0)
-			return rc;
-		return rc == 1 ? 0 : zl_err_set(err, ZL_ETRANSIENT, "file %s was claimed and forgotten meanwhile", file_id);
-	}
-	zl_group_append(g, size, now, res);
-	if (opts->lock_owner && zl_group_full(opts, g->file_count, g->bytes)) {
-		if ((rc = group_write_appends(h, g, err)) || (rc = lock_full(h, g->batch_id, opts, now, &res->locked, err)))
-			return rc;
-		g->has_batch = 0; /* locked: the next claim picks another */
-	}
-	return 0;
+	int64_t n = 0;
+	int rc = insert_file(hp, file_id, prefix, obj, size, now, batch_id, &n, err);
+	*inserted = n == 1;
+	return rc;
 }
+
+static int pg_lock_full(void *hp, const char *batch_id, const zl_claim_opts *opts, int64_t now, int *locked,
+                        zl_err *err)
+{
+	return lock_full(hp, batch_id, opts, now, locked, err);
+}
+
+/* The group's statements, for state/group.c's claim. */
+static const zl_group_backend pg_group = { pg_hold_prefix, pg_find_claim, pg_pick_batch, pg_insert_file,
+	                                       pg_write_appends, pg_lock_full };
 
 /* One claim of a group: no retry of its own (a new connection would not hold the group's
  * transaction). */
@@ -730,7 +706,7 @@ static int group_claim(pg_state *h, const char *file_id, const char *prefix, con
 {
 	if (h->group_lost)
 		return zl_err_set(err, ZL_ETRANSIENT, "state database: the group's transaction was lost");
-	int rc = do_group_claim(h, file_id, prefix, obj, now, opts, res, err);
+	int rc = zl_group_claim(&h->gp, &pg_group, h, file_id, prefix, obj, now, opts, res, err);
 	if (rc) {
 		memset(res, 0, sizeof *res);
 		h->group_lost = 1;
@@ -779,9 +755,8 @@ static int pgs_group_end(zl_state *st, int commit_it, zl_err *err)
 	if (!h->group)
 		return zl_err_set(err, ZL_EINVAL, "state: no group is open");
 	int rc = 0;
-	for (size_t i = 0; commit_it && !h->group_lost && i < h->gp.n; i++)
-		if (group_write_appends(h, &h->gp.v[i], err))
-			h->group_lost = 1;
+	if (commit_it && !h->group_lost && zl_group_write_all(&h->gp, &pg_group, h, err))
+		h->group_lost = 1;
 	int lost = h->group_lost || PQstatus(h->conn) != CONNECTION_OK;
 	h->group = h->group_lost = 0;
 	zl_group_clear(&h->gp);

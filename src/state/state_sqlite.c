@@ -350,7 +350,7 @@ static int sq_group_begin(zl_state *st, zl_err *err)
 	return rc;
 }
 
-static int group_write_appends(sq_state *h, zl_group_prefix *g, zl_err *err);
+static const zl_group_backend sq_group;
 
 static int sq_group_end(zl_state *st, int commit_it, zl_err *err)
 {
@@ -358,9 +358,8 @@ static int sq_group_end(zl_state *st, int commit_it, zl_err *err)
 	if (!h->group)
 		return zl_err_set(err, ZL_EINVAL, "state: no group is open");
 	int rc = 0;
-	for (size_t i = 0; commit_it && !h->group_lost && i < h->gp.n; i++)
-		if (group_write_appends(h, &h->gp.v[i], err))
-			h->group_lost = 1;
+	if (commit_it && !h->group_lost && zl_group_write_all(&h->gp, &sq_group, h, err))
+		h->group_lost = 1;
 	int lost = h->group_lost;
 	h->group = h->savepoint = h->group_lost = 0;
 	zl_group_clear(&h->gp);
@@ -816,10 +815,14 @@ static int lock_full(sq_state *h, const char *batch_id, const zl_claim_opts *opt
  * the database loses the group (nothing of it commits: the caller claims its records again one by
  * one), as on PostgreSQL. */
 
-static int group_write_appends(sq_state *h, zl_group_prefix *g, zl_err *err)
+static int sq_find_claim(void *hp, const char *file_id, zl_append_result *res, zl_err *err)
 {
-	if (!g->add_files)
-		return 0;
+	return find_claim(hp, file_id, res, err);
+}
+
+static int sq_write_appends(void *hp, zl_group_prefix *g, zl_err *err)
+{
+	sq_state *h = hp;
 	sqlite3_stmt *s = use(h, S_BATCH_APPEND_N);
 	int rc;
 	if ((rc = bound(h, bind_str(s, 1, g->batch_id) || sqlite3_bind_int64(s, 2, g->add_files) ||
@@ -828,13 +831,12 @@ static int group_write_appends(sq_state *h, zl_group_prefix *g, zl_err *err)
 		return rc;
 	if (sqlite3_changes(h->db) != 1) /* cannot happen while the group holds the write lock */
 		return zl_err_set(err, ZL_ETRANSIENT, "batch %s closed during a group's appends", g->batch_id);
-	g->add_files = g->add_bytes = 0;
 	return 0;
 }
 
-/* The open batch g appends to next: the newest open one not full by opts, else a new one. */
-static int group_pick_batch(sq_state *h, zl_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
+static int sq_pick_batch(void *hp, zl_group_prefix *g, const zl_claim_opts *opts, int64_t now, zl_err *err)
 {
+	sq_state *h = hp;
 	sqlite3_stmt *s = use(h, S_OPEN_BATCH);
 	int rc, row;
 	if ((rc = bound(h, bind_str(s, 1, g->prefix) || sqlite3_bind_int64(s, 2, opts->max_files) ||
@@ -847,59 +849,42 @@ static int group_pick_batch(sq_state *h, zl_group_prefix *g, const zl_claim_opts
 		g->file_count = sqlite3_column_int64(s, 1);
 		g->bytes = sqlite3_column_int64(s, 2);
 		g->first_at = sqlite3_column_int64(s, 3);
-	} else {
-		zl_uuid_v7(now, g->batch_id);
-		g->file_count = g->bytes = 0;
-		g->first_at = now;
-		s = use(h, S_BATCH_INSERT);
-		if ((rc = bound(h, bind_str(s, 1, g->batch_id) || bind_str(s, 2, g->prefix) || sqlite3_bind_int64(s, 3, now),
-		                err)) ||
-		    (rc = run(h, s, err)))
-			return rc;
+		return 0;
 	}
-	g->has_batch = 1;
-	return 0;
+	zl_uuid_v7(now, g->batch_id);
+	g->file_count = g->bytes = 0;
+	g->first_at = now;
+	s = use(h, S_BATCH_INSERT);
+	if ((rc = bound(h, bind_str(s, 1, g->batch_id) || bind_str(s, 2, g->prefix) || sqlite3_bind_int64(s, 3, now), err)))
+		return rc;
+	return run(h, s, err);
 }
 
-static int do_group_claim(sq_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
-                          const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
+static int sq_insert_file(void *hp, const char *file_id, const char *prefix, const zl_object *obj, int64_t size,
+                          int64_t now, const char *batch_id, int *inserted, zl_err *err)
 {
-	int64_t size = obj->size > 0 ? obj->size : 0;
-	zl_group_prefix *g = zl_group_find(&h->gp, prefix);
-	int rc;
-	if (!g && !(g = zl_group_add(&h->gp, prefix)))
-		return zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if (!g->has_batch || zl_group_full(opts, g->file_count, g->bytes)) {
-		/* a duplicate must not leave a new, empty batch behind */
-		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, res, err)) < 0)
-			return rc;
-		if (rc == 1)
-			return 0;
-		if ((rc = group_pick_batch(h, g, opts, now, err)))
-			return rc;
-	}
-	if ((rc = insert_file(h, S_FILE_INSERT_NEW, file_id, prefix, obj, size, now, g->batch_id, err)))
-		return rc;
-	if (sqlite3_changes(h->db) == 0) { /* claimed before: its batch's totals as they stand */
-		if ((rc = group_write_appends(h, g, err)) || (rc = find_claim(h, file_id, res, err)) < 0)
-			return rc;
-		return rc == 1 ? 0 : zl_err_set(err, ZL_ESTATE, "file %s: claimed, but its record is gone", file_id);
-	}
-	zl_group_append(g, size, now, res);
-	if (opts->lock_owner && zl_group_full(opts, g->file_count, g->bytes)) {
-		if ((rc = group_write_appends(h, g, err)) || (rc = lock_full(h, g->batch_id, opts, now, &res->locked, err)))
-			return rc;
-		g->has_batch = 0; /* locked: the next claim picks another */
-	}
-	return 0;
+	sq_state *h = hp;
+	int rc = insert_file(h, S_FILE_INSERT_NEW, file_id, prefix, obj, size, now, batch_id, err);
+	*inserted = rc == 0 && sqlite3_changes(h->db) == 1;
+	return rc;
 }
+
+static int sq_lock_full(void *hp, const char *batch_id, const zl_claim_opts *opts, int64_t now, int *locked,
+                        zl_err *err)
+{
+	return lock_full(hp, batch_id, opts, now, locked, err);
+}
+
+/* The group's statements, for state/group.c's claim (the write lock holds every prefix). */
+static const zl_group_backend sq_group = { NULL, sq_find_claim, sq_pick_batch, sq_insert_file, sq_write_appends,
+	                                       sq_lock_full };
 
 static int group_claim(sq_state *h, const char *file_id, const char *prefix, const zl_object *obj, int64_t now,
                        const zl_claim_opts *opts, zl_append_result *res, zl_err *err)
 {
 	if (h->group_lost || sqlite3_get_autocommit(h->db))
 		return zl_err_set(err, ZL_ETRANSIENT, "state database: the group's transaction was lost");
-	int rc = do_group_claim(h, file_id, prefix, obj, now, opts, res, err);
+	int rc = zl_group_claim(&h->gp, &sq_group, h, file_id, prefix, obj, now, opts, res, err);
 	op_end(h);
 	if (rc) {
 		memset(res, 0, sizeof *res);
