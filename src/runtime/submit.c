@@ -52,45 +52,35 @@ typedef struct held {
 	size_t body;           /* of the bodies submitted together */
 } held;
 
-/* One body being submitted, record by record as zl_event_each delivers them. With a state that
- * has group commit, the claims go into groups of up to GROUP_MAX, one transaction each, and are
- * answered (counted, called back, their full batches queued) only once it commits. */
+/* Bodies being submitted (one, or an SQS receive's messages), record by record as zl_event_each
+ * delivers them. With a state that has group commit, the claims go into groups of up to
+ * GROUP_MAX, one transaction each, and are answered (counted, called back, their full batches
+ * queued) only once it commits. Each body has its own counts and outcome. */
 typedef struct body_submit {
 	zl_rt *rt;
 	zl_engine *e;
 	zl_record_cb cb;
 	void *ud;
-	zl_body_summary *sum;
-	zl_err *err;
 	zl_err no_engine; /* why e is NULL: then every record fails with it */
-	int rc;           /* the first claim that failed */
 	unsigned flags;   /* ZL_SUBMIT_* */
 	int grouped;      /* the state has group commit */
 	int open;         /* a group is open */
 	held *held;
 	size_t nheld, alloc;
-	size_t body;      /* the body being walked, of several submitted together */
-	int *body_rc;     /* per body: its first failed claim (NULL: one body) */
-	zl_err *body_err;
-	zl_body_summary *sums; /* per body (NULL: one body, counted in sum) */
+	size_t body, n;   /* the body being walked, of n */
+	zl_body_summary *sums; /* per body */
+	int *rcs;         /* per body: its first failed claim, or ZL_EINVAL when malformed */
+	zl_err *errs;
 } body_submit;
-
-/* Where body `body`'s records are counted. */
-static zl_body_summary *sum_of(body_submit *b, size_t body)
-{
-	return b->sums ? &b->sums[body] : b->sum;
-}
 
 /* A record of body `body` could not be recorded. */
 static void fail_record(body_submit *b, size_t body, const zl_event_record *r, int irc, const char *msg)
 {
-	sum_of(b, body)->failed++;
+	b->sums[body].failed++;
 	ZL_LOG(ZL_ERROR, "cannot queue object", ZL_S("bucket", r->obj.bucket), ZL_S("key", r->obj.key),
 	       ZL_S("error", msg));
-	if (b->body_rc && b->body_rc[body] == 0)
-		b->body_rc[body] = zl_err_set(&b->body_err[body], irc, "%s/%s: %s", r->obj.bucket, r->obj.key, msg);
-	if (b->rc == 0)
-		b->rc = zl_err_set(b->err, irc, "%s/%s: %s", r->obj.bucket, r->obj.key, msg);
+	if (b->rcs[body] == 0)
+		b->rcs[body] = zl_err_set(&b->errs[body], irc, "%s/%s: %s", r->obj.bucket, r->obj.key, msg);
 	if (b->cb)
 		b->cb(b->ud, r, NULL, msg);
 }
@@ -98,7 +88,7 @@ static void fail_record(body_submit *b, size_t body, const zl_event_record *r, i
 /* An outcome recorded (durable): counted, called back, and a batch it filled queued. */
 static void answer(body_submit *b, size_t body, const zl_event_record *r, const zl_ingest_result *res)
 {
-	zl_body_summary *sum = sum_of(b, body);
+	zl_body_summary *sum = &b->sums[body];
 	size_t *counts[] = { &sum->queued, &sum->duplicate, &sum->filtered, &sum->unrouted };
 	(*counts[res->outcome])++;
 	if (res->outcome == ZL_INGEST_QUEUED)
@@ -219,7 +209,7 @@ static int claim_grouped(body_submit *b, const zl_event_record *r, zl_ingest_res
 static int submit_record(void *arg, const zl_event_record *r)
 {
 	body_submit *b = arg;
-	zl_body_summary *sum = sum_of(b, b->body);
+	zl_body_summary *sum = &b->sums[b->body];
 	sum->records++;
 	if (r->kind == ZL_REC_IGNORED) {
 		sum->ignored++;
@@ -265,81 +255,80 @@ static int submit_record(void *arg, const zl_event_record *r)
 	return 0;
 }
 
-/* Starts a submission of many records with one engine; done by submit_finish. */
-static void submit_start(body_submit *b, zl_rt *rt, unsigned flags, zl_record_cb cb, void *ud, zl_body_summary *sum,
-                         zl_err *err)
+/* Starts a submission of n bodies with one engine; done by submit_finish. */
+static void submit_start(body_submit *b, zl_rt *rt, unsigned flags, zl_record_cb cb, void *ud, size_t n,
+                         zl_body_summary *sums, int *rcs, zl_err *errs)
 {
-	memset(sum, 0, sizeof *sum);
-	*b = (body_submit){ .rt = rt, .flags = flags, .cb = cb, .ud = ud, .sum = sum, .err = err };
+	*b = (body_submit){ .rt = rt, .flags = flags, .cb = cb, .ud = ud, .n = n, .sums = sums, .rcs = rcs, .errs = errs };
+	for (size_t i = 0; i < n; i++) {
+		memset(&sums[i], 0, sizeof sums[i]);
+		rcs[i] = 0;
+		zl_err_clear(&errs[i]);
+	}
 	b->e = zl_rt_engine_get(rt, &b->no_engine);
 	b->grouped = b->e && b->e->st->ops->group_begin && b->e->st->ops->group_end;
 }
 
+/* Walks body i; a body that is not an event is counted malformed and fails with the reason. */
+static void submit_text(body_submit *b, size_t i, const char *text, size_t len)
+{
+	zl_err perr;
+	b->body = i;
+	int rc = zl_event_each(text, len, submit_record, b, &perr);
+	if (rc == ZL_EINVAL && b->sums[i].records == 0) /* the body itself was malformed */
+		b->sums[i].malformed++;
+	if (rc) { /* the body's own error comes before its records' */
+		b->rcs[i] = rc;
+		b->errs[i] = perr;
+	}
+}
+
 static void submit_finish(body_submit *b, const char *intake)
 {
+	zl_body_summary all = { 0 };
 	group_flush(b);
 	free(b->held);
 	zl_rt_engine_put(b->rt, b->e);
-	count_body(intake, b->sum);
+	for (size_t i = 0; i < b->n; i++) {
+		size_t *to = &all.records, *from = &b->sums[i].records; /* every field is a count */
+		for (size_t f = 0; f < sizeof all / sizeof all.records; f++)
+			to[f] += from[f];
+	}
+	count_body(intake, &all);
 }
 
 int zl_rt_submit_objects(zl_rt *rt, const char *intake, const zl_object *objs, size_t n, unsigned flags,
                          zl_record_cb cb, void *ud, zl_body_summary *sum, zl_err *err)
 {
 	body_submit b;
-	submit_start(&b, rt, flags, cb, ud, sum, err);
+	int rc;
+	submit_start(&b, rt, flags, cb, ud, 1, sum, &rc, err);
 	for (size_t i = 0; i < n; i++) {
 		zl_event_record rec = { .kind = ZL_REC_CREATED, .obj = objs[i] };
 		submit_record(&b, &rec);
 	}
 	submit_finish(&b, intake);
-	return b.rc;
+	return rc;
 }
 
 int zl_rt_submit_body(zl_rt *rt, const char *intake, const char *body, size_t len, zl_record_cb cb, void *ud,
                       zl_body_summary *sum, zl_err *err)
 {
 	body_submit b;
-	submit_start(&b, rt, 0, cb, ud, sum, err); /* one engine for the whole body */
-	int rc = zl_event_each(body, len, submit_record, &b, err);
-	if (rc == ZL_EINVAL && sum->records == 0) /* the body itself was malformed */
-		sum->malformed++;
+	int rc;
+	submit_start(&b, rt, 0, cb, ud, 1, sum, &rc, err); /* one engine for the whole body */
+	submit_text(&b, 0, body, len);
 	submit_finish(&b, intake);
-	return rc ? rc : b.rc;
+	return rc;
 }
 
 int zl_rt_submit_bodies(zl_rt *rt, const char *intake, const zl_text *bodies, size_t n, int *rcs, zl_err *errs,
                         zl_body_summary *sums)
 {
 	body_submit b;
-	zl_err first;
-	zl_body_summary all;
-	submit_start(&b, rt, 0, NULL, NULL, &all, &first);
-	b.body_rc = rcs;
-	b.body_err = errs;
-	b.sums = sums;
-	for (size_t i = 0; i < n; i++) {
-		rcs[i] = 0;
-		zl_err_clear(&errs[i]);
-		memset(&sums[i], 0, sizeof sums[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		zl_err perr;
-		b.body = i;
-		int rc = zl_event_each(bodies[i].p, bodies[i].len, submit_record, &b, &perr);
-		if (rc == ZL_EINVAL && sums[i].records == 0) /* the body itself was malformed */
-			sums[i].malformed++;
-		if (rc && rcs[i] == 0) {
-			rcs[i] = rc;
-			errs[i] = perr;
-		}
-	}
-	group_flush(&b); /* before the sums are added up */
-	for (size_t i = 0; i < n; i++) {
-		size_t *to = &all.records, *from = &sums[i].records; /* every field is a count */
-		for (size_t f = 0; f < sizeof all / sizeof all.records; f++)
-			to[f] += from[f];
-	}
+	submit_start(&b, rt, 0, NULL, NULL, n, sums, rcs, errs);
+	for (size_t i = 0; i < n; i++)
+		submit_text(&b, i, bodies[i].p, bodies[i].len);
 	submit_finish(&b, intake);
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)
