@@ -157,9 +157,17 @@ static int parse_target(const json_t *config, json_t *t, size_t i, zl_target_cfg
 		return zl_err_set(err, ZL_EINVAL, "%s.type: unknown target type \"%s\" (known: %s)", where,
 		                  json_string_value(type), zl_target_types());
 	}
+	json_t *par = json_object_get(t, "parallelism");
+	if (par && !tc->ops->ledger_parts)
+		return zl_err_set(err, ZL_EINVAL, "%s.parallelism: a %s target loads each batch in one transaction (only "
+		                  "postgres targets load in parts)", where, tc->ops->type);
 	int rc = zl_fields_check(tc->ops->fields, t, where, err);
 	if (rc)
 		return rc;
+	if (par && (json_integer_value(par) < 1 || json_integer_value(par) > ZL_PARTS_MAX))
+		return zl_err_set(err, ZL_EINVAL, "%s.parallelism: must be from 1 to %d (got %lld)", where, ZL_PARTS_MAX,
+		                  (long long)json_integer_value(par));
+	tc->parallelism = par ? (int)json_integer_value(par) : 1;
 	if (!(tc->json = effective_target(config, t, tc->ops->fields)))
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	if (tc->ops->validate && (rc = tc->ops->validate(tc->json, where, err)))

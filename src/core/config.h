@@ -21,6 +21,7 @@ typedef struct zl_target_cfg {
 	                                   * configuration (copyOptions, s3MountDir); owned by the config */
 	const char *pre_sql;              /* preLoadStatement or NULL */
 	const char *post_sql;             /* postLoadStatement or NULL */
+	int parallelism;                  /* parts a batch is split into, each on its own connection (1..ZL_PARTS_MAX) */
 } zl_target_cfg;
 
 typedef struct zl_config {

@@ -1,6 +1,7 @@
 /* Steps 5-6 of the protocol: load one locked batch into every target, then record the outcome. */
 #include "core/config_secrets.h"
 #include "core/engine.h"
+#include "core/load_int.h"
 #include "core/notice.h"
 #include "core/policy.h"
 #include "core/scrub.h"
@@ -24,28 +25,6 @@
 #define PREFETCH_CHUNK (64 * 1024)
 #define PREFETCH_CHUNKS 8
 #define PROGRESS_LOG_MS 5000  /* a load running longer logs its progress this often */
-
-/* One target's part of one attempt. */
-typedef struct target_run {
-	const atomic_int *lease_lost; /* set by the renewer: do not commit */
-	zl_store *store;
-	const zl_config *cfg;
-	const zl_target_cfg *tc;
-	size_t index;        /* of tc in cfg */
-	zl_secrets *secrets; /* reveals tc's secrets for the connection; may be NULL */
-	const zl_batch *b;
-	char name[64];
-	int rc;
-	zl_err err;
-	int skipped;         /* the ledger already held the batch */
-	int server_copy;     /* the database read the objects itself, in one COPY */
-	int64_t rows, rejected;
-	int64_t *obj_rows;   /* per file of the batch, -1 when not loaded */
-	int64_t *obj_rejected;
-	json_t *statements;  /* what ran, in order */
-	int64_t ms;
-	int slot;            /* in the table of loads in progress (obs/metrics.h) */
-} target_run;
 
 /* The object's bytes on their way to the target, counted for the progress table: bytes, and
  * lines as the rows sent so far. */
@@ -83,7 +62,7 @@ static ssize_t counted_borrow(zl_reader *r, size_t n, const void **data, zl_err 
 
 static void counted_close(zl_reader *r) { (void)r; /* the caller closes in */ }
 
-static int load_object(target_run *r, zl_target *t, size_t i)
+int zl_load_object(target_run *r, zl_target *t, size_t i)
 {
 	const zl_file_rec *f = &r->b->files[i];
 	zl_reader *raw = NULL, *rd = NULL;
@@ -128,7 +107,7 @@ static int load_objects(target_run *r, zl_target *t)
 {
 	if (!t->server_copy || !t->ops->copy_batch) {
 		for (size_t i = 0; i < r->b->nfiles; i++) {
-			int rc = load_object(r, t, i);
+			int rc = zl_load_object(r, t, i);
 			if (rc)
 				return rc;
 		}
@@ -148,7 +127,7 @@ static int load_objects(target_run *r, zl_target *t)
 	return rc;
 }
 
-static int run_sql(target_run *r, zl_target *t, const char *what, const char *sql)
+int zl_load_sql(target_run *r, zl_target *t, const char *what, const char *sql)
 {
 	if (!sql)
 		return 0;
@@ -157,18 +136,18 @@ static int run_sql(target_run *r, zl_target *t, const char *what, const char *sq
 	return rc ? zl_err_prefix(&r->err, "%s", what) : 0;
 }
 
-/* The ledger row, postLoadStatement and the commit, in one call when the target pipelines them;
- * 0 with r->skipped when a loader that lost its lease committed the batch first. */
-static int insert_and_commit(target_run *r, zl_target *t, const zl_ledger_key *key)
+/* The ledger row, post and the commit, in one call when the target pipelines them; skipped when
+ * a loader that lost its lease committed the key first. */
+int zl_load_insert_commit(target_run *r, zl_target *t, const zl_ledger_key *key, const char *post)
 {
 	const zl_target_ops *ops = r->tc->ops;
 	int rc, step = 0;
 	if (ops->insert_commit) { /* the lease is checked before anything is sent */
 		if (atomic_load(r->lease_lost))
 			return zl_err_set(&r->err, ZL_ELOST, "lease lost before commit: rolled back");
-		rc = ops->insert_commit(t, key, r->tc->post_sql, &step, &r->err);
-		if (r->tc->post_sql && (rc == 0 || step > 0))
-			json_array_append_new(r->statements, json_string(r->tc->post_sql));
+		rc = ops->insert_commit(t, key, post, &step, &r->err);
+		if (post && (rc == 0 || step > 0))
+			json_array_append_new(r->statements, json_string(post));
 		if (rc && step == 1)
 			zl_err_prefix(&r->err, "postLoadStatement");
 	} else {
@@ -177,7 +156,7 @@ static int insert_and_commit(target_run *r, zl_target *t, const zl_ledger_key *k
 			return 0;
 		}
 		if (rc == 0)
-			rc = run_sql(r, t, "postLoadStatement", r->tc->post_sql);
+			rc = zl_load_sql(r, t, "postLoadStatement", post);
 		if (rc == 0 && atomic_load(r->lease_lost)) /* another attempt owns the batch now: it decides what commits */
 			rc = zl_err_set(&r->err, ZL_ELOST, "lease lost before commit: rolled back");
 		if (rc == 0)
@@ -210,18 +189,24 @@ static void *run_target(void *arg)
 		goto out;
 	in_txn = 1;
 	/* Inside the transaction, so two loaders racing for one batch cannot both load it. */
-	zl_ledger_key key = { r->b->id, r->name, r->b->prefix };
+	zl_ledger_key key = { r->b->id, r->name, r->b->prefix, 0 };
 	if ((rc = ops->ledger_has(t, &key, &has, &r->err)))
 		goto out;
-	if (has) {
+	if (has == 1) {
 		r->skipped = 1;
 		goto out;
 	}
-	if ((rc = run_sql(r, t, "preLoadStatement", r->tc->pre_sql)))
+	if (has == 2 || zl_load_parts_wanted(r)) { /* a load in parts, or one under way: load_parts.c */
+		in_txn = 0;
+		rc = zl_load_in_parts(r, t, conn, has);
+		t = NULL;
+		goto out;
+	}
+	if ((rc = zl_load_sql(r, t, "preLoadStatement", r->tc->pre_sql)))
 		goto out;
 	if ((rc = load_objects(r, t)))
 		goto out;
-	if ((rc = insert_and_commit(r, t, &key)) || r->skipped)
+	if ((rc = zl_load_insert_commit(r, t, &key, r->tc->post_sql)) || r->skipped)
 		goto out;
 	in_txn = 0;
 	zl_metrics_loaded(r->b->prefix, r->name, r->rows, r->b->bytes);
@@ -231,6 +216,8 @@ out:
 	zl_pool_put(t, r->name, rc);
 	zl_scrub_buf(r->err.msg, sizeof r->err.msg, &plain);
 	zl_json_scrub(r->statements, &plain);
+	if (r->parts)
+		zl_json_scrub(r->parts, &plain);
 	zl_scrub_release(&plain);
 	zl_config_target_wipe(r->cfg, r->index, conn);
 	r->rc = rc;
@@ -239,7 +226,7 @@ out:
 	zl_metrics_batch_seconds(r->name, (double)r->ms / 1000.0);
 	if (rc && rc != ZL_ELOST)
 		zl_metrics_load_error(r->name, rc == ZL_ETRANSIENT ? "transient" : "permanent");
-	if (rc || r->skipped) { /* rolled back: nothing of this attempt stayed */
+	if ((rc || r->skipped) && !r->in_parts) { /* rolled back: nothing of this attempt stayed */
 		r->rows = r->rejected = 0;
 		for (size_t i = 0; i < r->b->nfiles; i++)
 			r->obj_rows[i] = r->obj_rejected[i] = -1;
@@ -344,6 +331,9 @@ static json_t *target_result(const target_run *r)
 	                      "status", status, "rows", (json_int_t)r->rows, "ms", (json_int_t)r->ms);
 	if (r->skipped)
 		json_object_set_new(o, "note", json_string("batch already in the target's ledger: not loaded again"));
+	else if (r->parts)
+		json_object_set_new(o, "note", json_sprintf("loaded in %zu parts, each committed on its own",
+		                                            json_array_size(r->parts)));
 	else if (r->server_copy && r->rc == 0)
 		json_object_set_new(o, "note", json_string("the database read every object itself, in one COPY"));
 	if (r->rejected > 0)
@@ -353,11 +343,15 @@ static json_t *target_result(const target_run *r)
 		if (r->obj_rows[i] < 0)
 			continue;
 		json_t *x = json_pack("{s:s, s:I}", "key", r->b->files[i].key, "rows", (json_int_t)r->obj_rows[i]);
+		if (r->obj_part)
+			json_object_set_new(x, "part", json_integer(r->obj_part[i]));
 		if (r->obj_rejected[i] > 0)
 			json_object_set_new(x, "rejected", json_integer(r->obj_rejected[i]));
 		json_array_append_new(objs, x);
 	}
 	json_object_set_new(o, "objects", objs);
+	if (r->parts)
+		json_object_set(o, "parts", r->parts);
 	json_object_set(o, "statements", r->statements);
 	if (r->rc)
 		json_object_set_new(o, "error", json_string(r->err.msg));
@@ -536,6 +530,8 @@ out:
 		free(runs[i].obj_rows);
 		free(runs[i].obj_rejected);
 		json_decref(runs[i].statements);
+		json_decref(runs[i].parts);
+		free(runs[i].obj_part);
 	}
 	free(runs);
 	json_decref(result);

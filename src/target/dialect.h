@@ -37,14 +37,21 @@ int zl_dialect_pg_json_insert(zl_buf *out, const zl_copy_spec *spec);
 /* PostgreSQL ledger; ledger is quoted like a table name. */
 int zl_dialect_pg_ledger_create(zl_buf *out, const char *ledger);
 /* One row about the ledger table named by $1 (quoted, as zl_sql_ident writes it): whether it
- * exists, whether it has the target column (this layout), the name of its primary key (or NULL). */
+ * exists, whether it has the target column (this layout), whether it has the part column (loads
+ * in parts), the name of its primary key (or NULL). */
 extern const char zl_dialect_pg_ledger_layout[];
-int zl_dialect_pg_ledger_select(zl_buf *out, const char *ledger);  /* $1 = batch id, $2 = target */
+/* The part of every row of a batch and target: $1 = batch id, $2 = target. */
+int zl_dialect_pg_ledger_select(zl_buf *out, const char *ledger);
 int zl_dialect_pg_ledger_insert(zl_buf *out, const char *ledger);  /* $1 = batch id, $2 = target, $3 = prefix */
+/* The same with $4 = part, for a ledger with the part column. */
+int zl_dialect_pg_ledger_insert_part(zl_buf *out, const char *ledger);
 /* The statements, separated by "; ", that turn a ledger of the older layout into this one in
  * place (old rows get target '*'); to run in one transaction. pkey is the name of the old
  * primary key constraint, or NULL when the table has none. */
 int zl_dialect_pg_ledger_migrate(zl_buf *out, const char *ledger, const char *pkey);
+/* The statements that add the part column to a ledger of the (batch_id, target) layout and key it
+ * by (batch_id, target, part), for a target with parallelism above 1; old rows get part 0. */
+int zl_dialect_pg_ledger_migrate_parts(zl_buf *out, const char *ledger, const char *pkey);
 
 /* SQLite: INSERT INTO table(columns) VALUES(?, ...). */
 int zl_dialect_sqlite_insert(zl_buf *out, const char *table, const char *const *columns, size_t ncolumns);

@@ -97,26 +97,32 @@ int zl_dialect_pg_json_insert(zl_buf *out, const zl_copy_spec *spec)
 	return rc ? rc : zl_buf_adds(out, ", s.doc) r WHERE s.doc IS NOT NULL");
 }
 
-/* Both columns of the key are NOT NULL by being in it; spelt out to match the documented layout. */
+/* The columns of the key are NOT NULL by being in it; spelt out to match the documented layout.
+ * part keeps its default: a batch loaded whole is inserted without it, as by older zloads. */
 int zl_dialect_pg_ledger_create(zl_buf *out, const char *ledger)
 {
 	int rc = zl_buf_adds(out, "CREATE TABLE IF NOT EXISTS ");
 	rc = rc ? rc : zl_sql_ident(out, ledger);
-	return rc ? rc : zl_buf_adds(out, " (batch_id text NOT NULL, target text NOT NULL, prefix text NOT NULL, "
-	                                  "loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (batch_id, target))");
+	return rc ? rc : zl_buf_adds(out, " (batch_id text NOT NULL, target text NOT NULL, part integer NOT NULL DEFAULT 0, "
+	                                  "prefix text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(), "
+	                                  "PRIMARY KEY (batch_id, target, part))");
 }
 
 const char zl_dialect_pg_ledger_layout[] =
 	"SELECT l.rel IS NOT NULL, "
 	"EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.rel AND a.attname = 'target' AND NOT a.attisdropped), "
+	"EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.rel AND a.attname = 'part' AND NOT a.attisdropped), "
 	"(SELECT c.conname FROM pg_constraint c WHERE c.conrelid = l.rel AND c.contype = 'p') "
 	"FROM (SELECT to_regclass($1) AS rel) l";
 
+/* Every row of the batch and target, with its part: 0 in a ledger without the part column, which
+ * to_jsonb reads the same way whether the column is there or not (a connection may have seen
+ * the table before another one added it). */
 int zl_dialect_pg_ledger_select(zl_buf *out, const char *ledger)
 {
-	int rc = zl_buf_adds(out, "SELECT 1 FROM ");
+	int rc = zl_buf_adds(out, "SELECT COALESCE((to_jsonb(l) ->> 'part')::integer, 0) FROM ");
 	rc = rc ? rc : zl_sql_ident(out, ledger);
-	return rc ? rc : zl_buf_adds(out, " WHERE batch_id = $1 AND target IN ($2, '" ZL_LEDGER_ANY_TARGET "')");
+	return rc ? rc : zl_buf_adds(out, " l WHERE l.batch_id = $1 AND l.target IN ($2, '" ZL_LEDGER_ANY_TARGET "')");
 }
 
 int zl_dialect_pg_ledger_insert(zl_buf *out, const char *ledger)
@@ -124,6 +130,13 @@ int zl_dialect_pg_ledger_insert(zl_buf *out, const char *ledger)
 	int rc = zl_buf_adds(out, "INSERT INTO ");
 	rc = rc ? rc : zl_sql_ident(out, ledger);
 	return rc ? rc : zl_buf_adds(out, " (batch_id, target, prefix) VALUES ($1, $2, $3)");
+}
+
+int zl_dialect_pg_ledger_insert_part(zl_buf *out, const char *ledger)
+{
+	int rc = zl_buf_adds(out, "INSERT INTO ");
+	rc = rc ? rc : zl_sql_ident(out, ledger);
+	return rc ? rc : zl_buf_adds(out, " (batch_id, target, prefix, part) VALUES ($1, $2, $3, $4)");
 }
 
 /* Appends "ALTER TABLE ledger action", after "; " unless it is the first statement. */
@@ -145,4 +158,13 @@ int zl_dialect_pg_ledger_migrate(zl_buf *out, const char *ledger, const char *pk
 	if (pkey)
 		rc = rc ? rc : alter(out, 0, ledger, "DROP CONSTRAINT ", pkey);
 	return rc ? rc : alter(out, 0, ledger, "ADD PRIMARY KEY (batch_id, target)", NULL);
+}
+
+/* Existing rows get part 0 (whole batches); the key then takes part in. */
+int zl_dialect_pg_ledger_migrate_parts(zl_buf *out, const char *ledger, const char *pkey)
+{
+	int rc = alter(out, 1, ledger, "ADD COLUMN part integer NOT NULL DEFAULT 0", NULL);
+	if (pkey)
+		rc = rc ? rc : alter(out, 0, ledger, "DROP CONSTRAINT ", pkey);
+	return rc ? rc : alter(out, 0, ledger, "ADD PRIMARY KEY (batch_id, target, part)", NULL);
 }

@@ -8,6 +8,7 @@
 
 #include "target/dialect.h"
 #include "target/pg_db.h"
+#include "target/pg_ledger.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -35,19 +36,21 @@ void zl_pg_session_watch(zl_pg_session *s) { PQsetNoticeReceiver(s->conn, on_not
 
 void zl_pg_session_ran(zl_pg_session *s) { s->ran = 1; }
 
-/* Appends a ledger statement of dialect_pg.c with its $1 (batch), $2 (target), $3 (prefix) as
- * literals quoted by libpq (the text's identifiers, in double quotes, are left alone). */
+/* Appends a ledger statement of dialect_pg.c with its $1 (batch), $2 (target), $3 (prefix), $4
+ * (part) as literals quoted by libpq (the text's identifiers, in double quotes, are left alone). */
 static int ledger_text(PGconn *conn, int (*text)(zl_buf *, const char *), const char *ledger, const zl_ledger_key *k,
                        zl_buf *out)
 {
-	const char *params[3] = { k->batch_id, k->target, k->prefix ? k->prefix : "" };
+	char part[16];
+	snprintf(part, sizeof part, "%d", k->part);
+	const char *params[4] = { k->batch_id, k->target, k->prefix ? k->prefix : "", part };
 	zl_buf q;
 	zl_buf_init(&q, 0);
 	int rc = text(&q, ledger), quoted = 0;
 	for (const char *p = zl_buf_str(&q); rc == 0 && *p; p++) {
 		if (*p == '"')
 			quoted = !quoted;
-		if (quoted || *p != '$' || p[1] < '1' || p[1] > '3') {
+		if (quoted || *p != '$' || p[1] < '1' || p[1] > '4') {
 			rc = zl_buf_addc(out, *p);
 			continue;
 		}
@@ -92,6 +95,7 @@ static int send_begin_check(zl_pg_session *s, int with_reset, const char *ledger
 	}
 	int expect = nreset + nbegin + 1 + (table != NULL), i = 0;
 	*has = 0;
+	memset(&s->parts, 0, sizeof s->parts);
 	*reset_failed = 0;
 	if (!PQsendQuery(s->conn, zl_buf_str(&q)))
 		rc = zl_pg_fail(s->conn, NULL, NULL, err);
@@ -104,7 +108,9 @@ static int send_begin_check(zl_pg_session *s, int with_reset, const char *ledger
 			rc = zl_pg_fail(s->conn, res, which < -nbegin ? "resetting the session" : which < 0 ? NULL
 			                              : which == 0 ? "ledger" : table, err);
 		} else if (which == 0) {
-			*has = PQntuples(res) > 0;
+			for (int r = 0; r < PQntuples(res); r++)
+				zl_ledger_parts_add(&s->parts, strtol(PQgetvalue(res, r, 0), NULL, 10));
+			*has = zl_ledger_parts_has(&s->parts, k->part);
 		} else if (which == 1) {
 			for (int r = 0; rc == 0 && r < PQntuples(res); r++)
 				if (zl_strvec_push(cols, PQgetvalue(res, r, 0)))
@@ -158,7 +164,8 @@ int zl_pg_session_insert_commit(zl_pg_session *s, const char *ledger, const zl_l
 	zl_buf q;
 	zl_buf_init(&q, 0);
 	char tag[64] = "";
-	int rc = ledger_text(s->conn, zl_dialect_pg_ledger_insert, ledger, k, &q), i = 0;
+	int rc = ledger_text(s->conn, k->part ? zl_dialect_pg_ledger_insert_part : zl_dialect_pg_ledger_insert, ledger, k,
+	                     &q), i = 0;
 	/* Line breaks around post: a trailing comment or a missing semicolon cannot swallow COMMIT. */
 	rc = rc ? rc : post ? zl_buf_printf(&q, ";\n%s\n;\nCOMMIT", post) : zl_buf_adds(&q, ";\nCOMMIT");
 	*step = 0;
@@ -197,7 +204,7 @@ int zl_pg_session_insert_commit(zl_pg_session *s, const char *ledger, const zl_l
 		rc = zl_err_set(err, ZL_ELOAD, "commit: the transaction was rolled back");
 	}
 	if (*step == 0 && rc && strcmp(err->sqlstate, "23505") == 0)
-		rc = zl_err_set(err, ZL_EEXIST, "batch %s is already in the ledger for target %s", k->batch_id, k->target);
+		rc = zl_pg_ledger_exists(k, err);
 	if (rc == 0 || PQtransactionStatus(s->conn) == PQTRANS_IDLE)
 		ended(s, rc == 0);
 	return rc;

@@ -15,13 +15,14 @@ typedef struct zl_pg_session {
 	int dirty;          /* statements of the configuration may have left session state (reset at the next BEGIN) */
 	int ran;            /* they ran in this batch (zl_pg_session_ran) */
 	int fatal;          /* the server sent a FATAL error outside any query (it is closing) */
+	zl_ledger_parts parts; /* the ledger rows of the batch and target the last check read */
 } zl_pg_session;
 
 /* Installs the notice receiver that logs notices and notes FATAL ones in s (after connecting). */
 void zl_pg_session_watch(zl_pg_session *s);
 /* Sends the reset statements when s is dirty (they are DISCARD ALL's, which itself may not run in
  * a string of several), the pending BEGIN, the ledger check of k and, with table, the query of
- * its column names (into cols) as one string; sets *has. When the connection turns out dead at
+ * its column names (into cols) as one string; sets *has (target.h's ledger_has) and s->parts. When the connection turns out dead at
  * this first contact of the batch, or the reset fails, reconnects once (PQreset: a new session),
  * sets *reconnected and sends again. */
 int zl_pg_session_begin_check(zl_pg_session *s, const char *ledger, const zl_ledger_key *k, const char *table,

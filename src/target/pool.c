@@ -163,7 +163,8 @@ void zl_pool_put(zl_target *t, const char *label, int rc)
 	int n = take_expired(now, old), same = 0;
 	for (int i = 0; keep && i < nidle; i++)
 		same += memcmp(idle[i].key, t->pool_key, 32) == 0;
-	if (keep && same < max_per_key && nidle < MAX_IDLE_TOTAL) {
+	int cap = t->pool_keep > max_per_key ? t->pool_keep : max_per_key; /* the parts of one batch, in parallel */
+	if (keep && same < cap && nidle < MAX_IDLE_TOTAL) {
 		idle[nidle] = (idle_conn){ .t = t, .since = now };
 		memcpy(idle[nidle++].key, t->pool_key, 32);
 		t = NULL;

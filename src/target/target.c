@@ -54,3 +54,27 @@ const char *zl_target_types(void)
 	pthread_once(&type_list_once, build_type_list);
 	return type_list;
 }
+
+void zl_ledger_parts_add(zl_ledger_parts *p, long part)
+{
+	p->rows++;
+	if (part == 0)
+		p->whole = 1;
+	else if (part > 0 && part <= ZL_PARTS_MAX)
+		p->done |= UINT64_C(1) << (part - 1);
+	else if (part < 0 && p->split == 0)
+		p->split = part < -ZL_PARTS_MAX ? -1 : (int)-part;
+	else if (part < 0 && p->split != -part)
+		p->split = -1;
+}
+
+int zl_ledger_parts_has(const zl_ledger_parts *p, int part)
+{
+	if (p->whole)
+		return 1;
+	if (part > 0 && part <= ZL_PARTS_MAX && (p->done >> (part - 1) & 1))
+		return 1;
+	if (part < 0 && p->split == -part)
+		return 1;
+	return p->rows > 0 ? 2 : 0;
+}

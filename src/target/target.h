@@ -20,15 +20,37 @@ typedef struct zl_target {
 	int reopened;      /* set by the target each time it reconnected by itself (counted by the pool) */
 	int pooled;        /* set by the pool (target/pool.h), with the key of the idle list it goes back to */
 	unsigned char pool_key[32];
+	int pool_keep;     /* set by the loader: keep this many idle connections of its key (parts in parallel) */
 } zl_target;
 
 /* One row of a target's ledger: batch batch_id was committed for target `target`. Two targets
- * in one database (two tables, or one table twice) each have their own rows. */
+ * in one database (two tables, or one table twice) each have their own rows. A batch loaded in
+ * N parts (parallelism) has a row per part: -N when its preLoadStatement committed (which also
+ * fixes N for every later attempt), k for part k (1..N), and 0 once its postLoadStatement
+ * committed after all parts; a batch loaded whole has the row 0 alone. */
 typedef struct zl_ledger_key {
 	const char *batch_id;
 	const char *target;   /* the target's name in its configuration ("name", else "target-N") */
 	const char *prefix;   /* the batch's s3Prefix, recorded beside it */
+	int part;             /* 0: the whole batch; k > 0: part k; -N: loading in N parts, pre done */
 } zl_ledger_key;
+
+#define ZL_PARTS_MAX 64   /* parallelism: parts of one batch */
+
+/* The ledger rows of one (batch, target), as a ledger check reads them. */
+typedef struct zl_ledger_parts {
+	int whole;       /* row 0: the batch is complete in the target */
+	int split;       /* N of the row -N, 0 when none, -1 when rows of two different N are there */
+	uint64_t done;   /* bit k-1: the row of part k */
+	int rows;        /* rows read */
+} zl_ledger_parts;
+
+/* Adds one row's part to p. */
+void zl_ledger_parts_add(zl_ledger_parts *p, long part);
+/* What ledger_has answers for key part `part` given the rows p: 1 when the row of that part or
+ * the row 0 is there, else 2 when other rows of the batch are (a load in parts is under way),
+ * else 0. */
+int zl_ledger_parts_has(const zl_ledger_parts *p, int part);
 
 /* Errors: ZL_ETRANSIENT when a retry may succeed (cannot connect, database busy/locked),
  * ZL_ELOAD for anything a retry will not fix (bad row, missing table, SQL error). Messages
@@ -42,9 +64,11 @@ struct zl_target_ops {
 	 * messages start with where and the field ("targets[0].path: ..."). */
 	int (*validate)(const json_t *cfg, const char *where, zl_err *err);
 	void (*close)(zl_target *t);
-	/* Sets *has when the ledger holds the key (batch and target), or the batch with target '*'
-	 * (a row migrated from the older layout keyed by batch alone). The ledger table itself is
-	 * created or migrated by connect, outside any load transaction. */
+	/* Sets *has to 1 when the ledger holds the key (batch, target and part), the batch's row 0,
+	 * or the batch with target '*' (a row migrated from the older layout keyed by batch alone);
+	 * to 2 when it holds none of these but other rows of the batch and target (parts of a load
+	 * in parts: see ledger_parts); else to 0. The ledger table itself is created or migrated by
+	 * connect, outside any load transaction. */
 	int (*ledger_has)(zl_target *t, const zl_ledger_key *k, int *has, zl_err *err);
 	/* May defer its statement to the next call that talks to the database (ledger_has). */
 	int (*begin)(zl_target *t, zl_err *err);
@@ -72,6 +96,11 @@ struct zl_target_ops {
 	 * the protocol allows, with the errors those calls would give; *step says which failed (0
 	 * the ledger insert, 1 post_sql, 2 the commit). */
 	int (*insert_commit)(zl_target *t, const zl_ledger_key *k, const char *post_sql, int *step, zl_err *err);
+	/* Optional: the rows of the batch and target that the last ledger_has read. Targets that
+	 * have it load a batch in parts ("parallelism"); their ledger_insert and insert_commit take
+	 * keys of any part, and their connect makes the ledger able to hold them when the target's
+	 * parallelism is above 1. */
+	void (*ledger_parts)(zl_target *t, zl_ledger_parts *out);
 };
 
 /* The statement(s) the last copy ran, or NULL when the target does not say. */

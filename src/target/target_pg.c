@@ -35,6 +35,8 @@ static const zl_field pg_fields[] = {
 	{ "preLoadStatement", ZL_FT_STRING, 0, NULL, NULL, "SQL run in the load transaction before the COPYs" },
 	{ "postLoadStatement", ZL_FT_STRING, 0, NULL, NULL, "SQL run in the load transaction after the COPYs" },
 	{ "ledgerTable", ZL_FT_STRING, 0, NULL, NULL, "table recording loaded batches (default zload_ledger)" },
+	{ "parallelism", ZL_FT_INT, 0, NULL, NULL, "connections a batch's objects are split over, each part its own "
+	                                           "transaction (default 1: the batch in one transaction)" },
 	{ "connectTimeoutSecs", ZL_FT_INT, 0, NULL, NULL, "connection timeout (default 10)" },
 	{ 0 }
 };
@@ -155,7 +157,8 @@ static int pg_connect(const json_t *cfg, zl_target **out, zl_err *err)
 	}
 	t->s.conn = t->conn;
 	zl_pg_session_watch(&t->s); /* notices go to the debug log, not raw to stderr */
-	rc = zl_pg_ledger_ensure(t->conn, t->ledger, err);
+	json_t *par = json_object_get(cfg, "parallelism");
+	rc = zl_pg_ledger_ensure(t->conn, t->ledger, par && json_integer_value(par) > 1, err);
 out:
 	if (rc) {
 		pg_close(&t->base);
@@ -190,6 +193,8 @@ static int pg_insert_commit(zl_target *base, const zl_ledger_key *k, const char 
 		zl_pg_session_ran(&t->s);
 	return zl_pg_session_insert_commit(&t->s, t->ledger, k, post && *post ? post : NULL, step, err);
 }
+
+static void pg_ledger_parts(zl_target *base, zl_ledger_parts *out) { *out = ((pg_target *)base)->s.parts; }
 
 static int pg_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err)
 {
@@ -521,4 +526,5 @@ const zl_target_ops zl_target_pg_ops = {
 	.last_sql = pg_last_sql,
 	.check = pg_check,
 	.insert_commit = pg_insert_commit,
+	.ledger_parts = pg_ledger_parts,
 };

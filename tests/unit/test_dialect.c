@@ -107,14 +107,19 @@ static void test_pg_ledger(void **state)
 {
 	expect_text(zl_dialect_pg_ledger_create, "ops.ledger",
 	            "CREATE TABLE IF NOT EXISTS \"ops\".\"ledger\" (batch_id text NOT NULL, target text NOT NULL, "
-	            "prefix text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (batch_id, target))");
+	            "part integer NOT NULL DEFAULT 0, prefix text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(), "
+	            "PRIMARY KEY (batch_id, target, part))");
 	expect_text(zl_dialect_pg_ledger_select, "zload_ledger",
-	            "SELECT 1 FROM \"zload_ledger\" WHERE batch_id = $1 AND target IN ($2, '*')");
+	            "SELECT COALESCE((to_jsonb(l) ->> 'part')::integer, 0) FROM \"zload_ledger\" l "
+	            "WHERE l.batch_id = $1 AND l.target IN ($2, '*')");
 	expect_text(zl_dialect_pg_ledger_insert, "zload_ledger",
 	            "INSERT INTO \"zload_ledger\" (batch_id, target, prefix) VALUES ($1, $2, $3)");
+	expect_text(zl_dialect_pg_ledger_insert_part, "zload_ledger",
+	            "INSERT INTO \"zload_ledger\" (batch_id, target, prefix, part) VALUES ($1, $2, $3, $4)");
 	assert_string_equal(zl_dialect_pg_ledger_layout,
 	                    "SELECT l.rel IS NOT NULL, "
 	                    "EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.rel AND a.attname = 'target' AND NOT a.attisdropped), "
+	                    "EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.rel AND a.attname = 'part' AND NOT a.attisdropped), "
 	                    "(SELECT c.conname FROM pg_constraint c WHERE c.conrelid = l.rel AND c.contype = 'p') "
 	                    "FROM (SELECT to_regclass($1) AS rel) l");
 }
@@ -144,6 +149,12 @@ static void test_pg_ledger_migrate(void **state)
 	                    "ALTER TABLE \"l\" ADD COLUMN target text NOT NULL DEFAULT '*'; "
 	                    "ALTER TABLE \"l\" ALTER COLUMN target DROP DEFAULT; "
 	                    "ALTER TABLE \"l\" ADD PRIMARY KEY (batch_id, target)");
+	zl_buf_reset(&b);
+	assert_int_equal(zl_dialect_pg_ledger_migrate_parts(&b, "ops.Ledger", "Ledger_pkey"), 0);
+	assert_string_equal(zl_buf_str(&b),
+	                    "ALTER TABLE \"ops\".\"Ledger\" ADD COLUMN part integer NOT NULL DEFAULT 0; "
+	                    "ALTER TABLE \"ops\".\"Ledger\" DROP CONSTRAINT \"Ledger_pkey\"; "
+	                    "ALTER TABLE \"ops\".\"Ledger\" ADD PRIMARY KEY (batch_id, target, part)");
 	zl_buf_release(&b);
 }
 

@@ -329,7 +329,7 @@ static void test_quoted_names(void **state)
 	expect_query(fx, "SELECT group_concat(\"a b\"||\"c\"\"d\", ',') FROM \"odd \"\"t\"\"\"", "21,34");
 
 	int has = 1;
-	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b1", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b1", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 0);
 	expect_query(fx, "SELECT count(*) FROM \"my ledger\"", "0");
 	t->ops->close(t);
@@ -341,20 +341,20 @@ static void test_ledger(void **state)
 	zl_target *t = fx->t;
 	zl_err err = {0};
 	int has = 1;
-	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-1", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-1", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 0);
 	assert_int_equal(t->ops->begin(t, &err), 0);
-	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events" }, &err), 0);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events", 0 }, &err), 0);
 	assert_int_equal(t->ops->commit(t, &err), 0);
-	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-1", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-1", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 1);
-	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-2", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "batch-2", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 0);
 	expect_query(fx, "SELECT prefix||':'||(loaded_at IS NOT NULL) FROM zload_ledger WHERE batch_id = 'batch-1'",
 	             "bucket/events:1");
 
 	assert_int_equal(t->ops->begin(t, &err), 0);
-	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events" }, &err), ZL_EEXIST);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "batch-1", "wh", "bucket/events", 0 }, &err), ZL_EEXIST);
 	assert_string_equal(err.msg, "batch batch-1 is already in the ledger for target wh");
 	t->ops->rollback(t);
 	expect_query(fx, "SELECT count(*) FROM zload_ledger", "1");
@@ -369,7 +369,7 @@ static void test_ledger_created_at_connect(void **state)
 	expect_query(fx, "SELECT group_concat(name || ':' || pk, ',') FROM pragma_table_info('fresh_ledger')",
 	             "batch_id:1,target:2,prefix:0,loaded_at:0");
 	assert_int_equal(t->ops->begin(t, &err), 0);
-	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "b1", "wh", "b/p" }, &err), 0);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "b1", "wh", "b/p", 0 }, &err), 0);
 	t->ops->rollback(t);
 	expect_query(fx, "SELECT count(*) FROM fresh_ledger", "0");
 	t->ops->close(t);
@@ -382,7 +382,7 @@ static void test_ledger_two_targets(void **state)
 	fixture *fx = *state;
 	zl_err err = {0};
 	zl_target *a = fx->t, *b = connect_to(fx, "audit", NULL);
-	zl_ledger_key ka = { "batch-1", "first", "b/p" }, kb = { "batch-1", "second", "b/p" };
+	zl_ledger_key ka = { "batch-1", "first", "b/p", 0 }, kb = { "batch-1", "second", "b/p", 0 };
 	int has = 1;
 	assert_int_equal(a->ops->begin(a, &err), 0);
 	assert_int_equal(a->ops->ledger_has(a, &ka, &has, &err), 0);
@@ -420,14 +420,14 @@ static void test_ledger_migrate(void **state)
 	             "b-old|*|b/p|2025-01-02 03:04:05,b-old2|*|b/q|2025-02-03 04:05:06");
 	expect_query(fx, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%old_layout%'", "0");
 	int has = 0;
-	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-old", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-old", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 1);
-	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-old", "any other target", NULL }, &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-old", "any other target", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 1);
-	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-new", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(t->ops->ledger_has(t, &(zl_ledger_key){ "b-new", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 0);
 	assert_int_equal(t->ops->begin(t, &err), 0);
-	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "b-new", "wh", "b/p" }, &err), 0);
+	assert_int_equal(t->ops->ledger_insert(t, &(zl_ledger_key){ "b-new", "wh", "b/p", 0 }, &err), 0);
 	assert_int_equal(t->ops->commit(t, &err), 0);
 	t->ops->close(t);
 
@@ -450,7 +450,7 @@ static int run_batch(fixture *fx, const char *batch, const char *data, int commi
 	rc = t->ops->copy(t, "p.csv", r, &f, &rows, err);
 	zl_reader_close(r);
 	if (rc == 0)
-		rc = t->ops->ledger_insert(t, &(zl_ledger_key){ batch, "wh", "b/p" }, err);
+		rc = t->ops->ledger_insert(t, &(zl_ledger_key){ batch, "wh", "b/p", 0 }, err);
 	if (rc == 0)
 		rc = t->ops->exec(t, "INSERT INTO audit SELECT 'post:' || count(*) FROM events", err);
 	if (rc == 0 && commit)
@@ -468,12 +468,12 @@ static void test_pre_post_in_transaction(void **state)
 	assert_int_equal(run_batch(fx, "b1", "1,a,,\n2,b,,\n", 0, &err), 0);
 	expect_query(fx, "SELECT count(*) FROM audit", "0");
 	expect_query(fx, "SELECT count(*) FROM events", "0");
-	assert_int_equal(fx->t->ops->ledger_has(fx->t, &(zl_ledger_key){ "b1", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(fx->t->ops->ledger_has(fx->t, &(zl_ledger_key){ "b1", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 0);
 
 	assert_int_equal(run_batch(fx, "b1", "1,a,,\n2,b,,\n", 1, &err), 0);
 	expect_query(fx, "SELECT group_concat(what, ',') FROM audit", "pre,post:2");
-	assert_int_equal(fx->t->ops->ledger_has(fx->t, &(zl_ledger_key){ "b1", "wh", NULL }, &has, &err), 0);
+	assert_int_equal(fx->t->ops->ledger_has(fx->t, &(zl_ledger_key){ "b1", "wh", NULL, 0 }, &has, &err), 0);
 	assert_int_equal(has, 1);
 
 	assert_int_equal(fx->t->ops->begin(fx->t, &err), 0);

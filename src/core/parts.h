@@ -1,0 +1,15 @@
+/* How a batch's objects are split into the parts of a load in parallel (a target's
+ * "parallelism"): pure, so that every attempt, on any loader, splits a batch the same way. */
+#ifndef ZL_PARTS_H
+#define ZL_PARTS_H
+
+#include <stddef.h>
+
+#include "core/model.h"
+
+/* Sets part_of[i] (1..k) for each of the n objects: the largest first, each to the part with
+ * the fewest bytes so far (ties: the lower part; equal sizes: the earlier object), so each of
+ * the k <= n parts gets at least one object. Unknown sizes count as 0. ZL_ENOMEM or 0. */
+int zl_parts_split(const zl_file_rec *files, size_t n, int k, int *part_of);
+
+#endif
