@@ -7,9 +7,10 @@
 
 #include "core/model.h"
 
-/* Sets part_of[i] (1..k) for each of the n objects: the largest first, each to the part with
- * the fewest bytes so far (ties: the lower part; equal sizes: the earlier object), so each of
- * the k <= n parts gets at least one object. Unknown sizes count as 0. ZL_ENOMEM or 0. */
+/* Sets part_of[i] (1..k) for each of the n objects: the largest first (equal sizes: the earlier
+ * object first), each to the part with the fewest bytes so far (ties: the fewer objects, then the
+ * lower part), so each of the k <= n parts gets at least one object. Unknown sizes count as 0.
+ * 0, ZL_EINVAL when k is not from 1 to n (and ZL_PARTS_MAX), or ZL_ENOMEM. */
 int zl_parts_split(const zl_file_rec *files, size_t n, int k, int *part_of);
 
 #endif

@@ -66,8 +66,9 @@ static int migrate(PGconn *conn, const char *ledger, const char *pkey,
 	if (strcmp(err->sqlstate, "42501") == 0) {
 		char why[sizeof err->msg];
 		memcpy(why, err->msg, sizeof why);
-		rc = zl_err_set(err, ZL_ELOAD, "ledger table \"%s\" %s and this loader may not change it (%s); have its "
-		                "owner run: BEGIN; %s; COMMIT;", ledger, from, why, zl_buf_str(&stmts));
+		rc = zl_err_set(err, ZL_ELOAD, "ledger table \"%s\" %s%s and this loader may not change it (%s); have its "
+		                "owner run: BEGIN; %s; COMMIT;", ledger, from, strchr(from, ',') ? "," : "", why,
+		                zl_buf_str(&stmts));
 	} else {
 		zl_err_prefix(err, "ledger table \"%s\": migrating (it %s)", ledger, from);
 	}
