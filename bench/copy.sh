@@ -2,11 +2,19 @@
 # bench/copy.sh [-s MB]: load one large CSV (default ~1 GiB) and its gzip into an UNLOGGED
 # PostgreSQL table with zload (dir: store) and with psql's \copy, in the same run, and print
 # throughput (MB/s, rows/s), the zload/psql ratio and zload's peak RSS.
+# bench/copy.sh -m [-n FILES] [-f MB] [-P N]: the multi-file case instead: FILES objects (default
+# 8) of MB each (default 64) in one batch, loaded by zload with "parallelism": N (default 2) and
+# with 1, against one psql \copy per file in sequence.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 zload=${ZLOAD:-$here/build/zload}
-size_mb=1024
-while getopts s: o; do case $o in s) size_mb=$OPTARG ;; *) echo "usage: $0 [-s MB]" >&2; exit 2 ;; esac; done
+size_mb=1024 multi=0 nfiles=8 file_mb=64 par=2
+usage() { echo "usage: $0 [-s MB] | -m [-n FILES] [-f MB] [-P N]" >&2; exit 2; }
+while getopts s:mn:f:P: o; do
+	case $o in
+	s) size_mb=$OPTARG ;; m) multi=1 ;; n) nfiles=$OPTARG ;; f) file_mb=$OPTARG ;; P) par=$OPTARG ;; *) usage ;;
+	esac
+done
 [ -x "$zload" ] || make -C "$here" >/dev/null
 
 ws=$(mktemp -d /tmp/zload-bench-copy.XXXXXX)
@@ -20,14 +28,22 @@ pg -c "CREATE UNLOGGED TABLE events (id bigint, ts timestamptz, kind text, amoun
 
 mkdir -p "$ws/store/bench/in"
 csv="$ws/store/bench/in/events.csv"
+# gen MB FIRST_ID: MB of CSV rows on stdout, ids from FIRST_ID
+gen() {
+	awk -v limit=$(($1 * 1024 * 1024)) -v first="$2" 'BEGIN {
+		srand(7); split("order refund signup cancel visit", kinds, " ");
+		for (i = first; bytes < limit; i++) {
+			line = sprintf("%d,2026-11-%02dT%02d:%02d:%02dZ,%s,%.2f,\"note %d, with a comma\"", i, i % 28 + 1, i % 24, i % 60, (i * 7) % 60, kinds[i % 5 + 1], (i % 100000) / 7.0, i * 31);
+			print line; bytes += length(line) + 1
+		}
+	}'
+}
+if ((multi)); then
+	. "$here/bench/copy_multi.sh"
+	exit 0
+fi
 echo "generating ${size_mb} MB of CSV..."
-awk -v limit=$((size_mb * 1024 * 1024)) 'BEGIN {
-	srand(7); split("order refund signup cancel visit", kinds, " ");
-	for (i = 1; bytes < limit; i++) {
-		line = sprintf("%d,2026-11-%02dT%02d:%02d:%02dZ,%s,%.2f,\"note %d, with a comma\"", i, i % 28 + 1, i % 24, i % 60, (i * 7) % 60, kinds[i % 5 + 1], (i % 100000) / 7.0, i * 31);
-		print line; bytes += length(line) + 1
-	}
-}' > "$csv"
+gen "$size_mb" 1 > "$csv"
 rows=$(wc -l < "$csv")
 bytes=$(stat -c %s "$csv")
 gzip -1 -c "$csv" > "$csv.gz"

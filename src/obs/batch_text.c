@@ -104,12 +104,28 @@ static void add_target(zl_buf *out, const json_t *tg)
 		zl_buf_adds(out, "    error: ");
 		add_line(out, get_str(tg, "error"));
 	}
+	json_t *parts = json_object_get(tg, "parts");
+	json_array_foreach(parts, j, x) {
+		zl_buf_printf(out, "    part %lld of %zu: %s, %lld objects, %lld bytes, %lld rows, %lld ms\n", get_int(x, "part"),
+		              json_array_size(parts), str_or_null(get_str(x, "status")), get_int(x, "objects"),
+		              get_int(x, "bytes"), get_int(x, "rows"), get_int(x, "ms"));
+		if (json_object_get(x, "note")) {
+			zl_buf_adds(out, "      note: ");
+			add_line(out, get_str(x, "note"));
+		}
+		if (json_object_get(x, "error")) {
+			zl_buf_adds(out, "      error: ");
+			add_line(out, get_str(x, "error"));
+		}
+	}
 	json_array_foreach(json_object_get(tg, "objects"), j, x) {
 		zl_buf_adds(out, "    ");
 		add_q(out, get_str(x, "key"));
 		zl_buf_printf(out, ": %lld rows", get_int(x, "rows"));
 		if (json_object_get(x, "rejected"))
 			zl_buf_printf(out, ", %lld rejected", get_int(x, "rejected"));
+		if (json_object_get(x, "part"))
+			zl_buf_printf(out, " (part %lld)", get_int(x, "part"));
 		zl_buf_addc(out, '\n');
 	}
 	json_array_foreach(json_object_get(tg, "statements"), j, x) {

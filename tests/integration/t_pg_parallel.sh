@@ -35,6 +35,11 @@ stmts=$(tjson 't[0]["statements"]' "$id")
 assert_eq "INSERT INTO audit (what) VALUES ('pre')" "$(head -n 1 <<<"$stmts")" "first statement: pre"
 assert_eq "INSERT INTO audit (what) VALUES ('post')" "$(tail -n 1 <<<"$stmts")" "last statement: post"
 assert_eq 7 "$(grep -c '^COPY ' <<<"$stmts")" "one COPY per object"
+ok zload batches show "$id"
+assert_contains "$OUT" "note: loaded in 3 parts, each committed on its own" "show: the note"
+assert_contains "$OUT" "part 1 of 3: complete, 3 objects, 1115 bytes, 100 rows," "show: part 1"
+assert_contains "$OUT" "part 3 of 3: complete, 2 objects, 1000 bytes, 90 rows," "show: part 3"
+assert_contains "$OUT" "par/f6.csv: 20 rows (part 1)" "show: the part of an object"
 
 # A part that fails (a check the rows of f6 break) fails the batch; the other parts stay
 # committed. Once fixed, reprocess loads that part alone; pre and post still ran once.
@@ -53,6 +58,9 @@ assert_eq "1:error 2:complete 3:complete" "$(tjson '" ".join("%s:%s" % (p["part"
 err=$(tjson 't[0]["error"]' "$id")
 assert_contains "$err" "part 1 of 3: " "the error names the part"
 assert_contains "$err" 'violates check constraint "no6"' "the error says why"
+ok zload batches show "$id"
+assert_contains "$OUT" "part 1 of 3: error, 3 objects, 1115 bytes, 0 rows," "show: the failed part"
+assert_contains "$(grep '^      error: ' <<<"$OUT")" 'violates check constraint "no6"' "show: the part's error"
 assert_eq "2 3 4 5" "$(pq dw "SELECT string_agg(DISTINCT (id / 1000)::text, ' ') FROM t")" "parts 2 and 3 committed (f2 f5 f3 f4)"
 assert_eq "-3 2 3" "$(pq dw "SELECT string_agg(part::text, ' ' ORDER BY part) FROM zload_ledger WHERE batch_id = '$id'")" "ledger after the failed part"
 assert_eq "pre" "$(pq dw "SELECT string_agg(what, ' ' ORDER BY at) FROM audit")" "pre ran, post did not"
