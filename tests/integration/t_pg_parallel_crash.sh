@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A batch loaded in parts (parallelism 2) survives what a batch loaded whole survives, redoing
 # only the parts not committed: a part failing transiently is retried alone by the sweeper, and
-# a loader killed (SIGKILL) after one part committed leaves that part alone for the next loader.
-# preLoadStatement and postLoadStatement run once in all.
+# a loader killed (SIGKILL) after one part committed leaves that part alone for the next loader,
+# and one killed in postLoadStatement after every part committed leaves only that statement to
+# run. preLoadStatement and postLoadStatement run once in all.
 # test-timeout: 180
 . "$(dirname "$0")/lib_pg.sh"
 
@@ -81,3 +82,37 @@ assert_eq 100 "$(pq dw "SELECT count(DISTINCT id) FROM t")" "distinct rows"
 assert_eq "-2 0 1 2" "$(parts_of "$id")" "ledger complete"
 assert_eq "pre post" "$(pq dw "SELECT string_agg(what, ' ' ORDER BY at) FROM audit")" "pre once, post once"
 assert_eq "1:complete:0 2:complete:40" "$(tjson '" ".join("%s:%s:%s" % (p["part"], p["status"], p["rows"]) for p in t[0]["parts"])' "$id")" "only part 2 loaded by the next loader"
+
+# 3. SIGKILL after every part committed, while postLoadStatement runs: the next loader runs only
+# postLoadStatement (with the row 0), loading nothing again.
+pql dw "TRUNCATE t; TRUNCATE audit; INSERT INTO slow VALUES (-1);
+        CREATE FUNCTION nap() RETURNS int LANGUAGE plpgsql AS \$\$
+        BEGIN IF EXISTS (SELECT 1 FROM slow WHERE on_id = -1) THEN PERFORM pg_sleep(60); END IF; RETURN 1; END \$\$" >/dev/null
+napping_post='"preLoadStatement": "INSERT INTO audit (what) VALUES ('"'"'pre'"'"')", "postLoadStatement": "INSERT INTO audit (what) SELECT '"'"'post'"'"' FROM (SELECT nap()) x"'
+pg_config post <<EOF
+{"s3Prefix": "b/post", "batchSize": 2, "leaseSecs": 2, "format": {"header": true},
+ "targets": [$(pg_target wh public.t dw loader "$PG_SCRAM_PW" "\"parallelism\": 2, $napping_post")]}
+EOF
+csv_rows b/post/f1.csv 60 6000
+csv_rows b/post/f2.csv 40 7000
+s3_event b post/f1.csv post/f2.csv >"$WS/post.json"
+ok zload event --no-load "$WS/post.json"
+id=$(batch_ids --prefix b/post)
+start_bg flush2 "$ZLOAD" flush b/post
+pid=$BG_PID
+parts_in() { [[ $(parts_of "$id") == "-2 1 2" ]]; }
+wait_for 30 parts_in
+wait_for 30 sleeping
+kill -KILL "$pid"
+wait_exit "$pid" 10
+assert_eq 100 "$(pg_count t)" "both parts committed before the kill"
+pq dw "DELETE FROM slow; SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
+start_serve serve2 --exit-when-idle 1
+wait_exit "$SERVE_PID" 60
+assert_eq 0 "$RC" "serve exit code"
+assert_eq complete "$(batch_status "$id")" "closed by the next loader"
+assert_eq 100 "$(pg_count t)" "nothing loaded twice"
+assert_eq "-2 0 1 2" "$(parts_of "$id")" "ledger complete"
+assert_eq "pre post" "$(pq dw "SELECT string_agg(what, ' ' ORDER BY at) FROM audit")" "pre once, post once"
+assert_eq "1:complete:0 2:complete:0" "$(tjson '" ".join("%s:%s:%s" % (p["part"], p["status"], p["rows"]) for p in t[0]["parts"])' "$id")" "no part loaded by the next loader"
+assert_eq "INSERT INTO audit (what) SELECT 'post' FROM (SELECT nap()) x" "$(tjson 't[0]["statements"]' "$id")" "it ran postLoadStatement alone"
