@@ -85,6 +85,15 @@ static void add_files(zl_buf *out, const zl_batch *b)
 	zl_buf_release(&name);
 }
 
+/* lead and o's string member key on a line, when o has it. */
+static void add_member_line(zl_buf *out, const char *lead, const json_t *o, const char *key)
+{
+	if (!json_object_get(o, key))
+		return;
+	zl_buf_adds(out, lead);
+	add_line(out, get_str(o, key));
+}
+
 static void add_target(zl_buf *out, const json_t *tg)
 {
 	size_t j;
@@ -96,27 +105,15 @@ static void add_target(zl_buf *out, const json_t *tg)
 	if (json_object_get(tg, "rejected"))
 		zl_buf_printf(out, " (%lld rejected)", get_int(tg, "rejected"));
 	zl_buf_printf(out, ", %lld ms\n", get_int(tg, "ms"));
-	if (json_object_get(tg, "note")) {
-		zl_buf_adds(out, "    note: ");
-		add_line(out, get_str(tg, "note"));
-	}
-	if (json_object_get(tg, "error")) {
-		zl_buf_adds(out, "    error: ");
-		add_line(out, get_str(tg, "error"));
-	}
+	add_member_line(out, "    note: ", tg, "note");
+	add_member_line(out, "    error: ", tg, "error");
 	json_t *parts = json_object_get(tg, "parts");
 	json_array_foreach(parts, j, x) {
 		zl_buf_printf(out, "    part %lld of %zu: %s, %lld objects, %lld bytes, %lld rows, %lld ms\n", get_int(x, "part"),
 		              json_array_size(parts), str_or_null(get_str(x, "status")), get_int(x, "objects"),
 		              get_int(x, "bytes"), get_int(x, "rows"), get_int(x, "ms"));
-		if (json_object_get(x, "note")) {
-			zl_buf_adds(out, "      note: ");
-			add_line(out, get_str(x, "note"));
-		}
-		if (json_object_get(x, "error")) {
-			zl_buf_adds(out, "      error: ");
-			add_line(out, get_str(x, "error"));
-		}
+		add_member_line(out, "      note: ", x, "note");
+		add_member_line(out, "      error: ", x, "error");
 	}
 	json_array_foreach(json_object_get(tg, "objects"), j, x) {
 		zl_buf_adds(out, "    ");
