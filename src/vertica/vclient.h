@@ -99,4 +99,10 @@ int zl_vc_copy_local_stdin(zl_vc *c, const char *sql, zl_reader *data, zl_vc_cop
  * error): close it and connect again. */
 int zl_vc_ok(const zl_vc *c);
 
+/* Whether an idle connection can take the next batch, told without a round trip: usable (as
+ * zl_vc_ok), outside any transaction (the last ReadyForQuery said 'I'), and nothing but
+ * ParameterStatus or notices arrived meanwhile (no FATAL error, no end of the connection). A
+ * connection found otherwise is marked unusable. */
+int zl_vc_idle_ok(zl_vc *c);
+
 #endif
