@@ -1329,6 +1329,97 @@ static void test_copy_server_error(void **state)
 	fake_stop(&f);
 }
 
+/* ---- an idle connection's check (zl_vc_idle_ok), for the pool ---- */
+
+/* The server's steps, each told to the client through a pipe once its bytes are sent. */
+static void said(fake *f)
+{
+	int *sig = f->arg;
+	(void)!write(sig[1], "x", 1);
+}
+
+static void script_idle(fake *f, sconn *s, int index)
+{
+	if (serve_startup(f, s) != 0)
+		return;
+	if (index == 0) {
+		/* a statement that leaves a transaction open, then COMMIT */
+		S_CHECK(f, read_query(f, s) == 0 && send_complete(s, "SELECT") == 0 && send_ready(s, 'T') == 0);
+		S_CHECK(f, read_query(f, s) == 0 && send_complete(s, "COMMIT") == 0 && send_ready(s, 'I') == 0);
+		/* while idle: a parameter change and a notice, which leave it usable */
+		S_CHECK(f, send_param(s, "client_label", "renamed") == 0);
+		msg m;
+		m_begin(&m, 'N');
+		m_u8(&m, 'S'), m_str(&m, "NOTICE"), m_u8(&m, 'M'), m_str(&m, "idle notice"), m_u8(&m, 0);
+		S_CHECK(f, m_send(s, &m) == 0);
+		said(f);
+		/* then a FATAL error (an idle-session timeout), which does not */
+		S_CHECK(f, read_query(f, s) == 0 && send_complete(s, "SELECT") == 0 && send_ready(s, 'I') == 0);
+		S_CHECK(f, send_error(s, "FATAL", "57P01", "Session timed out", "2525") == 0);
+		said(f);
+		read_to_end(f, s);
+	} else if (index == 1) {
+		said(f); /* the server closes the idle connection without a word */
+	} else {
+		S_CHECK(f, s_write(s, "Z\0\0", 3) == 0); /* a message that arrived in part */
+		said(f);
+		read_to_end(f, s);
+	}
+}
+
+/* Waits for the server's step, and a little more for its bytes to arrive. */
+static void heard(int *sig)
+{
+	char x;
+	assert_int_equal(read(sig[0], &x, 1), 1);
+	usleep(50 * 1000);
+}
+
+static void test_idle_check(void **state)
+{
+	int sig[2];
+	assert_int_equal(pipe(sig), 0);
+	fake f = { .auth_code = 66048, .protocol = "196624", .arg = sig };
+	fake_start(&f, script_idle, 3);
+	zl_vc_opts o = opts_for(&f);
+	zl_vc *c = NULL;
+	zl_err err;
+
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	assert_true(zl_vc_idle_ok(c));
+	assert_true(zl_vc_idle_ok(c)); /* asking again changes nothing */
+	assert_int_equal(zl_vc_query(c, "SELECT 1", NULL, &err), 0);
+	assert_false(zl_vc_idle_ok(c)); /* in a transaction */
+	assert_true(zl_vc_ok(c));
+	assert_int_equal(zl_vc_query(c, "COMMIT", NULL, &err), 0);
+	heard(sig);
+	assert_true(zl_vc_idle_ok(c));
+	assert_string_equal(zl_vc_param(c, "client_label"), "renamed");
+	assert_int_equal(zl_vc_query(c, "SELECT 2", NULL, &err), 0); /* the messages read were not a reply */
+	heard(sig);
+	assert_false(zl_vc_idle_ok(c));
+	assert_false(zl_vc_ok(c));
+	assert_int_equal(zl_vc_query(c, "SELECT 3", NULL, &err), ZL_ETRANSIENT);
+	assert_non_null(strstr(err.msg, "Session timed out"));
+	zl_vc_close(c);
+
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	heard(sig);
+	assert_false(zl_vc_idle_ok(c));
+	assert_int_equal(zl_vc_query(c, "SELECT 4", NULL, &err), ZL_ETRANSIENT);
+	assert_non_null(strstr(err.msg, "the server closed the connection"));
+	zl_vc_close(c);
+
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	heard(sig);
+	assert_false(zl_vc_idle_ok(c));
+	assert_false(zl_vc_ok(c));
+	zl_vc_close(c);
+	fake_stop(&f);
+	close(sig[0]);
+	close(sig[1]);
+}
+
 int main(void)
 {
 	zl_log_setup(ZL_WARN, 0);
@@ -1350,6 +1441,7 @@ int main(void)
 		cmocka_unit_test(test_copy_plain),
 		cmocka_unit_test(test_copy_read_error),
 		cmocka_unit_test(test_copy_server_error),
+		cmocka_unit_test(test_idle_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
