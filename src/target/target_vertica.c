@@ -438,20 +438,19 @@ static int truncate_once(vertica_target *t, zl_err *err)
 	return rc;
 }
 
-/* After a COPY: counts its rejected rows; over maxRejectedRows the batch fails, naming the object
- * and the first rejected rows with Vertica's reasons. */
-static int check_rejected(vertica_target *t, const char *what, zl_err *err)
+/* After a COPY, with the result of zl_dialect_vertica_copy_counts (sent in the COPY's query):
+ * counts its rejected rows; over maxRejectedRows the batch fails, naming the object and the first
+ * rejected rows with Vertica's reasons. */
+static int check_rejected(vertica_target *t, const char *what, const zl_vc_result *counts, zl_err *err)
 {
 	int64_t rejected = 0;
 	zl_vc_result res = { 0 };
-	int rc = run(t, zl_dialect_vertica_copy_counts, &res, what, err);
-	if (rc == 0 && res.nrows && res.ncols > 1 && zl_vc_value(&res, 0, 1))
-		rejected = strtoll(zl_vc_value(&res, 0, 1), NULL, 10);
-	zl_vc_result_release(&res);
+	if (counts->nrows && counts->ncols > 1 && zl_vc_value(counts, 0, 1))
+		rejected = strtoll(zl_vc_value(counts, 0, 1), NULL, 10);
 	t->last_rejected = rejected;
 	t->batch_rejected += rejected;
-	if (rc || t->batch_rejected <= t->max_rejected)
-		return rc;
+	if (t->batch_rejected <= t->max_rejected)
+		return 0;
 	zl_buf msg, q;
 	zl_buf_init(&msg, sizeof err->msg - 1);
 	zl_buf_init(&q, 0);
@@ -466,7 +465,7 @@ static int check_rejected(vertica_target *t, const char *what, zl_err *err)
 			zl_buf_adds(&msg, "; ...");
 	}
 	zl_vc_result_release(&res);
-	rc = zl_err_set(err, ZL_ELOAD, "%s", zl_buf_str(&msg));
+	int rc = zl_err_set(err, ZL_ELOAD, "%s", zl_buf_str(&msg));
 	zl_buf_release(&msg);
 	zl_buf_release(&q);
 	return rc;
@@ -486,16 +485,20 @@ static int vt_copy(zl_target *base, const char *name, zl_reader *r, const zl_for
 {
 	vertica_target *t = (vertica_target *)base;
 	zl_vc_copy_result res = { 0 };
+	zl_vc_result counts = { 0 };
 	int rc = truncate_once(t, err);
 	if (rc)
 		return rc;
 	if (copy_sql(t, fmt, NULL, 0))
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if ((rc = zl_vc_copy_local_stdin(t->conn, zl_buf_str(&t->sql), r, &res, err)) == 0 &&
-	    (rc = check_rejected(t, name, err)) == 0)
+	/* the counts go in the COPY's query: one round trip less per object */
+	if ((rc = zl_vc_copy_local_stdin_then(t->conn, zl_buf_str(&t->sql), zl_dialect_vertica_copy_counts, r, &res,
+	                                      &counts, err)) == 0 &&
+	    (rc = check_rejected(t, name, &counts, err)) == 0)
 		*rows += res.rows_loaded;
 	else if (rc && !strstr(err->msg, name))
 		zl_err_prefix(err, "%s", name);
+	zl_vc_result_release(&counts);
 	zl_vc_copy_result_release(&res);
 	return rc;
 }
@@ -520,10 +523,17 @@ static int vt_copy_batch(zl_target *base, const zl_file_rec *files, size_t n, co
 	}
 	if (rc == 0 && copy_sql(t, fmt, (const char *const *)sources.v, sources.n))
 		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if (rc == 0 && (rc = run(t, zl_buf_str(&t->sql), &res, NULL, err)) == 0) {
+	zl_buf q;
+	zl_buf_init(&q, 0);
+	/* the counts in the same query (res: theirs, the accepted rows first); a failed COPY's error
+	 * is the one returned */
+	if (rc == 0 && zl_buf_printf(&q, "%s;\n%s", zl_buf_str(&t->sql), zl_dialect_vertica_copy_counts))
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (rc == 0 && (rc = run(t, zl_buf_str(&q), &res, NULL, err)) == 0) {
 		*rows = res.nrows && res.ncols && zl_vc_value(&res, 0, 0) ? strtoll(zl_vc_value(&res, 0, 0), NULL, 10) : 0;
-		rc = check_rejected(t, n == 1 ? sources.v[0] : "the batch's COPY", err);
+		rc = check_rejected(t, n == 1 ? sources.v[0] : "the batch's COPY", &res, err);
 	}
+	zl_buf_release(&q);
 	zl_vc_result_release(&res);
 	zl_strvec_release(&sources);
 	return rc;

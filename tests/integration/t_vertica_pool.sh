@@ -47,6 +47,20 @@ for line in open(sys.argv[1]):
 print(n)
 ' "$1" "$2"
 }
+# zload_queries LOG: Query messages zload's sessions sent.
+zload_queries() {
+	"$PYTHON" -c '
+import json, sys
+zload, n = set(), 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("event") == "startup" and str(e.get("params", {}).get("client_label", "")).startswith("zload-"):
+        zload.add(e["conn"])
+    elif e.get("event") == "query" and e.get("conn") in zload:
+        n += 1
+print(n)
+' "$1"
+}
 once() { pq dw "SELECT count(*) || ' ' || count(DISTINCT id) FROM $1"; }
 
 pg_config pool <<EOF2
@@ -64,6 +78,9 @@ assert_eq 1 "$(metric 'zload_target_connections_total{target="v",how="opened"}')
 assert_eq 2 "$(metric 'zload_target_connections_total{target="v",how="reused"}')" "metric: reused"
 assert_eq 1 "$(vemu_loader_sql v | grep -c 'FROM v_catalog.tables')" "the ledger was looked up at connect only"
 assert_eq 3 "$(vemu_loader_sql v | grep -c '^INSERT INTO "zload_ledger"')" "three ledger rows on the session"
+# At connect: the ledger's look-up, CREATE, COMMIT; per batch: the ledger check, the COPY with its
+# counts, the ledger row, COMMIT.
+assert_eq $((3 + 3 * 4)) "$(zload_queries "$WS/v.jsonl")" "query messages: 3 at connect, 4 per batch"
 assert_eq 0 "$(zload_ended "$WS/v.jsonl" "")" "no zload session ended"
 assert_eq 1 "$(batch_field "$BATCH" attempts)" "third batch: first attempt"
 
