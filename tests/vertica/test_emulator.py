@@ -723,6 +723,13 @@ def t_copy_csv(env, emu):
        [['1', 'alice', 'hello, world'], ['2', 'bob "b"', 'multi\nline'], ['3', None, None], ['4', 'dave', 'plain']],
        'COPY committed what it loaded')
     eq(c.status, b'I', 'COPY committed the transaction')
+    # a COPY LOCAL STDIN followed by a statement in the same query (vertica-python's
+    # test_copy_local_stdin_multistat): the COPY's exchange, its result, then the statement's
+    r = c.copy_local_stdin("COPY ev FROM LOCAL STDIN DELIMITER ',' NO COMMIT;\n"
+                           "SELECT GET_NUM_ACCEPTED_ROWS(), GET_NUM_REJECTED_ROWS()", [b'5,e,f\n6,g,h\nx,y,z\n'])
+    eq((r['rows'], r['cols'][0]['name']), (2, 'GET_NUM_ACCEPTED_ROWS'), 'the statement after the COPY')
+    eq(c.status, b'T', 'NO COMMIT: the transaction stays open')
+    c.query('ROLLBACK')
     # Vertica's defaults: '|' delimiter, backslash escape, empty = NULL
     c.query('DROP TABLE IF EXISTS ev2; CREATE TABLE ev2 (a INT, b VARCHAR(10))')
     r = c.copy_local_stdin('COPY ev2 FROM LOCAL STDIN', [b'1|x\\|y\n2|\n|z\n'])
