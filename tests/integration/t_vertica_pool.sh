@@ -3,7 +3,8 @@
 # loads batch after batch over one session (counted by the emulator's startups and by
 # zload_target_connections_total), without the connect-time statements again; a session whose
 # server died while idle (the emulator SIGKILLed and restarted) is noticed before use, so the next
-# batch completes at its first attempt on a new one; a session that looks healthy but is dead when
+# batch completes at its first attempt on a new one, and so is one an administrator closed
+# (CLOSE_SESSION); a session that looks healthy but is dead when
 # the batch speaks (a proxy that drops it silently) is reconnected once at the ledger check, the
 # batch loaded exactly once; a session whose postLoadStatement changed its search path is not
 # reused, so the next batch loads where it should; --target-idle-secs closes idle ones.
@@ -61,6 +62,22 @@ for line in open(sys.argv[1]):
 print(n)
 ' "$1"
 }
+# zload_live_session LOG: the session id (CURRENT_SESSION()) of zload's one open session in LOG.
+zload_live_session() {
+	"$PYTHON" -c '
+import json, sys
+zload, ids = set(), {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("event") == "startup" and str(e.get("params", {}).get("client_label", "")).startswith("zload-"):
+        zload.add(e["conn"])
+    elif e.get("event") == "ready" and e.get("conn") in zload:
+        ids[e["conn"]] = e["session"]
+    elif e.get("event") == "disconnect":
+        ids.pop(e.get("conn"), None)
+print(" ".join(ids.values()))
+' "$1"
+}
 once() { pq dw "SELECT count(*) || ' ' || count(DISTINCT id) FROM $1"; }
 
 pg_config pool <<EOF2
@@ -97,8 +114,18 @@ assert_eq 2 "$(metric 'zload_target_connections_total{target="v",how="reused"}')
 assert_eq 0 "$(metric 'zload_load_errors_total{target="v",class="transient"}')" "no transient error recorded"
 load a5.csv 5 21
 assert_eq 3 "$(metric 'zload_target_connections_total{target="v",how="reused"}')" "the new session is reused in turn"
-assert_eq "25 25" "$(once public.t_pool)" "every row once"
-assert_eq 5 "$(pq dw "SELECT count(*) FROM zload_ledger WHERE prefix = 'b/pool'")" "five ledger rows"
+
+# An administrator closes the idle session (CLOSE_SESSION): likewise noticed before use.
+sid=$(zload_live_session "$WS/v2.jsonl")
+[[ $sid =~ ^v_vemu_node[0-9]+-[0-9]+:0x[0-9a-f]+$ ]] || fail "one open zload session, got [$sid]"
+assert_eq "Session close command sent. Check v_monitor.sessions for progress." "$(vsql "SELECT CLOSE_SESSION('$sid')")" "CLOSE_SESSION"
+wait_for 10 eval '[[ $(zload_ended "$WS/v2.jsonl" "closed by CLOSE_SESSION") == 1 ]]'
+load a6.csv 5 26
+assert_eq 1 "$(batch_field "$BATCH" attempts)" "after CLOSE_SESSION: first attempt"
+assert_eq 3 "$(metric 'zload_target_connections_total{target="v",how="opened"}')" "metric: opened after CLOSE_SESSION"
+assert_eq 3 "$(metric 'zload_target_connections_total{target="v",how="reused"}')" "the closed session was not counted as reused"
+assert_eq "30 30" "$(once public.t_pool)" "every row once"
+assert_eq 6 "$(pq dw "SELECT count(*) FROM zload_ledger WHERE prefix = 'b/pool'")" "six ledger rows"
 
 # 3. A session that looks healthy while idle but is dead when the batch speaks: reconnected once at
 # the ledger check, the batch completes at its first attempt, loaded once.
@@ -118,7 +145,7 @@ log_has "$WS/s.log" 'msg="vertica: reconnecting"' || fail "no reconnection logge
 assert_eq 2 "$(metric 'zload_target_connections_total{target="cut",how="opened"}')" "the reconnection counts as opened"
 assert_eq 1 "$(metric 'zload_target_connections_total{target="cut",how="reused"}')" "the cut session was taken once"
 assert_eq 0 "$(metric 'zload_load_errors_total{target="cut",class="transient"}')" "no transient error recorded"
-assert_eq "35 35" "$(once public.t_pool)" "every row once after the reconnection"
+assert_eq "40 40" "$(once public.t_pool)" "every row once after the reconnection"
 assert_eq 1 "$(pq dw "SELECT count(*) FROM zload_ledger WHERE batch_id = '$BATCH'")" "one ledger row for the batch"
 
 # 4. A postLoadStatement that changes the session's search path: the session is closed after its

@@ -1111,6 +1111,26 @@ def t_disconnect_cancel(env, emu):
     o.close()
 
 
+def t_close_session(env, emu):
+    """CLOSE_SESSION: the named session's transaction is rolled back and its socket closed, no message."""
+    c = VClient(emu.port, 'dbadmin', 'secret')
+    c.query('DROP TABLE IF EXISTS cs; CREATE TABLE cs (a INT PRIMARY KEY ENABLED)')
+    c.query('INSERT INTO cs VALUES (1)')
+    sid = c.val('SELECT CURRENT_SESSION()')
+    o = VClient(emu.port, 'dbadmin', 'secret')
+    eq(o.q1("SELECT CLOSE_SESSION('%s')" % sid),
+       [['Session close command sent. Check v_monitor.sessions for progress.']], 'the answer')
+    c.sock.settimeout(5)
+    eq(c.sock.recv(100), b'', 'the closed session gets the end of the connection, no message')
+    o.query('SET SESSION AUTOCOMMIT TO ON')
+    o.query('INSERT INTO cs VALUES (1)')  # would wait on the lock if the closed session had kept it
+    eq(o.val('SELECT count(*) FROM cs'), '1', 'its transaction rolled back')
+    raises(lambda: o.query("SELECT CLOSE_SESSION('nope')"), '22023')
+    ev = [e for e in env.events(emu, 'disconnect') if e.get('reason') == 'closed by CLOSE_SESSION']
+    eq(len(ev), 1, 'logged')
+    o.close()
+
+
 def t_sigkill_restart(env, emu):
     k = env.emulator(name='kill')
     port = k.port
@@ -1140,7 +1160,7 @@ def t_sink(env, emu):
 
 TESTS = [t_hash_vectors, t_auth, t_startup_params, t_results, t_ddl_catalog, t_tls, t_load_balance, t_copy_csv,
          t_copy_rejects, t_flex_json, t_mount, t_s3, t_protocol_versions, t_deviations, t_disconnect_cancel,
-         t_sigkill_restart, t_sink]
+         t_close_session, t_sigkill_restart, t_sink]
 
 
 def main():
