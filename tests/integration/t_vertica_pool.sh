@@ -2,12 +2,12 @@
 # Vertica target connections stay open between batches (through the emulator): one `zload serve`
 # loads batch after batch over one session (counted by the emulator's startups and by
 # zload_target_connections_total), without the connect-time statements again; a session whose
-# server died while idle (the emulator SIGKILLed and restarted) is noticed before use, so the next
-# batch completes at its first attempt on a new one, and so is one an administrator closed
-# (CLOSE_SESSION); a session that looks healthy but is dead when
-# the batch speaks (a proxy that drops it silently) is reconnected once at the ledger check, the
-# batch loaded exactly once; a session whose postLoadStatement changed its search path is not
-# reused, so the next batch loads where it should; --target-idle-secs closes idle ones.
+# server died while idle (the emulator SIGKILLed and restarted), or that an administrator closed
+# (CLOSE_SESSION), is noticed before use, so the next batch completes at its first attempt on a new
+# one; a session that looks healthy but is dead when the batch speaks (a proxy that drops it
+# silently) is reconnected once at the ledger check, the batch loaded exactly once; a session whose
+# postLoadStatement changed its search path is not reused, so the next batch loads where it
+# should; --target-idle-secs closes idle ones.
 # test-timeout: 180
 . "$(dirname "$0")/lib_pg.sh"
 . "$IT_DIR/lib_vertica.sh"
