@@ -7,7 +7,7 @@
 # one; a session that looks healthy but is dead when the batch speaks (a proxy that drops it
 # silently) is reconnected once at the ledger check, the batch loaded exactly once; a session whose
 # postLoadStatement changed its search path is not reused, so the next batch loads where it
-# should; --target-idle-secs closes idle ones.
+# should; the same over TLS; --target-idle-secs closes idle ones.
 # test-timeout: 180
 . "$(dirname "$0")/lib_pg.sh"
 . "$IT_DIR/lib_vertica.sh"
@@ -161,11 +161,25 @@ assert_eq 0 "$(metric 'zload_target_connections_total{target="sp",how="reused"}'
 assert_eq 2 "$(metric 'zload_target_connections_total{target="sp",how="opened"}')" "a new session for the second batch"
 assert_eq 2 "$(pq dw "SELECT count(*) FROM public.zload_ledger WHERE prefix = 'b/sp'")" "both batches in the ledger"
 
+# 5. Over TLS: the check before reuse reads through TLS records (a session ticket is not data).
+make_tls_cert
+vemu_start vt --user "dbadmin:$VPW:sha512" --tls-cert "$WS/tls/server.pem" --tls-key "$WS/tls/server.key"
+pg_config tls <<EOF2
+{"s3Prefix": "b/tls", "batchSize": 1, "format": {"header": true},
+ "targets": [$(vt_target tls public.t_pool '"tls": "require"')]}
+EOF2
+load t1.csv 5 61 b/tls
+load t2.csv 5 66 b/tls
+load t3.csv 5 71 b/tls
+assert_eq 1 "$(vemu_events vt startup "e['tls']" | grep -c True)" "one TLS session"
+assert_eq 1 "$(metric 'zload_target_connections_total{target="tls",how="opened"}')" "TLS: opened"
+assert_eq 2 "$(metric 'zload_target_connections_total{target="tls",how="reused"}')" "TLS: reused"
+
 kill -TERM "$SERVE_PID"
 wait_exit "$SERVE_PID" 30
 assert_eq 0 "$RC" "serve exits 0"
 
-# 5. --target-idle-secs 1: the idle session is closed by the daemon's timer (Terminate).
+# 6. --target-idle-secs 1: the idle session is closed by the daemon's timer (Terminate).
 ended() { zload_ended "$WS/v2.jsonl" terminate; }
 before=$(ended)
 start_serve s2 --settle-ms 50 --target-idle-secs 1
