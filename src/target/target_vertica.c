@@ -71,7 +71,8 @@ typedef struct vertica_target {
 	int truncate, truncated;  /* truncateTarget; done for this batch */
 	int first_contact;        /* the batch has not talked to the database yet (set by begin) */
 	int dirty;                /* the configuration's statements ran: the session is never reused */
-	unsigned char s3_set[32]; /* loadMode s3: SHA-256 of the credentials the session holds */
+	unsigned char s3_set[32]; /* loadMode s3: SHA-256 of the credentials the session holds ... */
+	int s3_known;             /* ... when set */
 	int64_t max_rejected, batch_rejected, last_rejected;
 	zl_strvec columns;
 	zl_buf sql;               /* the last COPY */
@@ -143,10 +144,9 @@ static int ledger_ensure(vertica_target *t, zl_err *err)
 	return rc;
 }
 
-/* loadMode s3: the session's region and credentials for Vertica's own S3 reads. */
-/* SHA-256 of the values AWSAuth, AWSSessionToken and AWSRegion take. */
-static void s3_fingerprint(const char *id, const char *secret, const char *token, const char *region,
-                           unsigned char out[32])
+/* SHA-256 of the values AWSAuth, AWSSessionToken and AWSRegion take; 0 when it cannot be told. */
+static int s3_fingerprint(const char *id, const char *secret, const char *token, const char *region,
+                          unsigned char out[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int n = 0;
@@ -154,13 +154,15 @@ static void s3_fingerprint(const char *id, const char *secret, const char *token
 	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (size_t i = 0; ok && i < 4; i++)
 		ok = EVP_DigestUpdate(md, v[i], strlen(v[i]) + 1);
-	if (!ok || !EVP_DigestFinal_ex(md, out, &n))
-		memset(out, 0, 32); /* never equal to what a session was given: it is set again */
+	ok = ok && EVP_DigestFinal_ex(md, out, &n) && n == 32;
 	EVP_MD_CTX_free(md);
+	return ok;
 }
 
-/* loadMode s3 at each batch: the loader's own credentials may have been renewed (temporary ones
- * expire) since the session was given them; they are set again only when they changed. */
+/* loadMode s3: the session's region and credentials for Vertica's own S3 reads. At connect
+ * (always), and at the start of each batch, as the loader's own credentials may have been renewed
+ * (temporary ones expire) since the session was given them: then they are set only when they
+ * changed. */
 static int s3_session(vertica_target *t, int always, zl_err *err)
 {
 	char region[64];
@@ -183,10 +185,10 @@ static int s3_session(vertica_target *t, int always, zl_err *err)
 	else
 		zl_aws_region(NULL, region, sizeof region);
 	unsigned char fp[32];
-	s3_fingerprint(id, secret, token, region, fp);
-	if (!always && memcmp(fp, t->s3_set, 32) == 0)
+	int known = s3_fingerprint(id, secret, token, region, fp);
+	if (!always && known && t->s3_known && memcmp(fp, t->s3_set, 32) == 0)
 		goto out;
-	memset(t->s3_set, 0, 32);
+	t->s3_known = 0;
 	struct { const char *name, *value; } set[] = {
 		{ "AWSRegion", region },
 		{ "AWSEndpoint", str_field(t->cfg, "s3Endpoint") },
@@ -209,8 +211,10 @@ static int s3_session(vertica_target *t, int always, zl_err *err)
 		rc = zl_dialect_vertica_session_set(&q, set[i].name, set[i].value) ? zl_err_set(err, ZL_ENOMEM, "out of memory")
 		                                                                   : run(t, zl_buf_str(&q), NULL, set[i].name, err);
 	}
-	if (rc == 0)
+	if (rc == 0 && known) {
 		memcpy(t->s3_set, fp, 32);
+		t->s3_known = 1;
+	}
 out:
 	if (q.data)
 		explicit_bzero(q.data, q.len);
@@ -389,7 +393,6 @@ static int vt_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err
 static int vt_begin(zl_target *base, zl_err *err)
 {
 	vertica_target *t = (vertica_target *)base;
-	(void)err;
 	t->truncated = 0;
 	t->batch_rejected = t->last_rejected = 0;
 	t->first_contact = 1;

@@ -1,7 +1,8 @@
 /* The check of an idle connection before a pool hands it out again, without a round trip: what
  * the server sent meanwhile is read without waiting. ParameterStatus and notices leave it usable;
- * a FATAL error (an idle-session timeout, an administrator's CLOSE_SESSION, a shutdown), the end
- * of the connection, a message that arrived in part or anything else does not. */
+ * an error, the end of the connection (a session the server ended while idle: an idle-session
+ * timeout, an administrator's CLOSE_SESSION, a restart), a message that arrived in part or
+ * anything else does not. */
 #include "vertica/vconn.h"
 
 #include <stdio.h>
