@@ -10,8 +10,10 @@
 #include "util/log.h"
 #include "util/strvec.h"
 #include "util/version.h"
+#include "secret/secret.h"
 #include "vertica/vclient.h"
 
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,10 +64,15 @@ static const zl_field vertica_fields[] = {
 typedef struct vertica_target {
 	zl_target base;
 	zl_vc *conn;
-	const json_t *cfg;       /* the target's configuration (borrowed for the connection's life) */
+	json_t *cfg;             /* a copy of the target's fields, secrets revealed (wiped at close): the
+	                          * connection outlives the batch that opened it (target/pool.h) */
 	const char *table, *ledger, *rejected, *options, *mount_dir;
 	zl_vmode mode;
 	int truncate, truncated;  /* truncateTarget; done for this batch */
+	int first_contact;        /* the batch has not talked to the database yet (set by begin) */
+	int dirty;                /* the configuration's statements ran: the session is never reused */
+	unsigned char s3_set[32]; /* loadMode s3: SHA-256 of the credentials the session holds ... */
+	int s3_known;             /* ... when set */
 	int64_t max_rejected, batch_rejected, last_rejected;
 	zl_strvec columns;
 	zl_buf sql;               /* the last COPY */
@@ -137,8 +144,26 @@ static int ledger_ensure(vertica_target *t, zl_err *err)
 	return rc;
 }
 
-/* loadMode s3: the session's region and credentials for Vertica's own S3 reads. */
-static int s3_session(vertica_target *t, zl_err *err)
+/* SHA-256 of the values AWSAuth, AWSSessionToken and AWSRegion take; 0 when it cannot be told. */
+static int s3_fingerprint(const char *id, const char *secret, const char *token, const char *region,
+                          unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	const char *v[] = { id, secret, token ? token : "", region };
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t i = 0; ok && i < 4; i++)
+		ok = EVP_DigestUpdate(md, v[i], strlen(v[i]) + 1);
+	ok = ok && EVP_DigestFinal_ex(md, out, &n) && n == 32;
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/* loadMode s3: the session's region and credentials for Vertica's own S3 reads. At connect
+ * (always), and at the start of each batch, as the loader's own credentials may have been renewed
+ * (temporary ones expire) since the session was given them: then they are set only when they
+ * changed. */
+static int s3_session(vertica_target *t, int always, zl_err *err)
 {
 	char region[64];
 	zl_aws_creds creds = { 0 };
@@ -159,6 +184,11 @@ static int s3_session(vertica_target *t, zl_err *err)
 		snprintf(region, sizeof region, "%s", str_field(t->cfg, "awsRegion"));
 	else
 		zl_aws_region(NULL, region, sizeof region);
+	unsigned char fp[32];
+	int known = s3_fingerprint(id, secret, token, region, fp);
+	if (!always && known && t->s3_known && memcmp(fp, t->s3_set, 32) == 0)
+		goto out;
+	t->s3_known = 0;
 	struct { const char *name, *value; } set[] = {
 		{ "AWSRegion", region },
 		{ "AWSEndpoint", str_field(t->cfg, "s3Endpoint") },
@@ -181,6 +211,10 @@ static int s3_session(vertica_target *t, zl_err *err)
 		rc = zl_dialect_vertica_session_set(&q, set[i].name, set[i].value) ? zl_err_set(err, ZL_ENOMEM, "out of memory")
 		                                                                   : run(t, zl_buf_str(&q), NULL, set[i].name, err);
 	}
+	if (rc == 0 && known) {
+		memcpy(t->s3_set, fp, 32);
+		t->s3_known = 1;
+	}
 out:
 	if (q.data)
 		explicit_bzero(q.data, q.len);
@@ -196,6 +230,9 @@ static void vt_close(zl_target *base)
 	if (!t)
 		return;
 	zl_vc_close(t->conn);
+	if (t->cfg)
+		zl_secrets_wipe_json(t->cfg, vertica_fields);
+	json_decref(t->cfg);
 	zl_strvec_release(&t->columns);
 	zl_buf_release(&t->sql);
 	free(t);
@@ -229,20 +266,51 @@ static int read_columns(vertica_target *t, zl_err *err)
 	return 0;
 }
 
+/* Connects (again, after a loss) with the target's fields; loadMode s3 sets the session's
+ * credentials. */
+static int open_session(vertica_target *t, zl_err *err)
+{
+	const char *backups[16];
+	size_t nbackup = 0, i;
+	json_t *h;
+	json_array_foreach(json_object_get(t->cfg, "backupHosts"), i, h)
+		if (json_is_string(h) && nbackup < sizeof backups / sizeof backups[0])
+			backups[nbackup++] = json_string_value(h);
+	const json_t *cfg = t->cfg;
+	zl_vc_opts o = {
+		.host = str_field(cfg, "clusterEndpoint"), .port = (int)int_field(cfg, "clusterPort", 5433),
+		.backup_hosts = backups, .nbackup = nbackup, .database = str_field(cfg, "clusterDB"),
+		.user = str_field(cfg, "connectUser"), .password = str_field(cfg, "connectPassword"),
+		.tls = tls_mode(cfg), .tls_root_cert = str_field(cfg, "tlsRootCert"),
+		.load_balance = bool_field(cfg, "loadBalance"),
+		.connect_timeout_ms = (int)int_field(cfg, "connectTimeoutSecs", 10) * 1000,
+		.client_label = "zload-" ZL_VERSION,
+		.client_version = ZL_VERSION,
+	};
+	zl_vc_close(t->conn);
+	t->conn = NULL;
+	int rc = zl_vc_connect(&o, &t->conn, err);
+	if (rc == 0 && t->mode == ZL_VMODE_S3)
+		rc = s3_session(t, 1, err);
+	return rc;
+}
+
 static int vt_connect(const json_t *cfg, zl_target **out, zl_err *err)
 {
 	static const char *const modes[] = { "stream", "mount", "s3" };
 	*out = NULL;
 	vertica_target *t = calloc(1, sizeof *t);
-	const char *backups[16];
-	size_t nbackup = 0;
 	int rc = 0;
 	if (!t)
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
 	t->base.ops = &zl_target_vertica_ops;
-	t->cfg = cfg;
 	zl_strvec_init(&t->columns);
 	zl_buf_init(&t->sql, 0);
+	if (!(t->cfg = json_deep_copy(cfg))) {
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+		goto out;
+	}
+	cfg = t->cfg;
 	t->table = str_field(cfg, "targetTable");
 	t->ledger = str_field(cfg, "ledgerTable") ? str_field(cfg, "ledgerTable") : "zload_ledger";
 	json_t *rej = json_object_get(cfg, "rejectedTable");
@@ -255,28 +323,9 @@ static int vt_connect(const json_t *cfg, zl_target **out, zl_err *err)
 		if (str_field(cfg, "loadMode") && strcmp(str_field(cfg, "loadMode"), modes[i]) == 0)
 			t->mode = (zl_vmode)i;
 	t->base.server_copy = t->mode != ZL_VMODE_STREAM;
-	if ((rc = read_columns(t, err)))
-		goto out;
-	size_t i;
-	json_t *h;
-	json_array_foreach(json_object_get(cfg, "backupHosts"), i, h)
-		if (json_is_string(h) && nbackup < sizeof backups / sizeof backups[0])
-			backups[nbackup++] = json_string_value(h);
-	zl_vc_opts o = {
-		.host = str_field(cfg, "clusterEndpoint"), .port = (int)int_field(cfg, "clusterPort", 5433),
-		.backup_hosts = backups, .nbackup = nbackup, .database = str_field(cfg, "clusterDB"),
-		.user = str_field(cfg, "connectUser"), .password = str_field(cfg, "connectPassword"),
-		.tls = tls_mode(cfg), .tls_root_cert = str_field(cfg, "tlsRootCert"),
-		.load_balance = bool_field(cfg, "loadBalance"),
-		.connect_timeout_ms = (int)int_field(cfg, "connectTimeoutSecs", 10) * 1000,
-		.client_label = "zload-" ZL_VERSION,
-		.client_version = ZL_VERSION,
-	};
-	if ((rc = zl_vc_connect(&o, &t->conn, err)))
+	if ((rc = read_columns(t, err)) || (rc = open_session(t, err)))
 		goto out;
 	rc = ledger_ensure(t, err);
-	if (rc == 0 && t->mode == ZL_VMODE_S3)
-		rc = s3_session(t, err);
 out:
 	if (rc) {
 		vt_close(&t->base);
@@ -286,9 +335,8 @@ out:
 	return 0;
 }
 
-static int vt_ledger_has(zl_target *base, const zl_ledger_key *k, int *has, zl_err *err)
+static int ledger_select(vertica_target *t, const zl_ledger_key *k, int *has, zl_err *err)
 {
-	vertica_target *t = (vertica_target *)base;
 	zl_buf q;
 	zl_vc_result res = { 0 };
 	zl_buf_init(&q, 0);
@@ -299,6 +347,32 @@ static int vt_ledger_has(zl_target *base, const zl_ledger_key *k, int *has, zl_e
 	zl_vc_result_release(&res);
 	zl_buf_release(&q);
 	return rc;
+}
+
+/* The first contact of a batch (loadMode s3: the credentials, when they changed; then the ledger
+ * check). A connection found dead here, when nothing of the batch has been sent, is replaced once
+ * by a new session, on which the batch starts again. */
+static int first_contact(vertica_target *t, const zl_ledger_key *k, int *has, zl_err *err)
+{
+	int rc = t->mode == ZL_VMODE_S3 ? s3_session(t, 0, err) : 0;
+	rc = rc ? rc : ledger_select(t, k, has, err);
+	if (rc == 0 || zl_vc_ok(t->conn))
+		return rc;
+	ZL_LOG(ZL_INFO, "vertica: reconnecting", ZL_S("reason", err->msg));
+	memset(err, 0, sizeof *err);
+	if ((rc = open_session(t, err)))
+		return rc;
+	t->base.reopened++;
+	return ledger_select(t, k, has, err);
+}
+
+static int vt_ledger_has(zl_target *base, const zl_ledger_key *k, int *has, zl_err *err)
+{
+	vertica_target *t = (vertica_target *)base;
+	if (!t->first_contact)
+		return ledger_select(t, k, has, err);
+	t->first_contact = 0;
+	return first_contact(t, k, has, err);
 }
 
 static int vt_ledger_insert(zl_target *base, const zl_ledger_key *k, zl_err *err)
@@ -321,12 +395,23 @@ static int vt_begin(zl_target *base, zl_err *err)
 	vertica_target *t = (vertica_target *)base;
 	t->truncated = 0;
 	t->batch_rejected = t->last_rejected = 0;
+	t->first_contact = 1;
 	return 0;
 }
 
+/* A statement of the configuration (preLoadStatement, postLoadStatement). Vertica has no
+ * DISCARD ALL or RESET ALL: what such a statement can leave in the session (SET SEARCH_PATH,
+ * SET ROLE, SET TIME ZONE, SET SESSION AUTOCOMMIT / CHARACTERISTICS / RESOURCE_POOL / MEMORYCAP,
+ * ALTER SESSION SET, local temporary tables, ...) has no one reset, and a partial list would let
+ * the rest reach the next batch. So a session that ran one is never reused: the pool closes it
+ * (vt_check says no), and the next batch opens a new one. */
 static int vt_exec(zl_target *base, const char *sql, zl_err *err)
 {
-	return sql && *sql ? run((vertica_target *)base, sql, NULL, NULL, err) : 0;
+	vertica_target *t = (vertica_target *)base;
+	if (!sql || !*sql)
+		return 0;
+	t->dirty = 1;
+	return run(t, sql, NULL, NULL, err);
 }
 
 static int vt_commit(zl_target *base, zl_err *err)
@@ -356,20 +441,19 @@ static int truncate_once(vertica_target *t, zl_err *err)
 	return rc;
 }
 
-/* After a COPY: counts its rejected rows; over maxRejectedRows the batch fails, naming the object
- * and the first rejected rows with Vertica's reasons. */
-static int check_rejected(vertica_target *t, const char *what, zl_err *err)
+/* After a COPY, with the result of zl_dialect_vertica_copy_counts (sent in the COPY's query):
+ * counts its rejected rows; over maxRejectedRows the batch fails, naming the object and the first
+ * rejected rows with Vertica's reasons. */
+static int check_rejected(vertica_target *t, const char *what, const zl_vc_result *counts, zl_err *err)
 {
 	int64_t rejected = 0;
 	zl_vc_result res = { 0 };
-	int rc = run(t, zl_dialect_vertica_copy_counts, &res, what, err);
-	if (rc == 0 && res.nrows && res.ncols > 1 && zl_vc_value(&res, 0, 1))
-		rejected = strtoll(zl_vc_value(&res, 0, 1), NULL, 10);
-	zl_vc_result_release(&res);
+	if (counts->nrows && counts->ncols > 1 && zl_vc_value(counts, 0, 1))
+		rejected = strtoll(zl_vc_value(counts, 0, 1), NULL, 10);
 	t->last_rejected = rejected;
 	t->batch_rejected += rejected;
-	if (rc || t->batch_rejected <= t->max_rejected)
-		return rc;
+	if (t->batch_rejected <= t->max_rejected)
+		return 0;
 	zl_buf msg, q;
 	zl_buf_init(&msg, sizeof err->msg - 1);
 	zl_buf_init(&q, 0);
@@ -384,7 +468,7 @@ static int check_rejected(vertica_target *t, const char *what, zl_err *err)
 			zl_buf_adds(&msg, "; ...");
 	}
 	zl_vc_result_release(&res);
-	rc = zl_err_set(err, ZL_ELOAD, "%s", zl_buf_str(&msg));
+	int rc = zl_err_set(err, ZL_ELOAD, "%s", zl_buf_str(&msg));
 	zl_buf_release(&msg);
 	zl_buf_release(&q);
 	return rc;
@@ -404,16 +488,20 @@ static int vt_copy(zl_target *base, const char *name, zl_reader *r, const zl_for
 {
 	vertica_target *t = (vertica_target *)base;
 	zl_vc_copy_result res = { 0 };
+	zl_vc_result counts = { 0 };
 	int rc = truncate_once(t, err);
 	if (rc)
 		return rc;
 	if (copy_sql(t, fmt, NULL, 0))
 		return zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if ((rc = zl_vc_copy_local_stdin(t->conn, zl_buf_str(&t->sql), r, &res, err)) == 0 &&
-	    (rc = check_rejected(t, name, err)) == 0)
+	/* the counts go in the COPY's query: one round trip less per object */
+	if ((rc = zl_vc_copy_local_stdin_then(t->conn, zl_buf_str(&t->sql), zl_dialect_vertica_copy_counts, r, &res,
+	                                      &counts, err)) == 0 &&
+	    (rc = check_rejected(t, name, &counts, err)) == 0)
 		*rows += res.rows_loaded;
 	else if (rc && !strstr(err->msg, name))
 		zl_err_prefix(err, "%s", name);
+	zl_vc_result_release(&counts);
 	zl_vc_copy_result_release(&res);
 	return rc;
 }
@@ -438,10 +526,17 @@ static int vt_copy_batch(zl_target *base, const zl_file_rec *files, size_t n, co
 	}
 	if (rc == 0 && copy_sql(t, fmt, (const char *const *)sources.v, sources.n))
 		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
-	if (rc == 0 && (rc = run(t, zl_buf_str(&t->sql), &res, NULL, err)) == 0) {
+	zl_buf q;
+	zl_buf_init(&q, 0);
+	/* the counts in the same query (res: theirs, the accepted rows first); a failed COPY's error
+	 * is the one returned */
+	if (rc == 0 && zl_buf_printf(&q, "%s;\n%s", zl_buf_str(&t->sql), zl_dialect_vertica_copy_counts))
+		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
+	if (rc == 0 && (rc = run(t, zl_buf_str(&q), &res, NULL, err)) == 0) {
 		*rows = res.nrows && res.ncols && zl_vc_value(&res, 0, 0) ? strtoll(zl_vc_value(&res, 0, 0), NULL, 10) : 0;
-		rc = check_rejected(t, n == 1 ? sources.v[0] : "the batch's COPY", err);
+		rc = check_rejected(t, n == 1 ? sources.v[0] : "the batch's COPY", &res, err);
 	}
+	zl_buf_release(&q);
 	zl_vc_result_release(&res);
 	zl_strvec_release(&sources);
 	return rc;
@@ -450,6 +545,14 @@ static int vt_copy_batch(zl_target *base, const zl_file_rec *files, size_t n, co
 static const char *vt_last_sql(zl_target *base) { return zl_buf_str(&((vertica_target *)base)->sql); }
 
 static int64_t vt_last_rejected(zl_target *base) { return ((vertica_target *)base)->last_rejected; }
+
+/* For the pool: idle outside a transaction, nothing but ParameterStatus or notices arrived, and no
+ * statement of the configuration ran in the session (vt_exec). */
+static int vt_check(zl_target *base)
+{
+	vertica_target *t = (vertica_target *)base;
+	return !t->dirty && t->conn && zl_vc_idle_ok(t->conn);
+}
 
 const zl_target_ops zl_target_vertica_ops = {
 	.type = "vertica",
@@ -466,4 +569,5 @@ const zl_target_ops zl_target_vertica_ops = {
 	.last_sql = vt_last_sql,
 	.copy_batch = vt_copy_batch,
 	.last_rejected = vt_last_rejected,
+	.check = vt_check,
 };

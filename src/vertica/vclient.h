@@ -93,10 +93,23 @@ void zl_vc_copy_result_release(zl_vc_copy_result *r);
  * COPY) and is returned as it came from the reader. A server error during the COPY is returned
  * as zl_vc_query's are. Local files (COPY FROM LOCAL 'path') are refused: zload sends STDIN. */
 int zl_vc_copy_local_stdin(zl_vc *c, const char *sql, zl_reader *data, zl_vc_copy_result *res, zl_err *err);
+/* The same, with the statement(s) then (NULL: none) after the COPY in the same Query message (one
+ * round trip less: Vertica runs a COPY LOCAL STDIN followed by other statements in one query, as
+ * vertica-python's test_copy_local_stdin_multistat shows). res->rows_loaded stays the COPY's;
+ * then_res (NULL: not kept; else the caller releases it) gets the last statement's result. The
+ * error returned is the first one (the COPY's when it failed). */
+int zl_vc_copy_local_stdin_then(zl_vc *c, const char *sql, const char *then, zl_reader *data, zl_vc_copy_result *res,
+                                zl_vc_result *then_res, zl_err *err);
 
 /* Whether the connection is still usable (no protocol error or loss seen). Once it is not, every
  * call fails with the first failure's code (ZL_ETRANSIENT for a loss, ZL_ELOAD for a protocol
  * error): close it and connect again. */
 int zl_vc_ok(const zl_vc *c);
+
+/* Whether an idle connection can take the next batch, told without a round trip: usable (as
+ * zl_vc_ok), outside any transaction (the last ReadyForQuery said 'I'), and nothing but
+ * ParameterStatus or notices arrived meanwhile (no FATAL error, no end of the connection). A
+ * connection found otherwise is marked unusable. */
+int zl_vc_idle_ok(zl_vc *c);
 
 #endif

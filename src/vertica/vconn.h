@@ -56,6 +56,10 @@ int zl_vcio_readable(zl_vc *c);
 /* Reads the next message into c->type / c->body, handling NoticeResponse (debug log) and
  * ParameterStatus (kept; protocol_version honoured) on the way. */
 int zl_vcio_next(zl_vc *c, zl_err *err);
+/* Takes the next message from the bytes already buffered, without reading or waiting: 1 taken
+ * (c->type, c->body; a ParameterStatus or notice is handled as zl_vcio_next does, then returned
+ * too), 0 when no whole message is buffered, or a negative code. */
+int zl_vcio_next_buffered(zl_vc *c, zl_err *err);
 /* Reads messages until ReadyForQuery (after an error or an abort), ending any COPY the server
  * starts meanwhile. Call it when the last message read was not ReadyForQuery. */
 int zl_vcio_drain(zl_vc *c, zl_err *err);

@@ -21,6 +21,7 @@ typedef struct copy {
 	int local;               /* VerifyFiles seen: the COPY LOCAL exchange */
 	int streamed;            /* CopyInResponse seen and answered */
 	int read_failed;
+	int counted;             /* rows_loaded was taken at the COPY's CommandComplete */
 	zl_err read_err;         /* the reader's error, returned as is */
 } copy;
 
@@ -196,12 +197,24 @@ static void count_rows(copy *cp)
 
 int zl_vc_copy_local_stdin(zl_vc *c, const char *sql, zl_reader *data, zl_vc_copy_result *res, zl_err *err)
 {
+	return zl_vc_copy_local_stdin_then(c, sql, NULL, data, res, NULL, err);
+}
+
+int zl_vc_copy_local_stdin_then(zl_vc *c, const char *sql, const char *then, zl_reader *data, zl_vc_copy_result *res,
+                                zl_vc_result *then_res, zl_err *err)
+{
 	zl_vc_copy_result scratch;
 	copy cp = { .c = c, .res = res ? res : &scratch };
 	memset(cp.res, 0, sizeof *cp.res);
 	cp.res->rows_loaded = -1;
+	if (then_res)
+		memset(then_res, 0, sizeof *then_res);
 	zl_vcq_init(&cp.q, &cp.rows);
-	int rc = zl_vp_query(&c->out, sql, err);
+	zl_buf q;
+	zl_buf_init(&q, 0);
+	int rc = then && zl_buf_printf(&q, "%s;\n%s", sql, then) ? zl_err_set(err, ZL_ENOMEM, "out of memory") : 0;
+	rc = rc ? rc : zl_vp_query(&c->out, then ? zl_buf_str(&q) : sql, err);
+	zl_buf_release(&q);
 	if (!rc)
 		rc = zl_vcio_flush(c, err);
 	while (!rc) {
@@ -210,6 +223,10 @@ int zl_vc_copy_local_stdin(zl_vc *c, const char *sql, zl_reader *data, zl_vc_cop
 		int taken = zl_vcq_take(c, &cp.q, err);
 		if (taken) {
 			rc = taken < 0 ? taken : 0;
+			if (c->type == 'C' && cp.streamed && !cp.counted && !cp.q.failed) { /* the COPY's own end */
+				count_rows(&cp);
+				cp.counted = 1;
+			}
 			continue;
 		}
 		if (c->type == 'Z') {
@@ -234,10 +251,14 @@ int zl_vc_copy_local_stdin(zl_vc *c, const char *sql, zl_reader *data, zl_vc_cop
 	} else if (!rc && !cp.streamed) {
 		rc = zl_err_set(err, ZL_ELOAD, "%s: the statement did not ask for COPY data: %.200s", c->peer, sql);
 	}
-	if (!rc)
+	if (!rc && !cp.counted)
 		count_rows(&cp);
 	if (rc || !res)
 		zl_vc_copy_result_release(cp.res);
+	if (!rc && then && then_res) { /* the last statement's result */
+		*then_res = cp.rows;
+		memset(&cp.rows, 0, sizeof cp.rows);
+	}
 	zl_vc_result_release(&cp.rows);
 	zl_vcq_release(&cp.q);
 	zl_vcio_shrink(c);

@@ -382,6 +382,30 @@ int zl_vcio_next(zl_vc *c, zl_err *err)
 	}
 }
 
+int zl_vcio_next_buffered(zl_vc *c, zl_err *err)
+{
+	size_t avail = c->rlen - c->rpos, body_len;
+	uint8_t type;
+	if (avail < 5)
+		return 0;
+	if (zl_vp_frame(c->rbuf + c->rpos, &type, &body_len, ZL_VP_MSG_CAP, err))
+		return zl_vcio_fail_err(c, err);
+	if (avail - 5 < body_len)
+		return 0;
+	if (body_reserve(c, body_len, err))
+		return err->code;
+	memcpy(c->body, c->rbuf + c->rpos + 5, body_len);
+	c->rpos += 5 + body_len;
+	c->type = type;
+	c->body_len = body_len;
+	c->body[body_len] = 0;
+	if (type == 'S' && on_param_status(c, err))
+		return err->code;
+	if (type == 'N' && on_notice(c, err))
+		return err->code;
+	return 1;
+}
+
 int zl_vcio_refuse_copy(zl_vc *c, const char *why, zl_err *err)
 {
 	int rc = c->type == 'G' ? zl_vp_copy_fail(&c->out, why, err)

@@ -28,12 +28,12 @@ assert_eq "SELECT count(*) FROM v_catalog.tables WHERE table_schema = CURRENT_SC
 CREATE TABLE IF NOT EXISTS \"zload_ledger\" (batch_id varchar(64) NOT NULL, target varchar(512) NOT NULL, prefix varchar(4096) NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (batch_id, target) ENABLED)
 COMMIT
 SELECT 1 FROM \"zload_ledger\" WHERE batch_id = '$id' AND target IN ('v', '*')
-$copy
+$copy;
 SELECT GET_NUM_ACCEPTED_ROWS(), GET_NUM_REJECTED_ROWS()
-$copy
+$copy;
 SELECT GET_NUM_ACCEPTED_ROWS(), GET_NUM_REJECTED_ROWS()
 INSERT INTO \"zload_ledger\" (batch_id, target, prefix) VALUES ('$id', 'v', 'b/ev')
-COMMIT" "$(vemu_loader_sql v)" "the statements of the batch, in order"
+COMMIT" "$(vemu_loader_sql v)" "the statements of the batch, in order (each COPY and its counts in one query)"
 assert_eq "local_stdin:3:True local_stdin:2:True" \
 	"$(vemu_events v copy "e['mode'] + ':' + str(e['rows']) + ':' + str(e['commit'] is False)" | tr '\n' ' ' | sed 's/ $//')" \
 	"two COPY LOCAL STDIN that did not commit"

@@ -1104,6 +1104,7 @@ typedef struct copy_plan {
 	int server_error;    /* E after the first CopyData */
 	const char *rejected_file;
 	int big_named;       /* a named WriteFile past the message cap (its content is skipped) */
+	int then;            /* a statement follows the COPY in the query: 1 its result, 2 its error */
 } copy_plan;
 
 static void script_copy(fake *f, sconn *s, int index)
@@ -1189,6 +1190,14 @@ static void script_copy(fake *f, sconn *s, int index)
 	S_CHECK(f, type == 'c');
 	send_row(s, 1, five);
 	send_complete(s, "COPY");
+	if (p->then == 1) {
+		static const char *const cols[] = { "a", "r" }, *const vals[] = { "9", "2" };
+		send_rowdesc(s, 2, cols);
+		send_row(s, 2, vals);
+		send_complete(s, "SELECT");
+	} else if (p->then == 2) {
+		send_error(s, "ERROR", "42883", "Function GET_NUM_NOPE() does not exist", "3457");
+	}
 	send_ready(s, 'T');
 	read_to_end(f, s);
 }
@@ -1219,6 +1228,45 @@ static void test_copy_local(void **state)
 	assert_int_equal(f.max_chunk, 256 * 1024);
 	assert_int_equal(f.verified_len, 4); /* Int32 count at 3.16 */
 	assert_memory_equal(f.verified, "\0\0\0\0", 4);
+}
+
+/* A statement after the COPY in the same query: the COPY's rows stay the COPY's, the statement's
+ * result comes back beside them; its error is returned. */
+static void test_copy_local_then(void **state)
+{
+	for (int then = 1; then <= 2; then++) {
+		copy_plan p = { .then = then };
+		fake f = { .auth_code = 66048, .protocol = "196624", .arg = &p };
+		fake_start(&f, script_copy, 1);
+		zl_vc_opts o = opts_for(&f);
+		zl_vc *c = NULL;
+		zl_err err;
+		assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+		gen_reader g = gen(1000, 0);
+		zl_vc_copy_result res;
+		zl_vc_result counts;
+		int rc = zl_vc_copy_local_stdin_then(c, "COPY t FROM LOCAL STDIN NO COMMIT", "SELECT counts", &g.r, &res,
+		                                     &counts, &err);
+		if (then == 1) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(res.rows_loaded, 5);
+			assert_int_equal(counts.ncols, 2);
+			assert_int_equal(counts.nrows, 1);
+			assert_string_equal(zl_vc_value(&counts, 0, 0), "9");
+			assert_string_equal(zl_vc_value(&counts, 0, 1), "2");
+		} else {
+			assert_int_equal(rc, ZL_ELOAD);
+			assert_string_equal(err.sqlstate, "42883");
+			assert_true(zl_vc_ok(c));
+		}
+		assert_int_equal(zl_vc_tx_status(c), 'T');
+		zl_vc_result_release(&counts);
+		zl_vc_copy_result_release(&res);
+		zl_vc_close(c);
+		fake_stop(&f);
+		assert_string_equal(f.last_query, "COPY t FROM LOCAL STDIN NO COMMIT;\nSELECT counts");
+		assert_int_equal(f.copy_bytes, 1000);
+	}
 }
 
 /* The same over TLS (the stream's peeks must not block on TLS records that carry no data), with a
@@ -1329,6 +1377,97 @@ static void test_copy_server_error(void **state)
 	fake_stop(&f);
 }
 
+/* ---- an idle connection's check (zl_vc_idle_ok), for the pool ---- */
+
+/* The server's steps, each told to the client through a pipe once its bytes are sent. */
+static void said(fake *f)
+{
+	int *sig = f->arg;
+	(void)!write(sig[1], "x", 1);
+}
+
+static void script_idle(fake *f, sconn *s, int index)
+{
+	if (serve_startup(f, s) != 0)
+		return;
+	if (index == 0) {
+		/* a statement that leaves a transaction open, then COMMIT */
+		S_CHECK(f, read_query(f, s) == 0 && send_complete(s, "SELECT") == 0 && send_ready(s, 'T') == 0);
+		S_CHECK(f, read_query(f, s) == 0 && send_complete(s, "COMMIT") == 0 && send_ready(s, 'I') == 0);
+		/* while idle: a parameter change and a notice, which leave it usable */
+		S_CHECK(f, send_param(s, "client_label", "renamed") == 0);
+		msg m;
+		m_begin(&m, 'N');
+		m_u8(&m, 'S'), m_str(&m, "NOTICE"), m_u8(&m, 'M'), m_str(&m, "idle notice"), m_u8(&m, 0);
+		S_CHECK(f, m_send(s, &m) == 0);
+		said(f);
+		/* then a FATAL error (an idle-session timeout), which does not */
+		S_CHECK(f, read_query(f, s) == 0 && send_complete(s, "SELECT") == 0 && send_ready(s, 'I') == 0);
+		S_CHECK(f, send_error(s, "FATAL", "57P01", "Session timed out", "2525") == 0);
+		said(f);
+		read_to_end(f, s);
+	} else if (index == 1) {
+		said(f); /* the server closes the idle connection without a word */
+	} else {
+		S_CHECK(f, s_write(s, "Z\0\0", 3) == 0); /* a message that arrived in part */
+		said(f);
+		read_to_end(f, s);
+	}
+}
+
+/* Waits for the server's step, and a little more for its bytes to arrive. */
+static void heard(int *sig)
+{
+	char x;
+	assert_int_equal(read(sig[0], &x, 1), 1);
+	usleep(50 * 1000);
+}
+
+static void test_idle_check(void **state)
+{
+	int sig[2];
+	assert_int_equal(pipe(sig), 0);
+	fake f = { .auth_code = 66048, .protocol = "196624", .arg = sig };
+	fake_start(&f, script_idle, 3);
+	zl_vc_opts o = opts_for(&f);
+	zl_vc *c = NULL;
+	zl_err err;
+
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	assert_true(zl_vc_idle_ok(c));
+	assert_true(zl_vc_idle_ok(c)); /* asking again changes nothing */
+	assert_int_equal(zl_vc_query(c, "SELECT 1", NULL, &err), 0);
+	assert_false(zl_vc_idle_ok(c)); /* in a transaction */
+	assert_true(zl_vc_ok(c));
+	assert_int_equal(zl_vc_query(c, "COMMIT", NULL, &err), 0);
+	heard(sig);
+	assert_true(zl_vc_idle_ok(c));
+	assert_string_equal(zl_vc_param(c, "client_label"), "renamed");
+	assert_int_equal(zl_vc_query(c, "SELECT 2", NULL, &err), 0); /* the messages read were not a reply */
+	heard(sig);
+	assert_false(zl_vc_idle_ok(c));
+	assert_false(zl_vc_ok(c));
+	assert_int_equal(zl_vc_query(c, "SELECT 3", NULL, &err), ZL_ETRANSIENT);
+	assert_non_null(strstr(err.msg, "Session timed out"));
+	zl_vc_close(c);
+
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	heard(sig);
+	assert_false(zl_vc_idle_ok(c));
+	assert_int_equal(zl_vc_query(c, "SELECT 4", NULL, &err), ZL_ETRANSIENT);
+	assert_non_null(strstr(err.msg, "the server closed the connection"));
+	zl_vc_close(c);
+
+	assert_int_equal(zl_vc_connect(&o, &c, &err), 0);
+	heard(sig);
+	assert_false(zl_vc_idle_ok(c));
+	assert_false(zl_vc_ok(c));
+	zl_vc_close(c);
+	fake_stop(&f);
+	close(sig[0]);
+	close(sig[1]);
+}
+
 int main(void)
 {
 	zl_log_setup(ZL_WARN, 0);
@@ -1346,10 +1485,12 @@ int main(void)
 		cmocka_unit_test(test_malformed_replies),
 		cmocka_unit_test(test_copy_local),
 		cmocka_unit_test(test_copy_local_tls_big_write_file),
+		cmocka_unit_test(test_copy_local_then),
 		cmocka_unit_test(test_copy_local_old_protocol),
 		cmocka_unit_test(test_copy_plain),
 		cmocka_unit_test(test_copy_read_error),
 		cmocka_unit_test(test_copy_server_error),
+		cmocka_unit_test(test_idle_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

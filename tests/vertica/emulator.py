@@ -42,7 +42,8 @@ LOG  every line is {"ts": unix seconds, "event": NAME, "conn": N, ...} (null fie
   startup     params (every Startup parameter), requested and protocol (decimal), protocol_text, tls
   auth        user, method, code, outcome: ok | grace | expired | bad_password | unknown_user |
               refused_no_tls | unknown_database
-  ready       pid, key (BackendKeyData: the session is usable)
+  ready       pid, key (BackendKeyData: the session is usable), session (CURRENT_SESSION())
+  close_session  session, target (the conn closed)
   query       sql: a Query message's text exactly as received
   statement   sql (one statement of it), stmt_id, trans_id; pg (what PostgreSQL ran, when different);
               note (what the translation dropped, e.g. an unenforced PRIMARY KEY)
@@ -88,7 +89,10 @@ SQL
   Functions (in PostgreSQL schema v_catalog, on the search path): GET_NUM_ACCEPTED_ROWS(),
   GET_NUM_REJECTED_ROWS() (last COPY of the session), CURRENT_TRANS_ID(), CURRENT_STATEMENT(),
   CURRENT_SESSION(), COMPUTE_FLEXTABLE_KEYS_AND_BUILD_VIEW('t'), SET_LOAD_BALANCE_POLICY(p),
-  ANALYZE_STATISTICS(t) (0), GETDATE().
+  ANALYZE_STATISTICS(t) (0), GETDATE(); SELECT CLOSE_SESSION('id') alone (the id CURRENT_SESSION() gives, or
+  the ready event's session): as Vertica's documentation says, the session is interrupted, its transaction
+  rolled back and its socket closed, with no message to it; the caller gets one row, "Session close command
+  sent. Check v_monitor.sessions for progress."; an unknown id is 22023.
   Views: v_catalog.tables, columns, constraint_columns, table_constraints, primary_keys, views,
   schemata, nodes (Vertica's column names; search_path is "$user", public, v_catalog, v_monitor).
   Everything else goes to PostgreSQL as written.
@@ -2313,6 +2317,7 @@ class Session(threading.Thread):
         self.session_id = ''
         self.tinfo = {}
         self.phase = 'startup'
+        self.closed_by_admin = False
 
     def log(self, event, **kw):
         self.srv.log(event, conn=self.cid, **kw)
@@ -2360,7 +2365,7 @@ class Session(threading.Thread):
             except EOFError:
                 pass
         except EOFError as e:
-            reason = 'client gone: %s' % e
+            reason = 'closed by CLOSE_SESSION' if self.closed_by_admin else 'client gone: %s' % e
         except PGLost as e:
             reason = 'postgres lost'
             try:
@@ -2576,7 +2581,7 @@ class Session(threading.Thread):
         self.session_id = '%s-%d:0x%x' % (self.args.node_name, os.getpid(), self.cid)
         self.wire.emit(packet(b'K', struct.pack('!II', self.pid, self.key)))
         self.wire.emit(packet(b'Z', b'I'))
-        self.log('ready', pid=self.pid, key=self.key)
+        self.log('ready', pid=self.pid, key=self.key, session=self.session_id)
 
     def connect_pg(self):
         a = self.args
@@ -2871,6 +2876,8 @@ class Session(threading.Thread):
             return
         if k0 == 'ALTER' and k1 == 'SESSION':
             return self.do_alter_session(text, toks)
+        if k0 == 'SELECT' and k1 == 'CLOSE_SESSION':
+            return self.do_close_session(text, toks)
         if k0 == 'CREATE':
             if k1 == 'PROJECTION' or (k1 == 'OR' and kw[3] == 'PROJECTION'):
                 self.log('statement', sql=text, note='projection ignored')
@@ -2932,6 +2939,33 @@ class Session(threading.Thread):
         if not s.at_end():
             s.syntax()
         self.wire.emit(packet(b'C', cstr('ALTER SESSION')))
+
+    def do_close_session(self, text, toks):
+        s = TokStream(toks[1:])
+        s.ident()
+        s.expect_op('(')
+        sid = s.string()
+        s.expect_op(')')
+        if not s.at_end():
+            s.syntax()
+        self.log('statement', sql=text)
+        target = self.srv.find_session(sid)
+        if target is None:
+            raise VError('22023', 'Invalid session identifier: %s' % sid)
+        self.log('close_session', session=sid, target=target.cid)
+        target.close_by_admin()
+        self.wire.emit(vrowdesc([vfield('CLOSE_SESSION', 9, -1)]) +
+                       datarow(['Session close command sent. Check v_monitor.sessions for progress.']) +
+                       packet(b'C', cstr('SELECT')))
+
+    def close_by_admin(self):
+        """CLOSE_SESSION from another session: the socket is shut down under this session's reader,
+        which ends it (and rolls back its PostgreSQL transaction) as a client that went away."""
+        self.closed_by_admin = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     # -- COPY
     def copy_target(self, spec):
@@ -3395,6 +3429,10 @@ class Server:
     def find(self, pid, key):
         with self.lock:
             return self.sessions.get((pid, key))
+
+    def find_session(self, session_id):
+        with self.lock:
+            return next((s for s in self.sessions.values() if s.session_id == session_id), None)
 
     def ensure_setup(self, pg):
         if self.setup_done:

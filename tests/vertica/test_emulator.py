@@ -723,6 +723,13 @@ def t_copy_csv(env, emu):
        [['1', 'alice', 'hello, world'], ['2', 'bob "b"', 'multi\nline'], ['3', None, None], ['4', 'dave', 'plain']],
        'COPY committed what it loaded')
     eq(c.status, b'I', 'COPY committed the transaction')
+    # a COPY LOCAL STDIN followed by a statement in the same query (vertica-python's
+    # test_copy_local_stdin_multistat): the COPY's exchange, its result, then the statement's
+    r = c.copy_local_stdin("COPY ev FROM LOCAL STDIN DELIMITER ',' NO COMMIT;\n"
+                           "SELECT GET_NUM_ACCEPTED_ROWS(), GET_NUM_REJECTED_ROWS()", [b'5,e,f\n6,g,h\nx,y,z\n'])
+    eq((r['rows'], r['cols'][0]['name']), (2, 'GET_NUM_ACCEPTED_ROWS'), 'the statement after the COPY')
+    eq(c.status, b'T', 'NO COMMIT: the transaction stays open')
+    c.query('ROLLBACK')
     # Vertica's defaults: '|' delimiter, backslash escape, empty = NULL
     c.query('DROP TABLE IF EXISTS ev2; CREATE TABLE ev2 (a INT, b VARCHAR(10))')
     r = c.copy_local_stdin('COPY ev2 FROM LOCAL STDIN', [b'1|x\\|y\n2|\n|z\n'])
@@ -1104,6 +1111,26 @@ def t_disconnect_cancel(env, emu):
     o.close()
 
 
+def t_close_session(env, emu):
+    """CLOSE_SESSION: the named session's transaction is rolled back and its socket closed, no message."""
+    c = VClient(emu.port, 'dbadmin', 'secret')
+    c.query('DROP TABLE IF EXISTS cs; CREATE TABLE cs (a INT PRIMARY KEY ENABLED)')
+    c.query('INSERT INTO cs VALUES (1)')
+    sid = c.val('SELECT CURRENT_SESSION()')
+    o = VClient(emu.port, 'dbadmin', 'secret')
+    eq(o.q1("SELECT CLOSE_SESSION('%s')" % sid),
+       [['Session close command sent. Check v_monitor.sessions for progress.']], 'the answer')
+    c.sock.settimeout(5)
+    eq(c.sock.recv(100), b'', 'the closed session gets the end of the connection, no message')
+    o.query('SET SESSION AUTOCOMMIT TO ON')
+    o.query('INSERT INTO cs VALUES (1)')  # would wait on the lock if the closed session had kept it
+    eq(o.val('SELECT count(*) FROM cs'), '1', 'its transaction rolled back')
+    raises(lambda: o.query("SELECT CLOSE_SESSION('nope')"), '22023')
+    ev = [e for e in env.events(emu, 'disconnect') if e.get('reason') == 'closed by CLOSE_SESSION']
+    eq(len(ev), 1, 'logged')
+    o.close()
+
+
 def t_sigkill_restart(env, emu):
     k = env.emulator(name='kill')
     port = k.port
@@ -1133,7 +1160,7 @@ def t_sink(env, emu):
 
 TESTS = [t_hash_vectors, t_auth, t_startup_params, t_results, t_ddl_catalog, t_tls, t_load_balance, t_copy_csv,
          t_copy_rejects, t_flex_json, t_mount, t_s3, t_protocol_versions, t_deviations, t_disconnect_cancel,
-         t_sigkill_restart, t_sink]
+         t_close_session, t_sigkill_restart, t_sink]
 
 
 def main():
