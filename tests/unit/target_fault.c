@@ -1,12 +1,13 @@
 /* The fault-injecting target: every operation asks its target's plan whether to fail, then
- * delegates to the SQLite target it wraps. */
+ * delegates to the SQLite target it wraps ("fault"), or the PostgreSQL one ("fault_pg", which
+ * loads in parts). */
 #include "target_fault.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-extern const zl_target_ops zl_target_sqlite_ops;
+extern const zl_target_ops zl_target_sqlite_ops, zl_target_pg_ops;
 
 typedef struct plan_entry {
 	struct plan_entry *next;
@@ -19,7 +20,7 @@ typedef struct plan_entry {
 
 typedef struct fault_target {
 	zl_target base;
-	zl_target *inner;  /* the SQLite target */
+	zl_target *inner;  /* the SQLite or PostgreSQL target */
 	char *name;        /* whose plan applies */
 } fault_target;
 
@@ -139,7 +140,8 @@ static void ft_close(zl_target *tt)
 	free(t);
 }
 
-static int ft_connect(const json_t *cfg, zl_target **out, zl_err *err)
+static int ft_connect_to(const zl_target_ops *self, const zl_target_ops *inner, const json_t *cfg, zl_target **out,
+                         zl_err *err)
 {
 	const char *name = json_string_value(json_object_get(cfg, "name"));
 	fault_target *t = NULL;
@@ -150,12 +152,12 @@ static int ft_connect(const json_t *cfg, zl_target **out, zl_err *err)
 		rc = zl_err_set(err, ZL_ENOMEM, "out of memory");
 		goto out;
 	}
-	t->base.ops = &zl_target_fault_ops;
+	t->base.ops = self;
 	if ((code = fault_at(t->name, ZL_FOP_CONNECT, &after)) && !after) {
 		rc = injected(code, ZL_FOP_CONNECT, err);
 		goto out;
 	}
-	rc = reported(zl_target_sqlite_ops.connect(cfg, &t->inner, err), code, ZL_FOP_CONNECT, err);
+	rc = reported(inner->connect(cfg, &t->inner, err), code, ZL_FOP_CONNECT, err);
 out:
 	if (rc) {
 		ft_close(t ? &t->base : NULL);
@@ -163,6 +165,16 @@ out:
 	}
 	*out = &t->base;
 	return 0;
+}
+
+static int ft_connect(const json_t *cfg, zl_target **out, zl_err *err)
+{
+	return ft_connect_to(&zl_target_fault_ops, &zl_target_sqlite_ops, cfg, out, err);
+}
+
+static int ft_connect_pg(const json_t *cfg, zl_target **out, zl_err *err)
+{
+	return ft_connect_to(&zl_target_fault_pg_ops, &zl_target_pg_ops, cfg, out, err);
 }
 
 /* The start of every operation but connect, close and rollback: returns early with an injected
@@ -233,8 +245,14 @@ static const char *ft_last_sql(zl_target *tt)
 	return t->inner->ops->last_sql ? t->inner->ops->last_sql(t->inner) : NULL;
 }
 
-/* The SQLite target's fields, with type "fault". */
-static zl_field fault_fields[32];
+static void ft_ledger_parts(zl_target *tt, zl_ledger_parts *out)
+{
+	fault_target *t = (fault_target *)tt;
+	t->inner->ops->ledger_parts(t->inner, out);
+}
+
+/* The SQLite target's fields, with type "fault"; the PostgreSQL target's, with "fault_pg". */
+static zl_field fault_fields[32], fault_pg_fields[32];
 
 const zl_target_ops zl_target_fault_ops = {
 	.type = "fault",
@@ -251,19 +269,44 @@ const zl_target_ops zl_target_fault_ops = {
 	.last_sql = ft_last_sql,
 };
 
+/* Without insert_commit: the ledger row, postLoadStatement and the commit are three operations
+ * a plan can fail one by one. */
+const zl_target_ops zl_target_fault_pg_ops = {
+	.type = "fault_pg",
+	.fields = fault_pg_fields,
+	.connect = ft_connect_pg,
+	.close = ft_close,
+	.ledger_has = ft_ledger_has,
+	.begin = ft_begin,
+	.exec = ft_exec,
+	.copy = ft_copy,
+	.ledger_insert = ft_ledger_insert,
+	.commit = ft_commit,
+	.rollback = ft_rollback,
+	.last_sql = ft_last_sql,
+	.ledger_parts = ft_ledger_parts,
+};
+
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 static int register_rc;
 
+/* Copies from's fields into to (32 at most, the last left zero), with type's choice type. */
+static void copy_fields(zl_field *to, const zl_field *from, const char *type)
+{
+	for (size_t n = 0; from->name && n + 1 < 32; from++, n++) {
+		to[n] = *from;
+		if (strcmp(from->name, "type") == 0)
+			to[n].choices = type;
+	}
+}
+
 static void register_type(void)
 {
-	size_t n = 0;
-	for (const zl_field *f = zl_target_sqlite_ops.fields; f->name && n + 1 < sizeof fault_fields / sizeof *fault_fields;
-	     f++, n++) {
-		fault_fields[n] = *f;
-		if (strcmp(f->name, "type") == 0)
-			fault_fields[n].choices = "fault";
-	}
+	copy_fields(fault_fields, zl_target_sqlite_ops.fields, "fault");
+	copy_fields(fault_pg_fields, zl_target_pg_ops.fields, "fault_pg");
 	register_rc = zl_target_register(&zl_target_fault_ops);
+	if (register_rc == 0)
+		register_rc = zl_target_register(&zl_target_fault_pg_ops);
 }
 
 int zl_fault_register(void)

@@ -46,8 +46,10 @@ typedef struct zl_fault_stats {
 } zl_fault_stats;
 
 extern const zl_target_ops zl_target_fault_ops;
+/* The same over the PostgreSQL target (its fields, parallelism included), type "fault_pg". */
+extern const zl_target_ops zl_target_fault_pg_ops;
 
-/* Adds type "fault" to the target registry; safe to call more than once. */
+/* Adds types "fault" and "fault_pg" to the target registry; safe to call more than once. */
 int zl_fault_register(void);
 /* Sets the plan of the target named name (its "name" field), resetting its stats; a zeroed plan
  * only counts calls. Returns 0 or ZL_ENOMEM. */
