@@ -1,7 +1,8 @@
 /* libFuzzer target over a whole client session: the input is everything a server says (after an
  * implied AuthenticationOk and ReadyForQuery when it does not start with 'R'), in segments split
  * at '!' frames, each sent after the client's next turn, through a socketpair. The client runs
- * startup, a query, a COPY LOCAL STDIN of 600 KiB and another query. Every call must end with 0
+ * startup, a query, the pool's check of an idle connection, a COPY LOCAL STDIN of 600 KiB followed
+ * by a query in the same message, the idle check again and another query. Every call must end with 0
  * or a clean error, never hang, crash or leak; an unusable connection stays unusable. */
 #include <errno.h>
 #include <poll.h>
@@ -216,11 +217,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r.values[i] && strlen(r.values[i]) > ZL_VP_MSG_CAP)
 				abort();
 		zl_vc_result_release(&r);
+		if (zl_vc_idle_ok(c) && !zl_vc_ok(c)) /* usable when idle means usable */
+			abort();
 		gen_reader g = { .r = { .read = gen_read, .close = gen_close, .name = "fuzz" }, .left = 600 << 10 };
 		zl_vc_copy_result cr;
 		int was_ok = zl_vc_ok(c);
-		rc = zl_vc_copy_local_stdin(c, "COPY t FROM LOCAL STDIN", &g.r, &cr, &err);
+		zl_vc_result counts;
+		rc = zl_vc_copy_local_stdin_then(c, "COPY t FROM LOCAL STDIN", "SELECT GET_NUM_REJECTED_ROWS()", &g.r, &cr,
+		                                 &counts, &err);
 		check(rc, c);
+		zl_vc_result_release(&counts);
+		if (zl_vc_idle_ok(c) && !zl_vc_ok(c))
+			abort();
 		if (!was_ok && rc == 0)
 			abort();
 		if (cr.nrejected > cr.rows_rejected)

@@ -19,7 +19,7 @@ san=address,undefined
 # shellcheck disable=SC2034 # the arrays are read by name (srcs_of)
 vproto=(src/vertica/vproto.c src/vertica/verror.c src/util/buf.c src/util/err.c)
 # shellcheck disable=SC2034
-vsession=("${vproto[@]}" src/vertica/vauth.c src/vertica/vconn.c src/vertica/vio.c src/vertica/vnet.c
+vsession=("${vproto[@]}" src/vertica/vauth.c src/vertica/vconn.c src/vertica/vio.c src/vertica/vidle.c src/vertica/vnet.c
          src/vertica/vquery.c src/vertica/vcopy.c)
 # shellcheck disable=SC2034
 event=(src/core/event.c src/core/model.c src/util/json_walk.c src/util/err.c)
