@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """POSTs event bodies to a zload webhook from several clients at once, and sums the replies.
 
-usage: post_many.py PORT CLIENTS REQUESTS RECORDS [--key FMT] [--shared KEY] [--malformed I]
-                    [--replies FILE]
+usage: post_many.py PORT CLIENTS REQUESTS RECORDS [--key FMT] [--shared KEY] [--add I:KEY]...
+                    [--malformed I] [--first I] [--replies FILE]
 
 Request i carries RECORDS records, keys FMT % (i, j) (default "in/r%05d-%d.csv", bucket "b"),
-plus the key --shared when given; request --malformed is not JSON. Each client keeps one
+plus the key --shared when given and the keys --add gives it; request --malformed is not JSON.
+Requests are numbered from --first (default 0). Each client keeps one
 connection open; all start together. Prints one JSON line: replies by status, the sums of the
 200 replies' counts, the seconds taken and requests per second. --replies writes
 "i status body" per request.
@@ -29,6 +30,7 @@ def body(args, i):
     keys = [args.key % (i, j) for j in range(args.records)]
     if args.shared:
         keys.append(args.shared)
+    keys += [a.split(":", 1)[1] for a in args.add if int(a.split(":", 1)[0]) == i]
     return json.dumps({"Records": [record(k) for k in keys]}).encode()
 
 
@@ -40,10 +42,12 @@ def main():
     p.add_argument("records", type=int)
     p.add_argument("--key", default="in/r%05d-%d.csv")
     p.add_argument("--shared")
+    p.add_argument("--add", action="append", default=[])
     p.add_argument("--malformed", type=int, default=-1)
+    p.add_argument("--first", type=int, default=0)
     p.add_argument("--replies")
     args = p.parse_args()
-    bodies = [body(args, i) for i in range(args.requests)]
+    bodies = [body(args, args.first + i) for i in range(args.requests)]
     replies = [None] * args.requests
     next_i = [0]
     lock = threading.Lock()
@@ -87,7 +91,7 @@ def main():
     if args.replies:
         with open(args.replies, "w") as f:
             for i, (st, text) in enumerate(replies):
-                f.write("%d %d %s\n" % (i, st, text))
+                f.write("%d %d %s\n" % (args.first + i, st, text))
     print(json.dumps({"status": status, "sums": sums, "secs": round(secs, 3),
                       "rps": round(args.requests / secs, 1) if secs > 0 else 0}, sort_keys=True))
 
