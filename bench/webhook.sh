@@ -67,7 +67,7 @@ run() {
 	t0=$(date +%s%N)
 	curl -s --parallel --parallel-max "$clients" -K "$ws/curl.cfg" >"$ws/replies.txt" 2>"$ws/curl.log" || true
 	t1=$(date +%s%N)
-	ok=$(grep -c '^200$' "$ws/replies.txt" || true)
+	ok=$(grep -c '^200 $' "$ws/replies.txt" || true)
 	[ "$ok" = "$requests" ] || die "$name: $ok of $requests replies 200: $(sort "$ws/replies.txt" | uniq -c | head -n 5)" "$ws/curl.log"
 	curl -sS --max-time 10 "http://127.0.0.1:$port/metrics" >"$ws/metrics.txt" || die "$name: GET /metrics"
 	queued=$(awk '$1 == "zload_events_total{intake=\"webhook\",outcome=\"queued\"}" { print $2 }' "$ws/metrics.txt")
@@ -101,7 +101,7 @@ for i in range(n):
     print('header = "Content-Type: application/json"')
     print("data-binary = %s" % json.dumps(json.dumps({"Records": recs})))
     print('output = "/dev/null"')
-    print('write-out = "%{http_code}\\n"')
+    print('write-out = "%{http_code} %{errormsg}\\n"')
 EOF2
 }
 
