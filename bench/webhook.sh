@@ -17,7 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 zload=${ZLOAD:-$here/../build/zload}
-requests=3000 clients=16 records=1 before= with_pg=0
+requests=3000 clients=16 records=1 before='' with_pg=0
 usage() { sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -34,7 +34,7 @@ for v in "$requests" "$clients" "$records"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "webhook.sh: counts must be positive integers" >&2; exit 2; }
 done
 ws=$(mktemp -d /tmp/zload-bench-webhook.XXXXXX)
-pg_dir= serve_pid=
+pg_dir='' serve_pid=''
 cleanup() {
 	[ -z "$serve_pid" ] || kill -KILL "$serve_pid" 2>/dev/null || true
 	[ -z "$pg_dir" ] || "$here/../scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1 || true
