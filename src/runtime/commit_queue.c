@@ -2,6 +2,7 @@
  * progress; then it leads, claiming the bodies at the head of the queue, its own among them or
  * not, and leads again until its own body is answered. Groups grow while the state commits. */
 #include "runtime/commit_queue.h"
+#include "util/log.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -113,6 +114,8 @@ static group *take_group(zl_commit_queue *q, size_t *n)
 static void claim_group(zl_commit_queue *q, group *g, size_t n)
 {
 	pthread_mutex_unlock(&q->mu);
+	if (n > 1)
+		ZL_LOG(ZL_DEBUG, "bodies claimed together", ZL_S("intake", q->intake), ZL_I("bodies", (long long)n));
 	zl_rt_submit_bodies(q->rt, q->intake, g->bodies, n, g->rcs, g->errs, g->sums);
 	pthread_mutex_lock(&q->mu);
 	for (size_t i = 0; i < n; i++) {
