@@ -39,11 +39,12 @@ typedef struct family {
 } family;
 
 static const double load_bounds[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600 };
+static const double group_bounds[] = { 1, 2, 4, 8, 16, 32, 64 };
 static const double commit_bounds[] = { 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600 };
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
 
 enum { F_EVENTS, F_CLAIMED, F_FINISHED, F_ROWS, F_BYTES, F_ERRORS, F_RETRIES, F_NOTIFY, F_LOAD_SECS, F_COMMIT_SECS,
-       F_CONNS, F_COUNT };
+       F_CONNS, F_GROUP_BODIES, F_COUNT };
 
 static family families[F_COUNT] = {
 	[F_EVENTS] = { "zload_events_total", "Object event records received, by intake and outcome.", "Count", COUNTER,
@@ -68,6 +69,9 @@ static family families[F_COUNT] = {
 	                    "Seconds", HISTOGRAM, { 0 }, 0, commit_bounds, NB(commit_bounds), NULL, 0, 0 },
 	[F_CONNS] = { "zload_target_connections_total", "Target connections a load used, by how: opened or reused (idle in the pool).",
 	              "Count", COUNTER, { "target", "how" }, 2, NULL, 0, NULL, 0, 0 },
+	[F_GROUP_BODIES] = { "zload_group_commit_bodies",
+	                     "Bodies (webhook requests, SQS messages) whose claims were committed together, per group.",
+	                     "Count", HISTOGRAM, { "intake" }, 1, group_bounds, NB(group_bounds), NULL, 0, 0 },
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -200,6 +204,8 @@ void zl_metrics_notification(const char *destination_type, const char *outcome)
 void zl_metrics_batch_seconds(const char *target, double secs) { observe(F_LOAD_SECS, target, secs); }
 
 void zl_metrics_event_to_commit(double secs) { observe(F_COMMIT_SECS, NULL, secs); }
+
+void zl_metrics_group_bodies(const char *intake, size_t bodies) { observe(F_GROUP_BODIES, intake, (double)bodies); }
 
 void zl_metrics_target_connection(const char *target, const char *how) { count(F_CONNS, target, how, 1); }
 

@@ -42,6 +42,8 @@ void zl_metrics_notification(const char *destination_type, const char *outcome);
 void zl_metrics_batch_seconds(const char *target, double secs);
 /* zload_target_connections_total{target,how}: how "opened" or "reused" */
 void zl_metrics_target_connection(const char *target, const char *how);
+/* zload_group_commit_bodies{intake}: bodies claimed together in one group commit */
+void zl_metrics_group_bodies(const char *intake, size_t bodies);
 /* zload_event_to_commit_seconds */
 void zl_metrics_event_to_commit(double secs);
 

@@ -3,6 +3,7 @@
  * / and /batches/ID; the pages intake serves those alone on an address of its own. */
 #include "intake/webhook.h"
 #include "obs/metrics.h"
+#include "runtime/commit_queue.h"
 #include "runtime/pages.h"
 #include "runtime/runtime_int.h"
 #include "util/log.h"
@@ -13,6 +14,7 @@
 typedef struct webhook_intake {
 	zl_rt *rt;
 	zl_webhook *hook;
+	zl_commit_queue *queue; /* with a state that groups: requests' bodies claimed together */
 } webhook_intake;
 
 static int on_body(void *ud, const char *body, size_t len, zl_buf *reply)
@@ -20,7 +22,8 @@ static int on_body(void *ud, const char *body, size_t len, zl_buf *reply)
 	webhook_intake *wi = ud;
 	zl_err err;
 	zl_body_summary sum;
-	int rc = zl_rt_submit_body(wi->rt, ZL_INTAKE_WEBHOOK, body, len, NULL, NULL, &sum, &err);
+	int rc = wi->queue ? zl_commit_queue_submit(wi->queue, body, len, &sum, &err)
+	                   : zl_rt_submit_body(wi->rt, ZL_INTAKE_WEBHOOK, body, len, NULL, NULL, &sum, &err);
 	if (rc == ZL_EINVAL) {
 		ZL_LOG(ZL_WARN, "webhook: malformed body refused", ZL_S("error", err.msg));
 		json_t *j = json_pack("{s:s}", "error", err.msg);
@@ -41,8 +44,31 @@ static void webhook_stop(void *ctx)
 	webhook_intake *wi = ctx;
 	if (!wi)
 		return;
-	zl_webhook_stop(wi->hook);
+	zl_webhook_stop(wi->hook); /* its handler threads are gone: nobody is in the queue */
+	zl_commit_queue_free(wi->queue);
 	free(wi);
+}
+
+/* Whether the state has group commit (SQLite, PostgreSQL); not known (no state yet): no. */
+static int state_groups(zl_rt *rt)
+{
+	zl_err err;
+	zl_engine *e = zl_rt_engine_get(rt, &err);
+	int grouped = e && e->st->ops->group_begin && e->st->ops->group_end;
+	zl_rt_engine_put(rt, e);
+	return grouped;
+}
+
+/* With a state that groups, the bodies of concurrent requests are claimed together, one group at
+ * a time: enough handler threads to fill a group (they mostly wait in the queue). */
+static int group_requests(zl_rt *rt, webhook_intake *wi, zl_webhook_opts *o, zl_err *err)
+{
+	if (!state_groups(rt))
+		return 0;
+	unsigned queued = o->max_queued ? o->max_queued : ZL_WEBHOOK_MAX_QUEUED;
+	if (o->handler_threads <= 0)
+		o->handler_threads = queued < ZL_COMMIT_GROUP_MAX ? (int)queued : ZL_COMMIT_GROUP_MAX;
+	return zl_commit_queue_new(rt, ZL_INTAKE_WEBHOOK, ZL_COMMIT_GROUP_MAX, 1, &wi->queue, err);
 }
 
 /* Starts a server for the runtime's pages and, with events set, POST /events. */
@@ -55,8 +81,11 @@ static int start_server(zl_rt *rt, const zl_webhook_opts *cfg, int events, webho
 	wi->rt = rt;
 	o.pages = zl_rt_page;
 	o.pages_ud = rt;
-	int rc = zl_webhook_start(&o, events ? on_body : NULL, events ? wi : NULL, &wi->hook, err);
+	int rc = events ? group_requests(rt, wi, &o, err) : 0;
+	if (rc == 0)
+		rc = zl_webhook_start(&o, events ? on_body : NULL, events ? wi : NULL, &wi->hook, err);
 	if (rc) {
+		zl_commit_queue_free(wi->queue);
 		free(wi);
 		return rc;
 	}
@@ -75,7 +104,8 @@ static int webhook_start(zl_rt *rt, const void *cfgp, void **ctx, zl_err *err)
 	ZL_LOG(ZL_INFO, "webhook listening", ZL_S("listen", zl_webhook_address(wi->hook)),
 	       ZL_I("port", zl_webhook_port(wi->hook)), ZL_S("auth", cfg->token ? "bearer" : "none"),
 	       ZL_S("poll", zl_webhook_poller(wi->hook)), ZL_I("max_conns", in_force->max_conns),
-	       ZL_I("max_per_ip", in_force->max_per_ip), ZL_I("idle_secs", in_force->idle_secs));
+	       ZL_I("max_per_ip", in_force->max_per_ip), ZL_I("idle_secs", in_force->idle_secs),
+	       ZL_I("handlers", in_force->handler_threads), ZL_S("claims", wi->queue ? "grouped" : "per request"));
 	*ctx = wi;
 	return 0;
 }

@@ -329,7 +329,10 @@ int zl_rt_submit_bodies(zl_rt *rt, const char *intake, const zl_text *bodies, si
 	submit_start(&b, rt, 0, NULL, NULL, n, sums, rcs, errs);
 	for (size_t i = 0; i < n; i++)
 		submit_text(&b, i, bodies[i].p, bodies[i].len);
+	int grouped = b.grouped;
 	submit_finish(&b, intake);
+	if (grouped)
+		zl_metrics_group_bodies(intake, n);
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = rcs[i];
