@@ -19,15 +19,30 @@ static const zl_cmd event_cmd = { "event", zl_cmd_event, "[FILE|-]",
 	"record, printing one line each (queued BUCKET/KEY batch=ID, duplicate, filtered, unrouted),\n"
 	"then load the batches that are due (size, bytes or age).", zl_event_opts };
 
+/* Appends s to dst (n bytes used of cap), cut as snprintf would cut; returns the bytes used. */
+static size_t append_cut(char *dst, size_t n, size_t cap, const char *s)
+{
+	size_t k = strnlen(s, cap - 1 - n);
+	memcpy(dst + n, s, k);
+	return n + k;
+}
+
 static void print_record(void *ud, const zl_event_record *r, const zl_ingest_result *res, const char *error)
 {
 	if (!res)
 		return; /* ignored, malformed and failed records are logged */
-	char name[4096];
-	snprintf(name, sizeof name, "%s/%s", r->obj.bucket, r->obj.key);
-	printf("%s %s", zl_ingest_outcome_name(res->outcome), zl_cli_q(name));
-	if (res->outcome == ZL_INGEST_QUEUED)
-		printf(" batch=%s", res->batch_id);
+	char name[4096]; /* BUCKET/KEY, without a printf per record */
+	size_t n = append_cut(name, 0, sizeof name, r->obj.bucket);
+	n = append_cut(name, n, sizeof name, "/");
+	n = append_cut(name, n, sizeof name, r->obj.key);
+	name[n] = '\0';
+	fputs(zl_ingest_outcome_name(res->outcome), stdout);
+	putchar(' ');
+	fputs(zl_cli_q(name), stdout);
+	if (res->outcome == ZL_INGEST_QUEUED) {
+		fputs(" batch=", stdout);
+		fputs(res->batch_id, stdout);
+	}
 	putchar('\n');
 }
 

@@ -87,7 +87,19 @@ static void seed_owner(void)
 void zl_engine_new_owner(const zl_engine *e, char owner[ZL_OWNER_LEN])
 {
 	pthread_once(&next_owner_once, seed_owner);
-	snprintf(owner, ZL_OWNER_LEN, "%s:%08x", e->host_pid, (unsigned)atomic_fetch_add(&next_owner, 1));
+	/* "%s:%08x" of host_pid and the count, cut to ZL_OWNER_LEN as snprintf would (a claim makes one) */
+	char id[sizeof e->host_pid + 10];
+	uint32_t v = atomic_fetch_add(&next_owner, 1);
+	size_t n = strnlen(e->host_pid, sizeof e->host_pid - 1);
+	memcpy(id, e->host_pid, n);
+	id[n++] = ':';
+	for (int i = 7; i >= 0; i--, v >>= 4)
+		id[n + (size_t)i] = "0123456789abcdef"[v & 15];
+	n += 8;
+	if (n > ZL_OWNER_LEN - 1)
+		n = ZL_OWNER_LEN - 1;
+	memcpy(owner, id, n);
+	owner[n] = '\0';
 }
 
 /* A configuration stored by a zload that kept secrets in plain text: seal them and store it again,
@@ -176,10 +188,24 @@ const zl_config *zl_engine_config(const zl_engine *e, const char *prefix)
 
 char *zl_file_id(const zl_config *c, const char *bucket, const char *key, const char *etag)
 {
-	char *id = NULL;
-	int n = c->dedupe_etag && etag ? asprintf(&id, "%s/%s@%s", bucket, key, etag)
-	                               : asprintf(&id, "%s/%s", bucket, key);
-	return n < 0 ? NULL : id;
+	/* BUCKET/KEY, or BUCKET/KEY@ETAG */
+	int with_etag = c->dedupe_etag && etag;
+	size_t b = strlen(bucket), k = strlen(key), e = with_etag ? strlen(etag) : 0;
+	char *id = malloc(b + 1 + k + (with_etag ? 1 + e : 0) + 1), *p = id;
+	if (!id)
+		return NULL;
+	memcpy(p, bucket, b);
+	p += b;
+	*p++ = '/';
+	memcpy(p, key, k);
+	p += k;
+	if (with_etag) {
+		*p++ = '@';
+		memcpy(p, etag, e);
+		p += e;
+	}
+	*p = '\0';
+	return id;
 }
 
 /* A refused object (ZL_EINVAL: e.g. a link out of a dir: store) fails the record. Events may lack
@@ -213,7 +239,9 @@ int zl_engine_ingest(zl_engine *e, const zl_object *obj, int64_t now, int lock, 
 		ZL_LOG(ZL_DEBUG, "no configuration for object", ZL_S("bucket", obj->bucket), ZL_S("key", obj->key));
 		return 0;
 	}
-	snprintf(res->prefix, sizeof res->prefix, "%s", c->prefix);
+	size_t plen = strnlen(c->prefix, sizeof res->prefix - 1); /* cut as snprintf would */
+	memcpy(res->prefix, c->prefix, plen);
+	res->prefix[plen] = '\0';
 	if (!zl_config_accepts(c, zl_key_basename(obj->key))) {
 		res->outcome = ZL_INGEST_FILTERED;
 		ZL_LOG(ZL_DEBUG, "file name filtered out", ZL_S("prefix", c->prefix), ZL_S("key", obj->key));

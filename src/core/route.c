@@ -58,10 +58,15 @@ const zl_config *zl_route(zl_config *const *configs, size_t n, const char *bucke
 	char *dir = dlen < sizeof stackbuf ? stackbuf : malloc(dlen + 1);
 	if (!dir)
 		return NULL;
-	if (base > key)
-		snprintf(dir, dlen + 1, "%s/%.*s", bucket, (int)(base - key - 1), key);
-	else
-		snprintf(dir, dlen + 1, "%s", bucket);
+	/* bucket, then "/" and the key's directory when it has one */
+	size_t blen = strlen(bucket), klen = base > key ? (size_t)(base - key - 1) : 0;
+	memcpy(dir, bucket, blen);
+	if (base > key) {
+		dir[blen] = '/';
+		memcpy(dir + blen + 1, key, klen);
+		blen += 1 + klen;
+	}
+	dir[blen] = '\0';
 
 	const zl_config *best = NULL;
 	long best_score = 0;

@@ -1,6 +1,7 @@
 /* The dir: store stays inside its root: symbolic links that lead outside are refused by head,
- * open_reader, list, put and copy_in_place with a message naming the key; links that stay inside
- * work; a missing bucket is an error, an empty one lists nothing. */
+ * open_reader, list, put, copy_in_place and check (the look when an object is claimed) with a
+ * message naming the key; links that stay inside work; a missing bucket is an error, an empty one
+ * lists nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,6 +334,55 @@ static void test_list_missing_and_empty_bucket(void **state)
 	zl_strvec_release(&v);
 }
 
+/* The look when an object is claimed (check): refuses what head would refuse, as the entry is
+ * now, also right after it looked at the same directory (its descriptor is kept): a file swapped
+ * for a link leading out is refused at once, and a missing object is the load's business. */
+static void test_check(void **state)
+{
+	fixture *fx = *state;
+	zl_store *s = fx->store;
+	zl_err err;
+	char from[256], to[256];
+	assert_int_equal(s->ops->check(s, "b", "in/out.csv", &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "b/in/out.csv" REFUSED);
+	assert_int_equal(s->ops->check(s, "b", "in/rel_out.csv", &err), ZL_EINVAL);
+	assert_int_equal(s->ops->check(s, "b", "in/outdir/x.csv", &err), ZL_EINVAL);
+	assert_int_equal(s->ops->check(s, "b", "in/ok.csv", &err), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/roundtrip.csv", &err), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/dangling.csv", &err), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/no_such.csv", &err), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/okdir", &err), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/../real.csv", &err), ZL_EINVAL); /* not a valid name */
+
+	/* a file, looked at, then replaced by a link out (rename over it): refused on the next look */
+	file_at(fx, "store/b/in/swap.csv", "id\n1\n");
+	assert_int_equal(s->ops->check(s, "b", "in/swap.csv", &err), 0);
+	link_at(fx, "@/outside/secret.csv", "store/b/in/swap.tmp");
+	at(from, sizeof from, fx, "store/b/in/swap.tmp");
+	at(to, sizeof to, fx, "store/b/in/swap.csv");
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/swap.csv", &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "b/in/swap.csv" REFUSED);
+	/* and back to a file; then deleted: a missing object is not refused here */
+	assert_int_equal(unlink(to), 0);
+	file_at(fx, "store/b/in/swap.csv", "id\n2\n");
+	assert_int_equal(s->ops->check(s, "b", "in/swap.csv", &err), 0);
+	assert_int_equal(unlink(to), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/swap.csv", &err), 0);
+
+	/* names with a newline: a file passes, a link out is refused, naming it */
+	file_at(fx, "store/b/in/new\nline.csv", "id\n3\n");
+	assert_int_equal(s->ops->check(s, "b", "in/new\nline.csv", &err), 0);
+	link_at(fx, "@/outside/secret.csv", "store/b/in/out\nline.csv");
+	assert_int_equal(s->ops->check(s, "b", "in/out\nline.csv", &err), ZL_EINVAL);
+	assert_string_equal(err.msg, "b/in/out\nline.csv" REFUSED);
+	/* a FIFO or a directory under the name cannot lead out: for the load to judge */
+	at(from, sizeof from, fx, "store/b/in/fifo.csv");
+	assert_int_equal(mkfifo(from, 0600), 0);
+	assert_int_equal(s->ops->check(s, "b", "in/fifo.csv", &err), 0);
+	assert_int_equal(s->ops->check(s, "b", "sub", &err), 0);
+}
+
 /* In a child whose openat2 fails with ENOSYS (a seccomp filter), the realpath fallback must
  * decide the same. Returns the number of failed checks. */
 static int fallback_checks(zl_store *s)
@@ -392,6 +442,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_and_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_missing_and_empty_bucket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_openat2, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
