@@ -35,7 +35,7 @@ config=(src/core/config.c src/core/fields.c src/core/route.c src/core/notify_con
         src/secret/secret.c src/secret/secret_kms.c src/secret/secret_local.c
         src/util/aws.c src/util/aws_json.c src/util/buf.c src/util/err.c src/util/fsutil.c src/util/hmac.c src/util/http.c
         src/util/quote.c src/util/secret_file.c src/util/strvec.c src/util/timeutil.c
-        src/vertica/vauth.c src/vertica/vconn.c src/vertica/vcopy.c src/vertica/verror.c src/vertica/vio.c
+        src/vertica/vauth.c src/vertica/vconn.c src/vertica/vcopy.c src/vertica/verror.c src/vertica/vio.c src/vertica/vidle.c
         src/vertica/vnet.c src/vertica/vproto.c src/vertica/vquery.c)
 # shellcheck disable=SC2034
 rows=(src/format/rows.c src/format/format.c src/util/buf.c src/util/err.c)
