@@ -41,8 +41,9 @@ mkdir -p "$stage/lib" "$stage/certs"
 lazy_sonames=(libpq.so.5 libcurl.so.4 libmicrohttpd.so.12 libxml2.so.2 libssl.so.3 libcrypto.so.3)
 lazy_paths=()
 for so in "${lazy_sonames[@]}"; do
-	path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|aarch64|AArch64/ { print $NF; exit }')
-	[[ -z $path ]] && path=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+	# awk reads to the end (no early exit): ldconfig must not die of SIGPIPE under pipefail
+	path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|aarch64|AArch64/ && !p { p = $NF } END { print p }')
+	[[ -z $path ]] && path=$(ldconfig -p | awk -v so="$so" '$1 == so && !p { p = $NF } END { print p }')
 	[[ -n $path ]] || { echo "lambda-package: $bin loads $so, which is not installed" >&2; exit 1; }
 	cp -L "$path" "$stage/lib/$so"
 	lazy_paths+=("$path")
